@@ -1,0 +1,79 @@
+// Package components holds the ComponentResources the Backstage platform is made of.
+// Each takes a Kubernetes provider through its resource options (a component never
+// builds one) and parents every child to itself.
+package components
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Kubernetes object names that users, runbooks and other objects refer to. They are
+// fixed on purpose: Pulumi's auto-naming would change them on every replacement.
+const (
+	BackstageName       = "backstage"
+	BackstageConfigName = "backstage-env-config"
+	BackstageSecretName = "backstage-secrets"
+	BackstageRBACName   = "backstage-backend"
+	PostgresName        = "psql-postgresql"
+	PostgresDatabase    = "backstage_plugin_catalog"
+	PostgresPort        = 5432
+	BackstagePort       = 7007
+)
+
+// Pod labels that Services, PodDisruptionBudgets and NetworkPolicies select on.
+var (
+	BackstageSelector = map[string]string{"app": "backstage", "component": "backend"}
+	PostgresSelector  = map[string]string{"app": "postgres", "component": "database"}
+)
+
+// skipAwaitAnnotation stops the provider from waiting on an object whose readiness
+// another controller owns: a Service's endpoints follow its pods (which the workload's
+// own await already covers) and an Ingress's address needs a running ingress
+// controller. Waiting on them costs a fixed 10 s settle per Service and, with no
+// controller, a 10-minute timeout per Ingress.
+const skipAwaitAnnotation = "pulumi.com/skipAwait"
+
+// objectMeta builds metadata with the fixed name, namespace and labels every object gets.
+func objectMeta(name string, namespace pulumi.StringInput, labels map[string]string, annotations pulumi.StringMapInput) *metav1.ObjectMetaArgs {
+	all := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("backstage"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
+	for k, v := range labels {
+		all[k] = pulumi.String(v)
+	}
+	return &metav1.ObjectMetaArgs{
+		Name:        pulumi.String(name),
+		Namespace:   namespace,
+		Labels:      all,
+		Annotations: annotations,
+	}
+}
+
+// checksum hashes a string map in key order, for pod-template annotations that roll the
+// pods when configuration they read at start-up changes.
+func checksum(data map[string]string) string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(data[k]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func toStringMap(m map[string]string) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for k, v := range m {
+		out[k] = pulumi.String(v)
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+package components
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// podSecurityContext runs every container of a pod as a fixed non-root user with the
+// runtime's default seccomp profile: what Pod Security "restricted" asks of a pod.
+func podSecurityContext(uid int) *corev1.PodSecurityContextArgs {
+	return &corev1.PodSecurityContextArgs{
+		RunAsNonRoot:   pulumi.Bool(true),
+		RunAsUser:      pulumi.Int(uid),
+		RunAsGroup:     pulumi.Int(uid),
+		FsGroup:        pulumi.Int(uid),
+		SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+	}
+}
+
+// containerSecurityContext is the restricted profile for one container, plus a read-only
+// root filesystem: writable paths are explicit emptyDir or data volumes.
+func containerSecurityContext(uid int) *corev1.SecurityContextArgs {
+	return &corev1.SecurityContextArgs{
+		RunAsNonRoot:             pulumi.Bool(true),
+		RunAsUser:                pulumi.Int(uid),
+		RunAsGroup:               pulumi.Int(uid),
+		AllowPrivilegeEscalation: pulumi.Bool(false),
+		ReadOnlyRootFilesystem:   pulumi.Bool(true),
+		Privileged:               pulumi.Bool(false),
+		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+		SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+	}
+}
+
+// containerResources sets requests and limits for CPU, memory and ephemeral storage, so
+// that no container can starve its node of any of them.
+type containerResources struct {
+	cpu, memory, ephemeral                string
+	cpuLimit, memoryLimit, ephemeralLimit string
+}
+
+func (r containerResources) args() *corev1.ResourceRequirementsArgs {
+	return &corev1.ResourceRequirementsArgs{
+		Requests: pulumi.StringMap{
+			"cpu": pulumi.String(r.cpu), "memory": pulumi.String(r.memory), "ephemeral-storage": pulumi.String(r.ephemeral),
+		},
+		Limits: pulumi.StringMap{
+			"cpu": pulumi.String(r.cpuLimit), "memory": pulumi.String(r.memoryLimit), "ephemeral-storage": pulumi.String(r.ephemeralLimit),
+		},
+	}
+}
+
+// scratchVolume is a size-capped emptyDir for a path a read-only image must write to.
+func scratchVolume(name, sizeLimit string) corev1.VolumeArgs {
+	return corev1.VolumeArgs{
+		Name:     pulumi.String(name),
+		EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String(sizeLimit)},
+	}
+}

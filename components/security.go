@@ -1,0 +1,307 @@
+package components
+
+import (
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// ClusterIssuer names the Backstage Ingress can ask cert-manager for.
+const (
+	IssuerLetsEncryptProd    = "letsencrypt-prod"
+	IssuerLetsEncryptStaging = "letsencrypt-staging"
+	IssuerSelfSignedCA       = "self-signed-ca"
+	selfSignedCASecretName   = "backstage-ca"
+)
+
+// SecurityLayerArgs configures the ingress controller, cert-manager and the issuers.
+type SecurityLayerArgs struct {
+	// Optional: defaults to "4.15.1", the final ingress-nginx chart (controller v1.15.1).
+	IngressNginxChartVersion string
+	// Optional: defaults to "v1.18.2".
+	CertManagerChartVersion string
+	// Optional: defaults to "ingress-nginx".
+	IngressControllerNamespace string
+	// Optional: defaults to "nginx". The IngressClass the controller serves.
+	IngressClassName string
+	// Optional: defaults to false. Binds the controller to ports 80 and 443 of the Kind
+	// node labelled ingress-ready=true, as Kind's ingress guide describes.
+	KindCluster bool
+	// Optional: defaults to no Let's Encrypt issuers. With an address, creates the
+	// letsencrypt-staging and letsencrypt-prod ClusterIssuers (ACME HTTP-01 via nginx).
+	ACMEEmail string
+	// Optional: defaults to false. Creates a CA with pulumi-tls and the self-signed-ca
+	// ClusterIssuer that signs with it, for clusters no public CA can reach.
+	SelfSignedCA bool
+	// Optional: defaults to any source. Where the API server calls the ingress-nginx
+	// admission webhook from; the webhook port is closed to everything else.
+	WebhookSourceCIDRs []string
+}
+
+// SecurityLayer is ingress-nginx and cert-manager from pinned charts, with TLS 1.2/1.3
+// only, HSTS, HTTP-to-HTTPS redirects and no snippet annotations, plus the issuers.
+type SecurityLayer struct {
+	pulumi.ResourceState
+
+	IngressClassName pulumi.StringOutput      `pulumi:"ingressClassName"`
+	Issuers          pulumi.StringArrayOutput `pulumi:"issuers"`
+	// CACertificate is the self-signed CA's certificate (PEM), for users to trust.
+	CACertificate pulumi.StringOutput `pulumi:"caCertificate"`
+}
+
+func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
+	out := SecurityLayerArgs{}
+	if a != nil {
+		out = *a
+	}
+	out.IngressNginxChartVersion = orDefault(out.IngressNginxChartVersion, "4.15.1")
+	out.CertManagerChartVersion = orDefault(out.CertManagerChartVersion, "v1.18.2")
+	out.IngressControllerNamespace = orDefault(out.IngressControllerNamespace, "ingress-nginx")
+	out.IngressClassName = orDefault(out.IngressClassName, "nginx")
+	return out
+}
+
+// NewSecurityLayer registers both charts in namespaces of their own and the issuers,
+// which wait for cert-manager's CRDs through explicit dependencies.
+func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, opts ...pulumi.ResourceOption) (*SecurityLayer, error) {
+	args := in.withDefaults()
+	comp := &SecurityLayer{}
+	if err := ctx.RegisterComponentResource("backstage:index:SecurityLayer", name, comp, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(comp)
+
+	// hostPorts break Pod Security "baseline", so the Kind controller namespace can only
+	// be privileged; everywhere else the charts' pods run under "restricted".
+	ingressLevel := "restricted"
+	if args.KindCluster {
+		ingressLevel = "privileged"
+	}
+	ingressNS, err := corev1.NewNamespace(ctx, name+"-ingress-nginx-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.IngressControllerNamespace), Labels: podSecurityLabels(ingressLevel)},
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	certNS, err := corev1.NewNamespace(ctx, name+"-cert-manager-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("cert-manager"), Labels: podSecurityLabels("restricted")},
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+
+	if _, err := helmv3.NewRelease(ctx, name+"-ingress-nginx", &helmv3.ReleaseArgs{
+		Name:           pulumi.String("ingress-nginx"),
+		Chart:          pulumi.String("ingress-nginx"),
+		Version:        pulumi.String(args.IngressNginxChartVersion),
+		Namespace:      ingressNS.Metadata.Name().Elem(),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://kubernetes.github.io/ingress-nginx")},
+		Values:         ingressNginxValues(args),
+		Atomic:         pulumi.Bool(true),
+		CleanupOnFail:  pulumi.Bool(true),
+	}, child); err != nil {
+		return nil, err
+	}
+	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicyArgs{
+		Metadata: objectMeta("ingress-nginx-controller", ingressNS.Metadata.Name().Elem(), nil, nil),
+		Spec:     controllerPolicy(args.WebhookSourceCIDRs),
+	}, child); err != nil {
+		return nil, err
+	}
+
+	certManager, err := helmv3.NewRelease(ctx, name+"-cert-manager", &helmv3.ReleaseArgs{
+		Name:           pulumi.String("cert-manager"),
+		Chart:          pulumi.String("cert-manager"),
+		Version:        pulumi.String(args.CertManagerChartVersion),
+		Namespace:      certNS.Metadata.Name().Elem(),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://charts.jetstack.io")},
+		Values: pulumi.Map{
+			// CRDs come with the chart and stay when it is uninstalled, so that deleting
+			// the release never deletes every Certificate in the cluster.
+			"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
+			"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": pulumi.String("cert-manager")}},
+		},
+		Atomic:        pulumi.Bool(true),
+		CleanupOnFail: pulumi.Bool(true),
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	afterCRDs := pulumi.DependsOn([]pulumi.Resource{certManager})
+
+	var issuers pulumi.StringArray
+	if args.ACMEEmail != "" {
+		for _, issuer := range []struct{ name, server string }{
+			{IssuerLetsEncryptStaging, "https://acme-staging-v02.api.letsencrypt.org/directory"},
+			{IssuerLetsEncryptProd, "https://acme-v02.api.letsencrypt.org/directory"},
+		} {
+			if _, err := clusterIssuer(ctx, name+"-"+issuer.name, issuer.name, pulumi.Map{
+				"acme": pulumi.Map{
+					"email":               pulumi.String(args.ACMEEmail),
+					"server":              pulumi.String(issuer.server),
+					"privateKeySecretRef": pulumi.Map{"name": pulumi.String(issuer.name + "-account-key")},
+					"solvers": pulumi.Array{pulumi.Map{"http01": pulumi.Map{
+						"ingress": pulumi.Map{"ingressClassName": pulumi.String(args.IngressClassName)},
+					}}},
+				},
+			}, child, afterCRDs); err != nil {
+				return nil, err
+			}
+			issuers = append(issuers, pulumi.String(issuer.name))
+		}
+	}
+
+	comp.CACertificate = pulumi.String("").ToStringOutput()
+	if args.SelfSignedCA {
+		caCert, err := selfSignedCA(ctx, name, certNS, child)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := clusterIssuer(ctx, name+"-"+IssuerSelfSignedCA, IssuerSelfSignedCA, pulumi.Map{
+			"ca": pulumi.Map{"secretName": pulumi.String(selfSignedCASecretName)},
+		}, child, afterCRDs); err != nil {
+			return nil, err
+		}
+		issuers = append(issuers, pulumi.String(IssuerSelfSignedCA))
+		comp.CACertificate = caCert
+	}
+
+	comp.IngressClassName = pulumi.String(args.IngressClassName).ToStringOutput()
+	comp.Issuers = issuers.ToStringArrayOutput()
+	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
+		"ingressClassName": comp.IngressClassName,
+		"issuers":          comp.Issuers,
+		"caCertificate":    comp.CACertificate,
+	})
+}
+
+// selfSignedCA makes a CA key and certificate with pulumi-tls and stores them in the
+// Secret the CA issuer signs with. The key lives in state as a secret and in the Secret.
+func selfSignedCA(ctx *pulumi.Context, name string, certNS *corev1.Namespace, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	key, err := tls.NewPrivateKey(ctx, name+"-ca-key", &tls.PrivateKeyArgs{
+		Algorithm:  pulumi.String("ECDSA"),
+		EcdsaCurve: pulumi.String("P256"),
+	}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	cert, err := tls.NewSelfSignedCert(ctx, name+"-ca-cert", &tls.SelfSignedCertArgs{
+		PrivateKeyPem:       key.PrivateKeyPem,
+		IsCaCertificate:     pulumi.Bool(true),
+		ValidityPeriodHours: pulumi.Int(5 * 365 * 24),
+		EarlyRenewalHours:   pulumi.Int(30 * 24),
+		AllowedUses:         pulumi.ToStringArray([]string{"cert_signing", "crl_signing", "digital_signature"}),
+		Subject: &tls.SelfSignedCertSubjectArgs{
+			CommonName:   pulumi.String("Backstage development CA"),
+			Organization: pulumi.String("Backstage platform"),
+		},
+	}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if _, err := corev1.NewSecret(ctx, name+"-ca-secret", &corev1.SecretArgs{
+		Metadata: objectMeta(selfSignedCASecretName, certNS.Metadata.Name().Elem(), nil, nil),
+		Type:     pulumi.String("kubernetes.io/tls"),
+		StringData: pulumi.StringMap{
+			"tls.crt": cert.CertPem,
+			"tls.key": key.PrivateKeyPem,
+		},
+	}, child); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return cert.CertPem, nil
+}
+
+func clusterIssuer(ctx *pulumi.Context, resourceName, issuerName string, spec pulumi.Map, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+	return apiextensions.NewCustomResource(ctx, resourceName, &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("cert-manager.io/v1"),
+		Kind:       pulumi.String("ClusterIssuer"),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(issuerName)},
+		OtherFields: map[string]any{
+			"spec": spec,
+		},
+	}, opts...)
+}
+
+func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
+	controller := pulumi.Map{
+		"ingressClass": pulumi.String(args.IngressClassName),
+		"ingressClassResource": pulumi.Map{
+			"name":    pulumi.String(args.IngressClassName),
+			"default": pulumi.Bool(false),
+		},
+		// Snippets let any Ingress author inject nginx configuration (CVE-2021-25742 and
+		// the 2025 IngressNightmare family); nothing here needs them.
+		"allowSnippetAnnotations": pulumi.Bool(false),
+		"config": pulumi.StringMap{
+			"ssl-protocols":           pulumi.String("TLSv1.2 TLSv1.3"),
+			"hsts":                    pulumi.String("true"),
+			"hsts-max-age":            pulumi.String("31536000"),
+			"hsts-include-subdomains": pulumi.String("true"),
+			"ssl-redirect":            pulumi.String("true"),
+			"server-tokens":           pulumi.String("false"),
+			"limit-req-status-code":   pulumi.String("429"),
+			"limit-conn-status-code":  pulumi.String("429"),
+			"annotations-risk-level":  pulumi.String("High"),
+		},
+		"admissionWebhooks": pulumi.Map{"enabled": pulumi.Bool(true)},
+		"metrics":           pulumi.Map{"enabled": pulumi.Bool(true)},
+		"resources": pulumi.Map{
+			"requests": pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi")},
+			"limits":   pulumi.StringMap{"memory": pulumi.String("512Mi")},
+		},
+	}
+	if args.KindCluster {
+		controller["hostPort"] = pulumi.Map{"enabled": pulumi.Bool(true)}
+		controller["nodeSelector"] = pulumi.StringMap{"ingress-ready": pulumi.String("true"), "kubernetes.io/os": pulumi.String("linux")}
+		controller["tolerations"] = pulumi.Array{
+			pulumi.Map{"key": pulumi.String("node-role.kubernetes.io/control-plane"), "operator": pulumi.String("Equal"), "effect": pulumi.String("NoSchedule")},
+		}
+		controller["service"] = pulumi.Map{"type": pulumi.String("NodePort")}
+		controller["publishService"] = pulumi.Map{"enabled": pulumi.Bool(false)}
+		controller["extraArgs"] = pulumi.StringMap{"publish-status-address": pulumi.String("localhost")}
+		controller["watchIngressWithoutClass"] = pulumi.Bool(true)
+	}
+	return pulumi.Map{"controller": controller}
+}
+
+// controllerPolicy lets clients reach the controller's HTTP and HTTPS ports and only
+// the given sources (the API server) reach its admission webhook.
+func controllerPolicy(webhookSources []string) *networkingv1.NetworkPolicySpecArgs {
+	tcp := func(port int) networkingv1.NetworkPolicyPortArgs {
+		return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
+	}
+	webhook := networkingv1.NetworkPolicyIngressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{tcp(8443)}}
+	if len(webhookSources) > 0 {
+		var sources networkingv1.NetworkPolicyPeerArray
+		for _, cidr := range webhookSources {
+			sources = append(sources, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+		}
+		webhook.From = sources
+	}
+	return &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
+			"app.kubernetes.io/name":      pulumi.String("ingress-nginx"),
+			"app.kubernetes.io/component": pulumi.String("controller"),
+		}},
+		PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+		Ingress: networkingv1.NetworkPolicyIngressRuleArray{
+			networkingv1.NetworkPolicyIngressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{tcp(80), tcp(443), tcp(10254)}},
+			webhook,
+		},
+	}
+}
+
+// podSecurityLabels enforces a Pod Security level on a namespace, and warns and audits
+// at "restricted" whatever is enforced, so exceptions stay visible.
+func podSecurityLabels(level string) pulumi.StringMap {
+	return pulumi.StringMap{
+		"pod-security.kubernetes.io/enforce": pulumi.String(level),
+		"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
+		"pod-security.kubernetes.io/audit":   pulumi.String("restricted"),
+	}
+}

@@ -1,0 +1,134 @@
+package tests
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/config"
+)
+
+func TestBadConfigIsRefusedBeforeAnyResource(t *testing.T) {
+	cases := []struct {
+		name, stack, key, value string
+		wantErr                 []string
+	}{
+		{"invalid image reference", "dev", "image", "ghcr.io/Arhean/Backstage::1", []string{"backstage:image:", "not a valid image reference"}},
+		{"missing image", "dev", "image", "<unset>", []string{"backstage:image: is required", "pulumi config set backstage:image"}},
+		{"latest in prod", "prod", "image", "ghcr.io/arhean/backstage:latest", []string{"backstage:image:", "not pinned", "production"}},
+		{"no tag in prod", "prod", "image", "ghcr.io/arhean/backstage", []string{"backstage:image:", "not pinned"}},
+		{"untagged postgres in prod", "prod", "postgresImage", "postgres", []string{"backstage:postgresImage:", "not pinned"}},
+		{"malformed quantity", "dev", "postgresStorageSize", "8GB", []string{"backstage:postgresStorageSize:", "8Gi (not 8GB)"}},
+		{"tiny volume", "dev", "postgresStorageSize", "100Mi", []string{"backstage:postgresStorageSize:", "below 1Gi"}},
+		{"zero replicas", "dev", "replicas", "0", []string{"backstage:replicas: is 0", "at least 1"}},
+		{"one replica in prod", "prod", "replicas", "1", []string{"backstage:replicas: is 1", "at least 2"}},
+		{"replicas not a number", "dev", "replicas", "two", []string{"backstage:replicas:", "not a whole number"}},
+		{"unknown issuer", "dev", "tls", "vault", []string{"backstage:tls:", "not a known issuer", "letsencrypt-prod"}},
+		{"missing ACME email", "prod", "acmeEmail", "<unset>", []string{"backstage:acmeEmail:", "pulumi config set backstage:acmeEmail"}},
+		{"host with scheme", "dev", "host", "https://backstage.example.com", []string{"backstage:host:", "bare DNS name"}},
+		{"host not a DNS name", "dev", "host", "Backstage_Host", []string{"backstage:host:", "not a fully qualified DNS name"}},
+		{"missing host", "dev", "host", "<unset>", []string{"backstage:host: is required"}},
+		{"TLS off in prod", "prod", "tls", "none", []string{"backstage:tls: is none", "letsencrypt-prod"}},
+		{"staging issuer in prod", "prod", "tls", "letsencrypt-staging", []string{"backstage:tls: is letsencrypt-staging", "do not trust"}},
+		{"wide RBAC in prod without acknowledgement", "prod", "rbacClusterWideRead", "true", []string{"backstage:rbacClusterWideRead:", "rbacClusterWideReadAcknowledged true"}},
+		{"unknown environment", "dev", "environment", "staging", []string{"backstage:environment:", "development or production"}},
+		{"missing environment", "dev", "environment", "<unset>", []string{"backstage:environment: is required"}},
+		{"chart version range", "dev", "ingressNginxChartVersion", "^4.15", []string{"backstage:ingressNginxChartVersion:", "exact version"}},
+		{"shared buffers unit", "dev", "postgresSharedBuffers", "256mb", []string{"backstage:postgresSharedBuffers:", "256MB"}},
+		{"max connections", "dev", "postgresMaxConnections", "5", []string{"backstage:postgresMaxConnections: is 5"}},
+		{"superuser as app user", "dev", "postgresUser", "postgres", []string{"backstage:postgresUser:", "superuser"}},
+		{"rollout cannot progress", "dev", "maxSurge", "0", []string{"backstage:maxSurge: is 0"}},
+		{"capacity drop in prod", "prod", "maxUnavailable", "1", []string{"backstage:maxUnavailable: is 1", "production"}},
+		{"health path relative", "dev", "healthCheckPath", "healthcheck", []string{"backstage:healthCheckPath:", "absolute path"}},
+		{"bad API server CIDR", "dev", "kubeApiServerCidrs", "172.18.0.0", []string{"backstage:kubeApiServerCidrs:", "not a CIDR"}},
+		{"not a boolean", "dev", "networkPolicies", "yes please", []string{"backstage:networkPolicies:", "true or false"}},
+		{"CA issuer without the layer", "dev", "installSecurityLayer", "false", []string{"backstage:tls: is self-signed-ca", "installSecurityLayer"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := run(t, loadStack(t, tc.stack).with(tc.key, tc.value))
+			require.Error(t, err)
+			for _, want := range tc.wantErr {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.Contains(t, err.Error(), "nothing was deployed")
+			assert.Empty(t, rec.resources, "no resource is registered when the configuration is invalid")
+		})
+	}
+}
+
+func TestEveryProblemIsReportedAtOnce(t *testing.T) {
+	cfg := loadStack(t, "prod").with("image", "backstage:latest").with("replicas", "0").with("postgresStorageSize", "8GB")
+	_, err := run(t, cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "3 problems")
+	for _, key := range []string{"backstage:image:", "backstage:replicas:", "backstage:postgresStorageSize:"} {
+		assert.Contains(t, err.Error(), key)
+	}
+}
+
+func TestDevelopmentAcceptsAnUnpinnedImageWithAWarning(t *testing.T) {
+	var loaded *config.Stack
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		var err error
+		loaded, err = config.Load(ctx)
+		return err
+	}, pulumi.WithMocks("backstage", "dev", &recorder{}), withConfig(loadStack(t, "dev").with("image", "ghcr.io/arhean/backstage")))
+	require.NoError(t, err)
+	require.Len(t, loaded.Warnings, 1)
+	assert.Contains(t, loaded.Warnings[0], "backstage:image")
+}
+
+// Pulumi.yaml declares the defaults the CLI applies; config's own defaults apply where
+// the program runs without them (mocks, a library user). They must be the same.
+func TestPulumiYAMLDefaultsMatchTheProgramsDefaults(t *testing.T) {
+	required := map[string]string{
+		"backstage:environment": "production",
+		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":        "backstage.example.com",
+		"backstage:acmeEmail":   "ops@example.com",
+	}
+	var project struct {
+		Config map[string]struct {
+			Default any `yaml:"default"`
+		} `yaml:"config"`
+	}
+	readYAML(t, "Pulumi.yaml", &project)
+	withoutYAML := stackConfig{name: "defaults", values: map[string]string{}, secrets: map[string]bool{}}
+	onlyYAML := stackConfig{name: "defaults", values: map[string]string{}, secrets: map[string]bool{}}
+	for key, decl := range project.Config {
+		if decl.Default != nil {
+			onlyYAML.values["backstage:"+key] = fmt.Sprint(decl.Default)
+		}
+	}
+	for k, v := range required {
+		withoutYAML.values[k] = v
+		onlyYAML.values[k] = v
+	}
+	require.Greater(t, len(onlyYAML.values), 20, "Pulumi.yaml declares the keys with their defaults")
+	assert.Equal(t, loadConfig(t, withoutYAML), loadConfig(t, onlyYAML))
+}
+
+func loadConfig(t *testing.T, cfg stackConfig) *config.Stack {
+	t.Helper()
+	var loaded *config.Stack
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		var err error
+		loaded, err = config.Load(ctx)
+		return err
+	}, pulumi.WithMocks("backstage", cfg.name, &recorder{}), withConfig(cfg))
+	require.NoError(t, err)
+	return loaded
+}
+
+func withConfig(cfg stackConfig) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = cfg.values
+		for k := range cfg.secrets {
+			info.ConfigSecretKeys = append(info.ConfigSecretKeys, k)
+		}
+	}
+}

@@ -1,0 +1,336 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/arhean/backstage-pulumi/program"
+)
+
+// repoRoot is where Pulumi.yaml and the stack files live.
+var repoRoot = func() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Dir(wd)
+}()
+
+// Values the mocks hand out for generated secrets, and that placeholders of encrypted
+// stack values take, so tests can look for them where they must never appear.
+const (
+	mockGeneratedPassword = "mock-generated-password-3f9a"
+	mockCAKey             = "-----BEGIN PRIVATE KEY-----mock-ca-key"
+	secretPlaceholder     = "mock-secret-value-of-"
+)
+
+// stackConfig is a stack's configuration as the Pulumi CLI hands it to the program:
+// the stack file's values over Pulumi.yaml's defaults, secrets marked as such.
+type stackConfig struct {
+	name    string
+	values  map[string]string
+	secrets map[string]bool
+}
+
+// loadStack reads Pulumi.yaml and Pulumi.<stack>.yaml from the repository, so the
+// committed files are what the tests test. Encrypted values get a recognisable
+// placeholder, since the mocks have no secrets provider.
+func loadStack(t testing.TB, stack string) stackConfig {
+	t.Helper()
+	var project struct {
+		Name   string `yaml:"name"`
+		Config map[string]struct {
+			Default any `yaml:"default"`
+		} `yaml:"config"`
+	}
+	readYAML(t, "Pulumi.yaml", &project)
+	cfg := stackConfig{name: stack, values: map[string]string{}, secrets: map[string]bool{}}
+	for key, decl := range project.Config {
+		if decl.Default != nil {
+			cfg.values[project.Name+":"+key] = fmt.Sprint(decl.Default)
+		}
+	}
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	readYAML(t, "Pulumi."+stack+".yaml", &file)
+	for key, value := range file.Config {
+		if secure, ok := value.(map[string]any); ok && secure["secure"] != nil {
+			cfg.set(key, secretPlaceholder+key, true)
+			continue
+		}
+		cfg.values[key] = fmt.Sprint(value)
+	}
+	return cfg
+}
+
+func readYAML(t testing.TB, name string, out any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, name))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data, out), name)
+}
+
+// with returns a copy with key (without the backstage: prefix) set, or removed when
+// value is "<unset>".
+func (c stackConfig) with(key, value string) stackConfig {
+	out := stackConfig{name: c.name, values: map[string]string{}, secrets: map[string]bool{}}
+	for k, v := range c.values {
+		out.values[k] = v
+	}
+	for k, v := range c.secrets {
+		out.secrets[k] = v
+	}
+	if value == "<unset>" {
+		delete(out.values, "backstage:"+key)
+		delete(out.secrets, "backstage:"+key)
+	} else {
+		out.values["backstage:"+key] = value
+	}
+	return out
+}
+
+func (c stackConfig) withSecret(key, value string) stackConfig {
+	out := c.with(key, value)
+	out.secrets["backstage:"+key] = true
+	return out
+}
+
+func (c *stackConfig) set(key, value string, secret bool) {
+	c.values[key] = value
+	if secret {
+		c.secrets[key] = true
+	}
+}
+
+// registered is one resource registration as the engine would receive it.
+type registered struct {
+	Type, Name     string
+	URN            string
+	Custom         bool
+	Inputs         resource.PropertyMap
+	Parent         string
+	Provider       string
+	Protect        bool
+	RetainOnDelete bool
+	IgnoreChanges  []string
+	Dependencies   []string
+}
+
+// recorder is the mock resource monitor: it records every registration and answers
+// with the inputs as outputs, plus values for the generated secrets.
+type recorder struct {
+	mu        sync.Mutex
+	resources []registered
+}
+
+func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	reg := registered{
+		Type:   args.TypeToken,
+		Name:   args.Name,
+		Custom: args.Custom,
+		Inputs: args.Inputs,
+	}
+	if rpc != nil {
+		reg.Parent = rpc.GetParent()
+		reg.Provider = rpc.GetProvider()
+		reg.Protect = rpc.GetProtect()
+		reg.RetainOnDelete = rpc.GetRetainOnDelete()
+		reg.IgnoreChanges = rpc.GetIgnoreChanges()
+		reg.Dependencies = rpc.GetDependencies()
+	}
+	outputs := args.Inputs.Copy()
+	switch args.TypeToken {
+	case "random:index/randomPassword:RandomPassword":
+		outputs["result"] = resource.MakeSecret(resource.NewProperty(mockGeneratedPassword))
+	case "tls:index/privateKey:PrivateKey":
+		outputs["privateKeyPem"] = resource.MakeSecret(resource.NewProperty(mockCAKey))
+	case "tls:index/selfSignedCert:SelfSignedCert":
+		outputs["certPem"] = resource.NewProperty("-----BEGIN CERTIFICATE-----mock-ca-cert")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	reg.URN = fmt.Sprintf("urn:%s::%s", args.TypeToken, args.Name)
+	r.resources = append(r.resources, reg)
+	return args.Name + "-id", outputs, nil
+}
+
+func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("the program makes no calls, got %s", args.Token)
+}
+
+// run executes the stack body against the mocks with the given configuration.
+func run(t testing.TB, cfg stackConfig) (*recorder, error) {
+	t.Helper()
+	rec := &recorder{}
+	err := pulumi.RunErr(program.Run, pulumi.WithMocks("backstage", cfg.name, rec), withConfig(cfg))
+	return rec, err
+}
+
+// mustRun is run for configurations that must succeed.
+func mustRun(t testing.TB, cfg stackConfig) *recorder {
+	t.Helper()
+	rec, err := run(t, cfg)
+	require.NoError(t, err)
+	return rec
+}
+
+// kube finds the Kubernetes object of the given kind and metadata.name.
+func (r *recorder) kube(t testing.TB, typeToken, name string) registered {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var found []registered
+	for _, res := range r.resources {
+		if res.Type == typeToken && str(res.Inputs, "metadata", "name") == name {
+			found = append(found, res)
+		}
+	}
+	require.Len(t, found, 1, "want exactly one %s named %q", typeToken, name)
+	return found[0]
+}
+
+func (r *recorder) ofType(typeToken string) []registered {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []registered
+	for _, res := range r.resources {
+		if res.Type == typeToken {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+func (r *recorder) byName(t testing.TB, name string) registered {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, res := range r.resources {
+		if res.Name == name {
+			return res
+		}
+	}
+	require.Failf(t, "not registered", "no resource named %q", name)
+	return registered{}
+}
+
+func (r *recorder) types() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	for _, res := range r.resources {
+		seen[res.Type] = true
+	}
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// at walks a property path of maps (by key) and arrays (by index as "0", "1", ...),
+// looking through secrets; it returns a null value where the path does not exist.
+func at(v resource.PropertyValue, path ...string) resource.PropertyValue {
+	for _, step := range path {
+		for v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		switch {
+		case v.IsObject():
+			v = v.ObjectValue()[resource.PropertyKey(step)]
+		case v.IsArray():
+			var i int
+			if _, err := fmt.Sscan(step, &i); err != nil || i >= len(v.ArrayValue()) {
+				return resource.NewNullProperty()
+			}
+			v = v.ArrayValue()[i]
+		default:
+			return resource.NewNullProperty()
+		}
+	}
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	return v
+}
+
+func get(m resource.PropertyMap, path ...string) resource.PropertyValue {
+	return at(resource.NewObjectProperty(m), path...)
+}
+
+func str(m resource.PropertyMap, path ...string) string {
+	v := get(m, path...)
+	if v.IsString() {
+		return v.StringValue()
+	}
+	if v.IsNumber() {
+		return fmt.Sprint(v.NumberValue())
+	}
+	if v.IsBool() {
+		return fmt.Sprint(v.BoolValue())
+	}
+	return ""
+}
+
+// plain turns a property value into Go values, secrets unwrapped.
+func plain(v resource.PropertyValue) any {
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	switch {
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			out[string(k)] = plain(e)
+		}
+		return out
+	case v.IsArray():
+		out := []any{}
+		for _, e := range v.ArrayValue() {
+			out = append(out, plain(e))
+		}
+		return out
+	case v.IsComputed() || v.IsOutput():
+		return "<unknown>"
+	}
+	return v.V
+}
+
+// isSecretAt says whether the value at path, or any value enclosing it, is secret.
+func isSecretAt(m resource.PropertyMap, path ...string) bool {
+	v := resource.NewObjectProperty(m)
+	for _, step := range path {
+		if v.IsSecret() {
+			return true
+		}
+		switch {
+		case v.IsObject():
+			v = v.ObjectValue()[resource.PropertyKey(step)]
+		case v.IsArray():
+			var i int
+			fmt.Sscan(step, &i)
+			v = v.ArrayValue()[i]
+		default:
+			return false
+		}
+	}
+	return v.IsSecret()
+}
+
+// containsString reports whether s occurs in any string inside v, secret or not.
+func containsString(v resource.PropertyValue, s string) bool {
+	return strings.Contains(fmt.Sprint(plain(v)), s)
+}

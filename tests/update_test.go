@@ -1,0 +1,84 @@
+package tests
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// changedInputs runs the stack twice and names the resources whose inputs differ.
+func changedInputs(t *testing.T, before, after stackConfig) []string {
+	t.Helper()
+	a, b := mustRun(t, before), mustRun(t, after)
+	inputs := map[string]any{}
+	for _, res := range a.resources {
+		inputs[res.Type+"::"+res.Name] = plain(get(res.Inputs))
+	}
+	var changed []string
+	seen := map[string]bool{}
+	for _, res := range b.resources {
+		key := res.Type + "::" + res.Name
+		seen[key] = true
+		old, existed := inputs[key]
+		require.True(t, existed, "%s appeared", key)
+		if !assert.ObjectsAreEqual(old, plain(get(res.Inputs))) {
+			changed = append(changed, key)
+		}
+	}
+	for key := range inputs {
+		assert.True(t, seen[key], "%s disappeared", key)
+	}
+	sort.Strings(changed)
+	return changed
+}
+
+func TestImageBumpChangesOnlyTheDeployment(t *testing.T) {
+	for _, stack := range []string{"dev", "prod", "local"} {
+		t.Run(stack, func(t *testing.T) {
+			before := loadStack(t, stack)
+			after := before.with("image", "ghcr.io/arhean/backstage:1.0.1")
+			assert.Equal(t, []string{typeDeployment + "::backstage-deployment"}, changedInputs(t, before, after))
+		})
+	}
+}
+
+func TestDatabaseSettingsNeverTouchThePasswordOrTheClaim(t *testing.T) {
+	cases := []struct {
+		key, value string
+		changed    []string
+	}{
+		// New server flags roll the one pod; the claim and the password stay.
+		{"postgresMaxConnections", "200", []string{typeStatefulSet + "::postgres-statefulset"}},
+		{"postgresSharedBuffers", "512MB", []string{typeStatefulSet + "::postgres-statefulset"}},
+		{"postgresImage", "postgres:14.20", []string{typeStatefulSet + "::postgres-statefulset"}},
+		// Only the claim template changes, and the StatefulSet ignores it (see below).
+		{"postgresStorageSize", "16Gi", []string{typeStatefulSet + "::postgres-statefulset"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.key, func(t *testing.T) {
+			before := loadStack(t, "dev")
+			after := before.with(tc.key, tc.value)
+			assert.Equal(t, tc.changed, changedInputs(t, before, after))
+		})
+	}
+
+	// What the engine diffs for the StatefulSet: its inputs less the ignored paths.
+	sts := mustRun(t, loadStack(t, "dev")).kube(t, typeStatefulSet, "psql-postgresql")
+	assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.IgnoreChanges)
+}
+
+func TestConfigChangeRollsThePods(t *testing.T) {
+	before := loadStack(t, "dev")
+	a := mustRun(t, before).kube(t, typeDeployment, "backstage").Inputs
+	b := mustRun(t, before.with("host", "portal.localtest.me")).kube(t, typeDeployment, "backstage").Inputs
+	assert.NotEqual(t, str(a, "spec", "template", "metadata", "annotations", "checksum/config"),
+		str(b, "spec", "template", "metadata", "annotations", "checksum/config"))
+	assert.Equal(t, str(a, "spec", "template", "metadata", "annotations", "checksum/secrets"),
+		str(b, "spec", "template", "metadata", "annotations", "checksum/secrets"))
+
+	c := mustRun(t, before.withSecret("githubToken", "ghp_new")).kube(t, typeDeployment, "backstage").Inputs
+	assert.NotEqual(t, str(a, "spec", "template", "metadata", "annotations", "checksum/secrets"),
+		str(c, "spec", "template", "metadata", "annotations", "checksum/secrets"))
+}
