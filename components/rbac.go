@@ -15,6 +15,9 @@ type RBACArgs struct {
 	// Optional: defaults to false. Grants get/list/watch on every resource of every API
 	// group, Secrets included, instead of the Kubernetes plugin's read-only list.
 	ClusterWideRead bool
+	// Optional: defaults to "backstage-backend". The ClusterRole and ClusterRoleBinding
+	// name; cluster-scoped, so two Backstage instances in one cluster need two names.
+	ClusterRoleName string
 }
 
 // RBAC is the ServiceAccount the Backstage pods run as and the read-only cluster access
@@ -54,6 +57,7 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 	if args == nil || args.Namespace == nil {
 		return nil, fmt.Errorf("RBAC %q: Namespace is required", name)
 	}
+	clusterRoleName := orDefault(args.ClusterRoleName, BackstageRBACName)
 	comp := &RBAC{}
 	if err := ctx.RegisterComponentResource("backstage:index:RBAC", name, comp, opts...); err != nil {
 		return nil, err
@@ -79,7 +83,7 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 		}}
 	}
 	role, err := rbacv1.NewClusterRole(ctx, name+"-cluster-role", &rbacv1.ClusterRoleArgs{
-		Metadata: objectMeta(BackstageRBACName, nil, labels, nil),
+		Metadata: objectMeta(clusterRoleName, nil, labels, nil),
 		Rules:    rules,
 	}, child)
 	if err != nil {
@@ -87,7 +91,7 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 	}
 
 	if _, err := rbacv1.NewClusterRoleBinding(ctx, name+"-cluster-role-binding", &rbacv1.ClusterRoleBindingArgs{
-		Metadata: objectMeta(BackstageRBACName, nil, labels, nil),
+		Metadata: objectMeta(clusterRoleName, nil, labels, nil),
 		RoleRef: &rbacv1.RoleRefArgs{
 			ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
 			Kind:     pulumi.String("ClusterRole"),

@@ -75,6 +75,9 @@ func Run(ctx *pulumi.Context) error {
 	rbac, err := components.NewRBAC(ctx, "rbac", &components.RBACArgs{
 		Namespace:       ns,
 		ClusterWideRead: cfg.RBAC.ClusterWideRead,
+		// backstage-backend for the default namespace; a second instance in the same
+		// cluster gets its own cluster-scoped names instead of fighting over these.
+		ClusterRoleName: cfg.Namespace + "-backend",
 	}, k8s)
 	if err != nil {
 		return err

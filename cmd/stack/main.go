@@ -1,0 +1,134 @@
+// Command stack runs the Backstage program under the real Pulumi engine (Automation
+// API, inline program) with a local file backend: what `make preview|up|destroy|render`
+// call. Users with the official Pulumi CLI run `pulumi up -s <stack>` instead.
+//
+//	stack [-s local] [-state DIR] preview [-expect-no-changes]
+//	stack [-s local] [-state DIR] up
+//	stack [-s local] [-state DIR] destroy
+//	stack [-s local] [-state DIR] render -out DIR
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+
+	"github.com/arhean/backstage-pulumi/internal/stackrun"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "stack:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	stackName := flag.String("s", "local", "the stack, whose config is Pulumi.<stack>.yaml")
+	stateDir := flag.String("state", ".pulumi-state", "the local backend's folder")
+	flag.Parse()
+	if flag.NArg() < 1 {
+		return errors.New("usage: stack [-s STACK] preview|up|destroy|render [flags]")
+	}
+	command, rest := flag.Arg(0), flag.Args()[1:]
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	projectDir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	opts := stackrun.Options{Stack: *stackName, ProjectDir: projectDir, StateDir: *stateDir}
+
+	switch command {
+	case "preview":
+		fs := flag.NewFlagSet("preview", flag.ExitOnError)
+		expectNoChanges := fs.Bool("expect-no-changes", false, "fail if the preview has changes (drift)")
+		_ = fs.Parse(rest)
+		s, err := stackrun.Select(ctx, opts)
+		if err != nil {
+			return err
+		}
+		previewOpts := []optpreview.Option{optpreview.ProgressStreams(os.Stdout), optpreview.Diff()}
+		if *expectNoChanges {
+			previewOpts = append(previewOpts, optpreview.ExpectNoChanges())
+		}
+		_, err = s.Preview(ctx, previewOpts...)
+		return err
+	case "up":
+		s, err := stackrun.Select(ctx, opts)
+		if err != nil {
+			return err
+		}
+		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout))
+		if err != nil {
+			return err
+		}
+		printOutputs(res.Outputs)
+		return nil
+	case "destroy":
+		s, err := stackrun.Select(ctx, opts)
+		if err != nil {
+			return err
+		}
+		_, err = s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout))
+		return err
+	case "render":
+		fs := flag.NewFlagSet("render", flag.ExitOnError)
+		out := fs.String("out", "out/"+*stackName, "the folder to write the manifests to")
+		_ = fs.Parse(rest)
+		return render(ctx, opts, *out)
+	}
+	return fmt.Errorf("unknown command %q: use preview, up, destroy or render", command)
+}
+
+// render writes the stack's manifests with the provider's renderYamlToDirectory, from a
+// stack of its own so that neither the stack file nor the real stack's state changes.
+func render(ctx context.Context, opts stackrun.Options, out string) error {
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(absOut); err != nil {
+		return err
+	}
+	renderState, err := os.MkdirTemp("", "backstage-render-state-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(renderState)
+	opts.ConfigFrom, opts.Stack, opts.StateDir, opts.Isolated = opts.Stack, opts.Stack+"-render", renderState, true
+	s, err := stackrun.Select(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(s.WorkDir)
+	if err := s.SetConfig(ctx, "backstage:renderYamlToDirectory", auto.ConfigValue{Value: absOut}); err != nil {
+		return err
+	}
+	if _, err := s.Up(ctx, optup.ProgressStreams(os.Stdout)); err != nil {
+		return err
+	}
+	fmt.Printf("\nManifests written to %s.\nThey contain the stack's secrets in plain text (base64): never commit them.\n", absOut)
+	return nil
+}
+
+func printOutputs(outputs auto.OutputMap) {
+	fmt.Println("\nOutputs:")
+	for name, out := range outputs {
+		if out.Secret {
+			fmt.Printf("  %s: [secret]\n", name)
+			continue
+		}
+		fmt.Printf("  %s: %v\n", name, out.Value)
+	}
+}

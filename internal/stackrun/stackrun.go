@@ -1,0 +1,111 @@
+// Package stackrun runs the Backstage program under the real Pulumi engine through the
+// Automation API, as an inline program: no language host is needed, and the engine,
+// state, secrets and provider are the real ones. cmd/stack and the end-to-end tests use it.
+package stackrun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/arhean/backstage-pulumi/program"
+)
+
+// LocalPassphrase encrypts the secrets of the `local` stack, which exists only for the
+// throwaway control plane on loopback; every other stack needs PULUMI_CONFIG_PASSPHRASE
+// (or a cloud backend's secrets provider).
+const LocalPassphrase = "local-control-plane"
+
+// Options says which stack to run and where its state lives.
+type Options struct {
+	// Stack is the stack name.
+	Stack string
+	// ConfigFrom names the stack file to read, Pulumi.<ConfigFrom>.yaml; defaults to Stack.
+	ConfigFrom string
+	// ProjectDir holds Pulumi.yaml and the stack files.
+	ProjectDir string
+	// StateDir is the local file backend's folder.
+	StateDir string
+	// Isolated copies Pulumi.yaml and the stack file into a temporary work folder, so
+	// that config changes (tests, rendering) never touch the files in ProjectDir.
+	Isolated bool
+	// Env is passed to the engine and the provider (KUBECONFIG, for one).
+	Env map[string]string
+}
+
+// Stack is a selected stack and the folder whose stack file it reads.
+type Stack struct {
+	auto.Stack
+	WorkDir string
+}
+
+// Select creates or selects the stack on the local backend.
+func Select(ctx context.Context, o Options) (*Stack, error) {
+	if o.ConfigFrom == "" {
+		o.ConfigFrom = o.Stack
+	}
+	stackFile := filepath.Join(o.ProjectDir, "Pulumi."+o.ConfigFrom+".yaml")
+	if _, err := os.Stat(stackFile); err != nil {
+		return nil, fmt.Errorf("stack %q: no stack file %s", o.Stack, stackFile)
+	}
+	workDir := o.ProjectDir
+	if o.Isolated || o.ConfigFrom != o.Stack {
+		dir, err := os.MkdirTemp("", "backstage-stack-")
+		if err != nil {
+			return nil, err
+		}
+		if err := copyFile(filepath.Join(o.ProjectDir, "Pulumi.yaml"), filepath.Join(dir, "Pulumi.yaml")); err != nil {
+			return nil, err
+		}
+		if err := copyFile(stackFile, filepath.Join(dir, "Pulumi."+o.Stack+".yaml")); err != nil {
+			return nil, err
+		}
+		workDir = dir
+	}
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	absState, err := filepath.Abs(o.StateDir)
+	if err != nil {
+		return nil, err
+	}
+
+	env := map[string]string{
+		"PULUMI_BACKEND_URL":       "file://" + absState,
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		"PULUMI_CONFIG_PASSPHRASE": passphrase(o.ConfigFrom),
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	if env["PULUMI_CONFIG_PASSPHRASE"] == "" {
+		return nil, fmt.Errorf("stack %q: set PULUMI_CONFIG_PASSPHRASE to the passphrase that encrypts its secrets", o.Stack)
+	}
+	s, err := auto.UpsertStackInlineSource(ctx, o.Stack, "backstage", program.Run,
+		auto.WorkDir(workDir), auto.SecretsProvider("passphrase"), auto.EnvVars(env))
+	if err != nil {
+		return nil, fmt.Errorf("stack %q: %w", o.Stack, err)
+	}
+	return &Stack{Stack: s, WorkDir: workDir}, nil
+}
+
+func passphrase(configFrom string) string {
+	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
+		return p
+	}
+	if configFrom == "local" {
+		return LocalPassphrase
+	}
+	return ""
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o600)
+}
