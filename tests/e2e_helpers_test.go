@@ -1,0 +1,196 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/internal/stackrun"
+)
+
+// e2eNamespace keeps the tests apart from a `make up` of the local stack on the same
+// control plane; its cluster-scoped RBAC is named after it too.
+const e2eNamespace = "backstage-e2e"
+
+// requireControlPlane skips under -short and otherwise insists on the real parts: the
+// Pulumi CLI, the provider and a reachable API server.
+func requireControlPlane(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: needs the local control plane (make test runs it)")
+	}
+	for _, tool := range []string{"pulumi", "pulumi-resource-kubernetes", "kubectl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not on PATH: run the end-to-end tests with `make test` (it builds the tools and starts the cluster), or `go test -short` for the unit tests", tool)
+		}
+	}
+	if os.Getenv("KUBECONFIG") == "" {
+		t.Fatal("KUBECONFIG is not set: `make test` points it at the local control plane")
+	}
+	if _, err := kubectl(t, "get", "--raw", "/readyz"); err != nil {
+		t.Fatalf("the API server in $KUBECONFIG is not ready (%v): run `make cluster`", err)
+	}
+}
+
+// e2eStack is the `local` stack's configuration under another stack name, namespace
+// and state folder, in a work folder of its own so config changes stay in the test.
+func e2eStack(t testing.TB, name string) *stackrun.Stack {
+	t.Helper()
+	ctx := context.Background()
+	s, err := stackrun.Select(ctx, stackrun.Options{
+		Stack:      name,
+		ConfigFrom: "local",
+		ProjectDir: repoRoot,
+		StateDir:   t.TempDir(),
+		Isolated:   true,
+		Env:        map[string]string{"KUBECONFIG": os.Getenv("KUBECONFIG")},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(s.WorkDir) })
+	require.NoError(t, s.SetConfig(ctx, "backstage:namespace", auto.ConfigValue{Value: e2eNamespace}))
+	return s
+}
+
+// resetNamespace removes what an earlier run retained on purpose (namespace, database
+// StatefulSet and claim) so that `up` starts from nothing, and frees the volume.
+func resetNamespace(t testing.TB) {
+	t.Helper()
+	_, _ = kubectl(t, "delete", "namespace", e2eNamespace, "--ignore-not-found", "--wait=true", "--timeout=60s")
+	_, _ = kubectl(t, "delete", "clusterrole,clusterrolebinding", e2eNamespace+"-backend", "--ignore-not-found")
+	releaseVolumes(t)
+}
+
+// releaseVolumes makes Released volumes Available again: with no provisioner, a
+// retained volume keeps pointing at its deleted claim until someone clears it.
+func releaseVolumes(t testing.TB) {
+	t.Helper()
+	out, err := kubectl(t, "get", "pv", "-o", `jsonpath={range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}`)
+	require.NoError(t, err)
+	for _, pv := range strings.Fields(out) {
+		_, err := kubectl(t, "patch", "pv", pv, "--type=json", `-p=[{"op":"remove","path":"/spec/claimRef"}]`)
+		require.NoError(t, err)
+	}
+}
+
+func kubectl(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "kubectl", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// object reads one object from the API server.
+func object(t testing.TB, kind, name string) map[string]any {
+	t.Helper()
+	args := []string{"get", kind, name, "-o", "json"}
+	if !strings.HasPrefix(kind, "clusterrole") && kind != "namespace" && kind != "pv" {
+		args = append(args, "-n", e2eNamespace)
+	}
+	out, err := kubectl(t, args...)
+	require.NoError(t, err)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &obj))
+	return obj
+}
+
+func exists(t testing.TB, kind, name string) bool {
+	t.Helper()
+	out, err := kubectl(t, "get", kind, name, "-n", e2eNamespace, "--ignore-not-found", "-o", "name")
+	require.NoError(t, err)
+	return strings.TrimSpace(out) != ""
+}
+
+// field walks an object by keys and array indexes ("0").
+func field(obj any, path ...string) any {
+	for _, step := range path {
+		switch v := obj.(type) {
+		case map[string]any:
+			obj = v[step]
+		case []any:
+			var i int
+			if _, err := fmt.Sscan(step, &i); err != nil || i >= len(v) {
+				return nil
+			}
+			obj = v[i]
+		default:
+			return nil
+		}
+	}
+	return obj
+}
+
+func fieldString(obj any, path ...string) string {
+	v := field(obj, path...)
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// resourceVersions maps every namespaced object of the stack to its resourceVersion.
+func resourceVersions(t testing.TB) map[string]string {
+	t.Helper()
+	out, err := kubectl(t, "get", "deployment,statefulset,service,configmap,secret,ingress,networkpolicy,pdb,serviceaccount,pvc",
+		"-n", e2eNamespace, "-o", `jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`)
+	require.NoError(t, err)
+	versions := map[string]string{}
+	for _, line := range strings.Fields(out) {
+		kv := strings.SplitN(line, "=", 2)
+		versions[kv[0]] = kv[1]
+	}
+	return versions
+}
+
+// waitFor polls until cond holds or the timeout passes.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s", what, timeout)
+}
+
+func stateResourceCount(t testing.TB, s *stackrun.Stack) int {
+	t.Helper()
+	state, err := s.Export(context.Background())
+	require.NoError(t, err)
+	var deployment struct {
+		Resources []json.RawMessage `json:"resources"`
+	}
+	require.NoError(t, json.Unmarshal(state.Deployment, &deployment))
+	return len(deployment.Resources)
+}
+
+// cliStackExport runs `pulumi stack export` as a user would. (The Automation API's
+// Export passes --show-secrets, so it cannot tell what is stored in plaintext.)
+func cliStackExport(t testing.TB, s *stackrun.Stack) string {
+	t.Helper()
+	cmd := exec.Command("pulumi", "stack", "export", "--stack", s.Name())
+	cmd.Dir = s.WorkDir
+	cmd.Env = os.Environ()
+	for k, v := range s.Workspace().GetEnvVars() {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	return string(out)
+}

@@ -1,0 +1,194 @@
+package tests
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestE2ELocalStackLifecycle runs the `local` stack under the real Pulumi engine and
+// the real Kubernetes provider against the local API server, from nothing to destroy.
+// The steps share one stack, so they run in order and stop at the first failure.
+func TestE2ELocalStackLifecycle(t *testing.T) {
+	requireControlPlane(t)
+	resetNamespace(t)
+	s := e2eStack(t, "e2e")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+
+	step("up converges and the cluster holds what the program declares", func(t *testing.T) {
+		_, err := s.Up(ctx)
+		require.NoError(t, err)
+
+		ns := object(t, "namespace", e2eNamespace)
+		assert.Equal(t, "restricted", fieldString(ns, "metadata", "labels", "pod-security.kubernetes.io/enforce"))
+
+		deploy := object(t, "deployment", "backstage")
+		assert.Equal(t, fieldString(deploy, "spec", "replicas"), fieldString(deploy, "status", "readyReplicas"), "Deployment Ready")
+		pod := field(deploy, "spec", "template", "spec")
+		assert.Equal(t, "ghcr.io/arhean/backstage:1.0.0", fieldString(pod, "containers", "0", "image"))
+		assert.Equal(t, "wait-for-postgres", fieldString(pod, "initContainers", "0", "name"))
+		assert.Equal(t, "backstage", fieldString(pod, "serviceAccountName"))
+		assert.Equal(t, "true", fieldString(pod, "containers", "0", "securityContext", "readOnlyRootFilesystem"))
+
+		sts := object(t, "statefulset", "psql-postgresql")
+		assert.Equal(t, "1", fieldString(sts, "status", "readyReplicas"), "StatefulSet Ready")
+		assert.Equal(t, "Retain", fieldString(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"))
+		pvc := object(t, "pvc", "data-psql-postgresql-0")
+		assert.Equal(t, "Bound", fieldString(pvc, "status", "phase"))
+		assert.Equal(t, "8Gi", fieldString(pvc, "spec", "resources", "requests", "storage"))
+
+		svc := object(t, "service", "backstage")
+		assert.Equal(t, "ClusterIP", fieldString(svc, "spec", "type"))
+		assert.Equal(t, "80", fieldString(svc, "spec", "ports", "0", "port"))
+		assert.Equal(t, "http", fieldString(svc, "spec", "ports", "0", "targetPort"))
+		assert.Equal(t, "ClientIP", fieldString(svc, "spec", "sessionAffinity"))
+		assert.Equal(t, "None", fieldString(object(t, "service", "psql-postgresql"), "spec", "clusterIP"))
+
+		ing := object(t, "ingress", "backstage")
+		assert.Equal(t, "backstage.local.test", fieldString(ing, "spec", "rules", "0", "host"))
+		cm := object(t, "configmap", "backstage-env-config")
+		assert.Equal(t, "psql-postgresql."+e2eNamespace+".svc.cluster.local", fieldString(cm, "data", "POSTGRES_HOST"))
+		secret := object(t, "secret", "backstage-secrets")
+		assert.NotEmpty(t, fieldString(secret, "data", "POSTGRES_PASSWORD"))
+		object(t, "serviceaccount", "backstage")
+		role := object(t, "clusterrole", e2eNamespace+"-backend")
+		assert.NotContains(t, fieldString(role, "rules"), "secrets")
+		binding := object(t, "clusterrolebinding", e2eNamespace+"-backend")
+		assert.Equal(t, e2eNamespace, fieldString(binding, "subjects", "0", "namespace"))
+		for _, policy := range []string{"default-deny", "allow-dns", "backstage-ingress", "backstage-egress", "postgres-ingress"} {
+			object(t, "networkpolicy", policy)
+		}
+		object(t, "pdb", "backstage")
+		object(t, "pdb", "psql-postgresql")
+	})
+
+	step("Pod Security restricted is enforced and every pod was admitted", func(t *testing.T) {
+		out, err := kubectl(t, "get", "pods", "-n", e2eNamespace, "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}`)
+		require.NoError(t, err)
+		pods := strings.Fields(out)
+		assert.Len(t, pods, 2, "one Backstage pod, one PostgreSQL pod")
+		for _, p := range pods {
+			assert.True(t, strings.HasSuffix(p, "=Running"), p)
+		}
+		// The same API server refuses a pod that breaks the profile (no security context).
+		_, err = kubectl(t, "run", "unrestricted-probe", "-n", e2eNamespace, "--image=busybox:1.36", "--restart=Never")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "violates PodSecurity \"restricted")
+	})
+
+	step("a second up changes nothing and preview expects no changes", func(t *testing.T) {
+		res, err := s.Up(ctx)
+		require.NoError(t, err)
+		for op, n := range *res.Summary.ResourceChanges {
+			assert.Equal(t, "same", op, "%d resources would %s", n, op)
+		}
+		_, err = s.Preview(ctx, optpreview.ExpectNoChanges())
+		assert.NoError(t, err)
+	})
+
+	step("bad configuration fails before any resource changes", func(t *testing.T) {
+		before := resourceVersions(t)
+		count := stateResourceCount(t, s)
+		for key, bad := range map[string]string{
+			"backstage:image":               "Not An Image",
+			"backstage:postgresStorageSize": "8GB",
+			"backstage:replicas":            "0",
+			"backstage:tls":                 "vault",
+		} {
+			good, err := s.GetConfig(ctx, key)
+			require.NoError(t, err)
+			require.NoError(t, s.SetConfig(ctx, key, auto.ConfigValue{Value: bad}))
+			_, err = s.Up(ctx)
+			require.Error(t, err, key)
+			assert.Contains(t, err.Error(), key+":", "the error names the key")
+			require.NoError(t, s.SetConfig(ctx, key, good))
+		}
+		assert.Equal(t, before, resourceVersions(t), "no object was touched")
+		assert.Equal(t, count, stateResourceCount(t, s), "the state lost or gained nothing")
+	})
+
+	step("an image bump updates only the Deployment and keeps the database", func(t *testing.T) {
+		uid := func(kind, name string) string { return fieldString(object(t, kind, name), "metadata", "uid") }
+		kept := map[string]string{
+			"statefulset/psql-postgresql":    uid("statefulset", "psql-postgresql"),
+			"pvc/data-psql-postgresql-0":     uid("pvc", "data-psql-postgresql-0"),
+			"secret/psql-postgresql":         uid("secret", "psql-postgresql"),
+			"secret/backstage-secrets":       uid("secret", "backstage-secrets"),
+			"configmap/backstage-env-config": uid("configmap", "backstage-env-config"),
+		}
+		password := fieldString(object(t, "secret", "psql-postgresql"), "data", "password")
+
+		require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:1.0.1"}))
+		preview, err := s.Preview(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "exactly one update: %v", preview.ChangeSummary)
+		for _, op := range []apitype.OpType{apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDelete, apitype.OpDeleteReplaced, apitype.OpCreate} {
+			assert.Zero(t, preview.ChangeSummary[op], "%s in %v", op, preview.ChangeSummary)
+		}
+
+		res, err := s.Up(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, (*res.Summary.ResourceChanges)["update"])
+		waitFor(t, "only new-image Backstage pods run", 30*time.Second, func() bool {
+			out, err := kubectl(t, "get", "pods", "-n", e2eNamespace, "-l", "app=backstage",
+				"-o", `jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.status.phase}{"\n"}{end}`)
+			return err == nil && strings.TrimSpace(out) == "ghcr.io/arhean/backstage:1.0.1 Running"
+		})
+		for ref, want := range kept {
+			parts := strings.SplitN(ref, "/", 2)
+			assert.Equal(t, want, uid(parts[0], parts[1]), "%s kept its uid", ref)
+		}
+		assert.Equal(t, password, fieldString(object(t, "secret", "psql-postgresql"), "data", "password"))
+	})
+
+	step("secrets never reach the state in plaintext", func(t *testing.T) {
+		const token = "ghp_e2eTokenThatMustStaySecret123"
+		require.NoError(t, s.SetConfig(ctx, "backstage:githubToken", auto.ConfigValue{Value: token, Secret: true}))
+		_, err := s.Up(ctx, optup.Message("add a GitHub token"))
+		require.NoError(t, err)
+		gotToken := fieldString(object(t, "secret", "backstage-secrets"), "data", "GITHUB_TOKEN")
+		assert.NotEmpty(t, gotToken, "the token reached the Secret")
+
+		password, err := s.GetConfig(ctx, "backstage:postgresPassword")
+		require.NoError(t, err)
+		exported := cliStackExport(t, s)
+		for what, value := range map[string]string{"the GitHub token": token, "the database password": password.Value} {
+			if i := strings.Index(exported, value); i >= 0 {
+				t.Errorf("%s is in the state in plaintext: ...%s...", what, exported[max(0, i-300):i])
+			}
+		}
+		assert.True(t, strings.Contains(exported, "4dabf18193072939515e22adb298388d"), "secret values are stored as Pulumi secrets")
+	})
+
+	step("destroy removes what up created and keeps the database", func(t *testing.T) {
+		pvcUID := fieldString(object(t, "pvc", "data-psql-postgresql-0"), "metadata", "uid")
+		_, err := s.Destroy(ctx)
+		require.NoError(t, err)
+		for _, gone := range [][2]string{
+			{"deployment", "backstage"}, {"service", "backstage"}, {"ingress", "backstage"},
+			{"configmap", "backstage-env-config"}, {"secret", "backstage-secrets"}, {"networkpolicy", "default-deny"},
+		} {
+			assert.False(t, exists(t, gone[0], gone[1]), "%s/%s deleted", gone[0], gone[1])
+		}
+		_, err = kubectl(t, "get", "clusterrole", e2eNamespace+"-backend")
+		assert.Error(t, err, "the ClusterRole is deleted")
+		assert.True(t, exists(t, "statefulset", "psql-postgresql"), "the StatefulSet is retained")
+		assert.Equal(t, pvcUID, fieldString(object(t, "pvc", "data-psql-postgresql-0"), "metadata", "uid"), "the claim is retained")
+		assert.Equal(t, 0, stateResourceCount(t, s))
+	})
+}
