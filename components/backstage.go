@@ -74,17 +74,17 @@ type Backstage struct {
 func (a *BackstageArgs) withDefaults() (BackstageArgs, error) {
 	switch {
 	case a == nil || a.Namespace == nil:
-		return BackstageArgs{}, fmt.Errorf("Namespace is required")
+		return BackstageArgs{}, fmt.Errorf("missing required field Namespace")
 	case a.Image == "":
-		return BackstageArgs{}, fmt.Errorf("Image is required")
+		return BackstageArgs{}, fmt.Errorf("missing required field Image")
 	case a.Host == "":
-		return BackstageArgs{}, fmt.Errorf("Host is required")
+		return BackstageArgs{}, fmt.Errorf("missing required field Host")
 	case a.ServiceAccountName == nil:
-		return BackstageArgs{}, fmt.Errorf("ServiceAccountName is required")
+		return BackstageArgs{}, fmt.Errorf("missing required field ServiceAccountName")
 	case a.Database.Host == nil || a.Database.User == nil || a.Database.Password == nil || a.Database.Name == "":
-		return BackstageArgs{}, fmt.Errorf("Database needs Host, Name, User and Password")
+		return BackstageArgs{}, fmt.Errorf("missing required field Database (Host, Name, User and Password)")
 	case a.Replicas < 0:
-		return BackstageArgs{}, fmt.Errorf("Replicas must be at least 1, got %d", a.Replicas)
+		return BackstageArgs{}, fmt.Errorf("field Replicas must be at least 1, got %d", a.Replicas)
 	}
 	out := *a
 	out.InitImage = orDefault(out.InitImage, "busybox:1.36")
@@ -108,7 +108,7 @@ func (a *BackstageArgs) withDefaults() (BackstageArgs, error) {
 func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...pulumi.ResourceOption) (*Backstage, error) {
 	args, err := in.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("Backstage %q: %w", name, err)
+		return nil, fmt.Errorf("component Backstage %q: %w", name, err)
 	}
 	comp := &Backstage{}
 	if err := ctx.RegisterComponentResource("backstage:index:Backstage", name, comp, opts...); err != nil {
@@ -187,7 +187,8 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	selector := &metav1.LabelSelectorArgs{MatchLabels: toStringMap(BackstageSelector)}
 
 	deployment, err := appsv1.NewDeployment(ctx, name+"-deployment", &appsv1.DeploymentArgs{
-		Metadata: objectMeta(BackstageName, args.Namespace, BackstageSelector, nil),
+		Metadata: objectMeta(BackstageName, args.Namespace, BackstageSelector,
+			kubeScoreIgnoreUID("the Backstage image runs as its node user, UID 1000; runAsNonRoot is enforced")),
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas:             pulumi.Int(args.Replicas),
 			RevisionHistoryLimit: pulumi.Int(5),
@@ -248,8 +249,16 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 						},
 						EnvFrom:        envFrom,
 						StartupProbe:   httpProbe(5, 24), // up to 2 minutes to start
-						LivenessProbe:  httpProbe(30, 3),
 						ReadinessProbe: httpProbe(10, 3),
+						// Liveness asks only whether the process still serves: the health
+						// path also fails while the database is down, and restarting every
+						// pod then would turn a database blip into an outage.
+						LivenessProbe: &corev1.ProbeArgs{
+							TcpSocket:        &corev1.TCPSocketActionArgs{Port: pulumi.String("http")},
+							PeriodSeconds:    pulumi.Int(30),
+							TimeoutSeconds:   pulumi.Int(5),
+							FailureThreshold: pulumi.Int(3),
+						},
 						Resources: containerResources{
 							cpu: "250m", memory: "512Mi", ephemeral: "256Mi",
 							cpuLimit: "1", memoryLimit: "2Gi", ephemeralLimit: "3Gi",

@@ -38,6 +38,17 @@ var (
 // controller, a 10-minute timeout per Ingress.
 const skipAwaitAnnotation = "pulumi.com/skipAwait"
 
+// kubeScoreIgnoreUID skips kube-score's "UID and GID above 10000" rule on workloads
+// whose images are built to run as a fixed low user (node 1000 in the Backstage image,
+// postgres 999 in the official PostgreSQL image): runAsNonRoot still holds. The reason
+// travels with the object so that whoever reads the manifest sees why.
+func kubeScoreIgnoreUID(reason string) pulumi.StringMap {
+	return pulumi.StringMap{
+		"kube-score/ignore":        pulumi.String("container-security-context-user-group-id"),
+		"kube-score/ignore-reason": pulumi.String(reason),
+	}
+}
+
 // objectMeta builds metadata with the fixed name, namespace and labels every object gets.
 func objectMeta(name string, namespace pulumi.StringInput, labels map[string]string, annotations pulumi.StringMapInput) *metav1.ObjectMetaArgs {
 	all := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("backstage"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}

@@ -35,7 +35,7 @@ type NetworkIsolation struct {
 // NewNetworkIsolation registers the default-deny policy and its allows.
 func NewNetworkIsolation(ctx *pulumi.Context, name string, args *NetworkIsolationArgs, opts ...pulumi.ResourceOption) (*NetworkIsolation, error) {
 	if args == nil || args.Namespace == nil {
-		return nil, fmt.Errorf("NetworkIsolation %q: Namespace is required", name)
+		return nil, fmt.Errorf("component NetworkIsolation %q: missing required field Namespace", name)
 	}
 	ingressNamespace := orDefault(args.IngressControllerNamespace, "ingress-nginx")
 	comp := &NetworkIsolation{}

@@ -53,10 +53,10 @@ type Postgres struct {
 
 func (a *PostgresArgs) withDefaults() (PostgresArgs, error) {
 	if a == nil || a.Namespace == nil {
-		return PostgresArgs{}, fmt.Errorf("Namespace is required")
+		return PostgresArgs{}, fmt.Errorf("missing required field Namespace")
 	}
 	if a.Image == "" {
-		return PostgresArgs{}, fmt.Errorf("Image is required")
+		return PostgresArgs{}, fmt.Errorf("missing required field Image")
 	}
 	out := *a
 	out.StorageSize = orDefault(out.StorageSize, "8Gi")
@@ -66,7 +66,7 @@ func (a *PostgresArgs) withDefaults() (PostgresArgs, error) {
 		out.MaxConnections = 100
 	}
 	if out.MaxConnections < 0 {
-		return PostgresArgs{}, fmt.Errorf("MaxConnections must be positive, got %d", out.MaxConnections)
+		return PostgresArgs{}, fmt.Errorf("field MaxConnections must be positive, got %d", out.MaxConnections)
 	}
 	return out, nil
 }
@@ -76,7 +76,7 @@ func (a *PostgresArgs) withDefaults() (PostgresArgs, error) {
 func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pulumi.ResourceOption) (*Postgres, error) {
 	args, err := in.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("Postgres %q: %w", name, err)
+		return nil, fmt.Errorf("component Postgres %q: %w", name, err)
 	}
 	comp := &Postgres{}
 	if err := ctx.RegisterComponentResource("backstage:index:Postgres", name, comp, opts...); err != nil {
@@ -143,7 +143,8 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	}
 
 	statefulSet, err := appsv1.NewStatefulSet(ctx, name+"-statefulset", &appsv1.StatefulSetArgs{
-		Metadata: objectMeta(PostgresName, args.Namespace, PostgresSelector, nil),
+		Metadata: objectMeta(PostgresName, args.Namespace, PostgresSelector,
+			kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced")),
 		Spec: &appsv1.StatefulSetSpecArgs{
 			ServiceName:         service.Metadata.Name().Elem(),
 			Replicas:            pulumi.Int(1),
@@ -183,7 +184,14 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 						},
 						StartupProbe:   probe(5, 60),
 						ReadinessProbe: probe(10, 3),
-						LivenessProbe:  probe(30, 6),
+						// Liveness only asks whether the server still accepts connections;
+						// pg_isready also fails during recovery, which must not be interrupted.
+						LivenessProbe: &corev1.ProbeArgs{
+							TcpSocket:        &corev1.TCPSocketActionArgs{Port: pulumi.String("tcp-postgresql")},
+							PeriodSeconds:    pulumi.Int(30),
+							TimeoutSeconds:   pulumi.Int(5),
+							FailureThreshold: pulumi.Int(6),
+						},
 						Resources: containerResources{
 							cpu: "250m", memory: "512Mi", ephemeral: "64Mi",
 							cpuLimit: "1", memoryLimit: "1Gi", ephemeralLimit: "1Gi",

@@ -55,7 +55,7 @@ func pluginRules() rbacv1.PolicyRuleArray {
 // ClusterRoleBinding `backstage-backend`.
 func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.ResourceOption) (*RBAC, error) {
 	if args == nil || args.Namespace == nil {
-		return nil, fmt.Errorf("RBAC %q: Namespace is required", name)
+		return nil, fmt.Errorf("component RBAC %q: missing required field Namespace", name)
 	}
 	clusterRoleName := orDefault(args.ClusterRoleName, BackstageRBACName)
 	comp := &RBAC{}

@@ -107,7 +107,11 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		return nil, err
 	}
 	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicyArgs{
-		Metadata: objectMeta("ingress-nginx-controller", ingressNS.Metadata.Name().Elem(), nil, nil),
+		Metadata: objectMeta("ingress-nginx-controller", ingressNS.Metadata.Name().Elem(), nil, pulumi.StringMap{
+			// The chart's controller pods are not among the objects a linter sees.
+			"kube-score/ignore":        pulumi.String("networkpolicy-targets-pod"),
+			"kube-score/ignore-reason": pulumi.String("selects the ingress-nginx chart's controller pods"),
+		}),
 		Spec:     controllerPolicy(args.WebhookSourceCIDRs),
 	}, child); err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ func e2eStack(t testing.TB, name string) *stackrun.Stack {
 		Env:        map[string]string{"KUBECONFIG": os.Getenv("KUBECONFIG")},
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(s.WorkDir) })
+	t.Cleanup(func() { _ = os.RemoveAll(s.WorkDir) })
 	require.NoError(t, s.SetConfig(ctx, "backstage:namespace", auto.ConfigValue{Value: e2eNamespace}))
 	return s
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -226,21 +225,6 @@ func (r *recorder) byName(t testing.TB, name string) registered {
 	return registered{}
 }
 
-func (r *recorder) types() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	seen := map[string]bool{}
-	for _, res := range r.resources {
-		seen[res.Type] = true
-	}
-	var out []string
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // at walks a property path of maps (by key) and arrays (by index as "0", "1", ...),
 // looking through secrets; it returns a null value where the path does not exist.
 func at(v resource.PropertyValue, path ...string) resource.PropertyValue {
@@ -321,7 +305,9 @@ func isSecretAt(m resource.PropertyMap, path ...string) bool {
 			v = v.ObjectValue()[resource.PropertyKey(step)]
 		case v.IsArray():
 			var i int
-			fmt.Sscan(step, &i)
+			if _, err := fmt.Sscan(step, &i); err != nil || i >= len(v.ArrayValue()) {
+				return false
+			}
 			v = v.ArrayValue()[i]
 		default:
 			return false

@@ -129,9 +129,10 @@ func TestStacksPostgres(t *testing.T) {
 			assert.Equal(t, "secret:psql-postgresql/password", env["POSTGRES_PASSWORD"])
 			assert.Equal(t, "/var/lib/postgresql/data/pgdata", env["PGDATA"])
 			assert.Contains(t, mountPaths(c), "/var/lib/postgresql/data")
-			for _, probe := range []string{"startupProbe", "readinessProbe", "livenessProbe"} {
+			for _, probe := range []string{"startupProbe", "readinessProbe"} {
 				assert.Equal(t, "pg_isready", str(c, probe, "exec", "command", "0"), probe)
 			}
+			assert.Equal(t, "tcp-postgresql", str(c, "livenessProbe", "tcpSocket", "port"))
 			assertRestrictedContainer(t, c)
 			assertResources(t, c)
 
@@ -214,10 +215,12 @@ func TestStacksBackstageDeployment(t *testing.T) {
 			for _, v := range get(pod, "volumes").ArrayValue() {
 				assert.Equal(t, "1Gi", str(v.ObjectValue(), "emptyDir", "sizeLimit"))
 			}
-			for probe, period := range map[string]float64{"startupProbe": 5, "livenessProbe": 30, "readinessProbe": 10} {
+			for probe, period := range map[string]float64{"startupProbe": 5, "readinessProbe": 10} {
 				assert.Equal(t, "/healthcheck", str(c, probe, "httpGet", "path"), probe)
 				assert.Equal(t, period, get(c, probe, "periodSeconds").NumberValue(), probe)
 			}
+			assert.Equal(t, "http", str(c, "livenessProbe", "tcpSocket", "port"), "liveness does not depend on the database")
+			assert.Equal(t, float64(30), get(c, "livenessProbe", "periodSeconds").NumberValue())
 			startup := get(c, "startupProbe").ObjectValue()
 			assert.LessOrEqual(t, get(startup, "periodSeconds").NumberValue()*get(startup, "failureThreshold").NumberValue(), float64(120),
 				"the startup probe gives up within 2 minutes")

@@ -105,13 +105,13 @@ func render(ctx context.Context, opts stackrun.Options, out string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(renderState)
+	defer func() { _ = os.RemoveAll(renderState) }()
 	opts.ConfigFrom, opts.Stack, opts.StateDir, opts.Isolated = opts.Stack, opts.Stack+"-render", renderState, true
 	s, err := stackrun.Select(ctx, opts)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(s.WorkDir)
+	defer func() { _ = os.RemoveAll(s.WorkDir) }()
 	if err := s.SetConfig(ctx, "backstage:renderYamlToDirectory", auto.ConfigValue{Value: absOut}); err != nil {
 		return err
 	}

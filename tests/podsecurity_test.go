@@ -1,0 +1,49 @@
+package tests
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+)
+
+// Every pod template the program renders passes Pod Security "restricted", judged by
+// the same checks the API server's admission plugin runs.
+func TestEveryPodTemplatePassesPodSecurityRestricted(t *testing.T) {
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	require.NoError(t, err)
+	restricted := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
+
+	for _, stack := range []string{"dev", "prod", "local"} {
+		t.Run(stack, func(t *testing.T) {
+			rec := mustRun(t, loadStack(t, stack))
+			workloads := append(rec.ofType(typeDeployment), rec.ofType(typeStatefulSet)...)
+			require.Len(t, workloads, 2)
+			for _, w := range workloads {
+				var template corev1.PodTemplateSpec
+				data, err := json.Marshal(plain(get(w.Inputs, "spec", "template")))
+				require.NoError(t, err)
+				require.NoError(t, json.Unmarshal(data, &template))
+				require.NotEmpty(t, template.Spec.Containers, w.Name)
+
+				result := policy.AggregateCheckResults(evaluator.EvaluatePod(restricted, &template.ObjectMeta, &template.Spec))
+				assert.True(t, result.Allowed, "%s: %s: %s", w.Name, result.ForbiddenReason(), result.ForbiddenDetail())
+			}
+		})
+	}
+}
+
+// The check above can fail: a template without the restricted settings is refused.
+func TestPodSecurityCheckRefusesAnUnrestrictedPod(t *testing.T) {
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	require.NoError(t, err)
+	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox:1.36"}}}
+	result := policy.AggregateCheckResults(evaluator.EvaluatePod(
+		api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}, &metav1.ObjectMeta{}, spec))
+	assert.False(t, result.Allowed)
+}
