@@ -112,7 +112,7 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 			"kube-score/ignore":        pulumi.String("networkpolicy-targets-pod"),
 			"kube-score/ignore-reason": pulumi.String("selects the ingress-nginx chart's controller pods"),
 		}),
-		Spec:     controllerPolicy(args.WebhookSourceCIDRs),
+		Spec: controllerPolicy(args.WebhookSourceCIDRs),
 	}, child); err != nil {
 		return nil, err
 	}
