@@ -65,6 +65,23 @@ test: ## everything CI runs: unit, end-to-end, manifest lint, code lint
 	@tools/build.sh
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory lint-manifests lint
+
+lint-manifests: ## render the local stack with the real provider and fail on any kube-score CRITICAL
+	@tools/build.sh pulumi kubernetes-provider lint
+	@rendered=$$(mktemp -d); trap 'rm -rf "$$rendered"' EXIT; \
+	  go run ./cmd/stack -s local render -out "$$rendered" > "$$rendered.log" 2>&1 || { tail -20 "$$rendered.log"; exit 1; }; \
+	  kube-score score --output-format ci "$$rendered"/1-manifest/*.yaml | grep -v '^\[OK\]'; \
+	  status=$${PIPESTATUS[0]}; [ $$status -eq 0 ] && echo "kube-score: no critical finding in the local stack's manifests"; exit $$status
+
+lint: ## actionlint over the workflows, golangci-lint over the code
+	@tools/build.sh lint golangci-lint
+	actionlint
+	golangci-lint run ./...
+
+bump: ## set STACK's Backstage image to IMAGE after validating it (e.g. make bump STACK=prod IMAGE=ghcr.io/org/backstage:1.2.3)
+	@test -n "$(IMAGE)" || { echo "usage: make bump STACK=prod IMAGE=<registry>/<repository>:<tag>"; exit 2; }
+	@$(STACK_CMD) bump $(IMAGE)
 
 bench: ## time preview, fresh up, no-op up and image bump on the local control plane
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok

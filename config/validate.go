@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/mail"
 	"regexp"
@@ -44,12 +45,9 @@ func validate(s *Stack, r *reader) []string {
 			r.problem("image", "is required; set it with `pulumi config set %s:image <registry>/<repository>:<tag>`", Namespace)
 			continue
 		}
-		switch pinned, err := imagePinned(img.value); {
-		case err != nil:
-			r.problem(img.key, "%q is not a valid image reference (%v); use <registry>/<repository>:<tag>", img.value, err)
-		case !pinned && prod:
-			r.problem(img.key, "%q is not pinned; production needs an explicit tag other than latest (or a digest), e.g. %s:1.2.3", img.value, strings.Split(img.value, ":")[0])
-		case !pinned:
+		if err := CheckImage(img.value, s.Environment); err != nil {
+			r.problem(img.key, "%v", err)
+		} else if pinned, _ := imagePinned(img.value); !pinned {
 			warnings = append(warnings, Namespace+":"+img.key+": "+img.value+" is not pinned to a tag; production would refuse it")
 		}
 	}
@@ -159,6 +157,19 @@ func validate(s *Stack, r *reader) []string {
 		}
 	}
 	return warnings
+}
+
+// CheckImage applies the image rules of `backstage:image` for an environment: a valid
+// reference everywhere, and in production a tag other than latest, or a digest.
+func CheckImage(image string, env Environment) error {
+	pinned, err := imagePinned(image)
+	if err != nil {
+		return fmt.Errorf("%q is not a valid image reference (%v); use <registry>/<repository>:<tag>", image, err)
+	}
+	if !pinned && env == Production {
+		return fmt.Errorf("%q is not pinned; production needs an explicit tag other than latest (or a digest)", image)
+	}
+	return nil
 }
 
 // imagePinned parses an image reference and says whether it names an immutable build:

@@ -151,6 +151,8 @@ func providerArgs(cfg *config.Stack) *kubernetes.ProviderArgs {
 	}
 	if cfg.Kubernetes.RenderYAMLToDirectory != "" {
 		args.RenderYamlToDirectory = pulumi.String(cfg.Kubernetes.RenderYAMLToDirectory)
+		// The SDK would otherwise fill in $KUBECONFIG, which the provider refuses here.
+		args.Kubeconfig = pulumi.String("")
 	}
 	return args
 }

@@ -6,6 +6,7 @@
 //	stack [-s local] [-state DIR] up
 //	stack [-s local] [-state DIR] destroy
 //	stack [-s local] [-state DIR] render -out DIR
+//	stack [-s prod] bump <registry>/<repository>:<tag>
 package main
 
 import (
@@ -16,12 +17,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
+	"github.com/arhean/backstage-pulumi/config"
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
@@ -82,6 +85,11 @@ func run() error {
 		}
 		_, err = s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout))
 		return err
+	case "bump":
+		if len(rest) != 1 {
+			return errors.New("usage: stack -s STACK bump <registry>/<repository>:<tag>")
+		}
+		return bump(projectDir, *stackName, rest[0])
 	case "render":
 		fs := flag.NewFlagSet("render", flag.ExitOnError)
 		out := fs.String("out", "out/"+*stackName, "the folder to write the manifests to")
@@ -119,6 +127,39 @@ func render(ctx context.Context, opts stackrun.Options, out string) error {
 		return err
 	}
 	fmt.Printf("\nManifests written to %s.\nThey contain the stack's secrets in plain text (base64): never commit them.\n", absOut)
+	return nil
+}
+
+// imageLine and environmentLine find keys in a stack file; editing the one line keeps
+// the file's comments and layout, which rewriting it through the CLI would drop.
+var (
+	imageLine       = regexp.MustCompile(`(?m)^(\s*backstage:image:\s*).*$`)
+	environmentLine = regexp.MustCompile(`(?m)^\s*backstage:environment:\s*"?([a-z]+)"?\s*$`)
+)
+
+// bump validates an image reference by the stack's own rules and writes it into
+// Pulumi.<stack>.yaml: the one-line change a pull request then previews.
+func bump(projectDir, stack, image string) error {
+	file := filepath.Join(projectDir, "Pulumi."+stack+".yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	env := config.Development
+	if m := environmentLine.FindSubmatch(data); m != nil {
+		env = config.Environment(m[1])
+	}
+	if err := config.CheckImage(image, env); err != nil {
+		return fmt.Errorf("backstage:image: %w", err)
+	}
+	if !imageLine.Match(data) {
+		return fmt.Errorf("%s has no backstage:image line; run `pulumi config set backstage:image %s -s %s`", file, image, stack)
+	}
+	data = imageLine.ReplaceAll(data, []byte("${1}"+image))
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("%s: backstage:image = %s\nCommit it and open a pull request; the preview shows the one Deployment update.\n", file, image)
 	return nil
 }
 
