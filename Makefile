@@ -38,7 +38,7 @@ endef
 up: ## pulumi up STACK (default local) on $KUBECONFIG (default: the local control plane)
 	$(ensure_cluster)
 	@$(STACK_CMD) up
-	@echo; kubectl get namespace,deployment,statefulset,pod,service,ingress,pvc,networkpolicy,pdb -n "$$($(STACK_CMD) output namespace 2>/dev/null || echo backstage)" 2>/dev/null || kubectl get all -n backstage
+	@echo; kubectl get deployment,statefulset,pod,service,ingress,pvc,networkpolicy,pdb -n "$$($(STACK_CMD) output namespace)"
 
 preview: ## pulumi preview STACK; DRIFT=1 fails when the cluster differs from the code
 	$(ensure_cluster)

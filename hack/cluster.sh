@@ -30,7 +30,8 @@ pid_alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/nu
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-kubectl_() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+# The kubectl of the control plane's own release, built with it.
+kubectl_() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
 make_pki() {
   local pki=$dir/pki
@@ -142,8 +143,7 @@ EOF
 }
 
 up() {
-  command -v kubectl >/dev/null || die "kubectl is not installed (apt-get install kubectl, or any kubectl on PATH)"
-  [ -x "$bin/kube-apiserver" ] || "$repo/tools/build.sh" etcd controlplane kwok
+  [ -x "$bin/kubectl" ] && [ -x "$bin/kube-apiserver" ] || "$repo/tools/build.sh" etcd controlplane kwok
   mkdir -p "$dir/logs" "$dir/pids" "$dir/etcd"
   make_pki
   write_kubeconfig
@@ -173,10 +173,10 @@ up() {
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --config "$bin/kwok-stages.yaml" --server-address 127.0.0.1:10247
   apply_fixtures
-  wait_for "the fake node" 60 bash -c "kubectl --kubeconfig '$kubeconfig' get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  wait_for "the fake node" 60 bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
   # The node is created with the not-ready taint; the node lifecycle controller lifts it
   # once kwok reports the node Ready, and only then do pods schedule.
-  wait_for "the fake node's not-ready taint to be lifted" 60 bash -c "[ -z \"\$(kubectl --kubeconfig '$kubeconfig' get node kwok-node-0 -o jsonpath='{.spec.taints}')\" ]"
+  wait_for "the fake node's not-ready taint to be lifted" 60 bash -c "[ -z \"\$('$bin/kubectl' --kubeconfig '$kubeconfig' get node kwok-node-0 -o jsonpath='{.spec.taints}')\" ]"
   wait_for "the default ServiceAccount" 60 kubectl_ get serviceaccount default -n default
   log "ready: API server https://127.0.0.1:6443, logs in $dir/logs"
   echo "export KUBECONFIG=$kubeconfig"

@@ -95,7 +95,8 @@ build_controlplane() {
   build_go_tools controlplane controlplane "$ld" \
     k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler
+    k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl=kubectl
 }
 
 build_etcd() {

@@ -6,6 +6,7 @@
 //	stack [-s local] [-state DIR] up
 //	stack [-s local] [-state DIR] destroy
 //	stack [-s local] [-state DIR] render -out DIR
+//	stack [-s local] [-state DIR] output NAME
 //	stack [-s prod] bump <registry>/<repository>:<tag>
 package main
 
@@ -85,6 +86,24 @@ func run() error {
 		}
 		_, err = s.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout))
 		return err
+	case "output":
+		if len(rest) != 1 {
+			return errors.New("usage: stack -s STACK output NAME")
+		}
+		s, err := stackrun.Select(ctx, opts)
+		if err != nil {
+			return err
+		}
+		outputs, err := s.Outputs(ctx)
+		if err != nil {
+			return err
+		}
+		out, ok := outputs[rest[0]]
+		if !ok || out.Secret {
+			return fmt.Errorf("the stack has no plain output %q", rest[0])
+		}
+		fmt.Println(out.Value)
+		return nil
 	case "bump":
 		if len(rest) != 1 {
 			return errors.New("usage: stack -s STACK bump <registry>/<repository>:<tag>")
