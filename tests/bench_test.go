@@ -22,44 +22,38 @@ import (
 // call to the engine's summary event, which is what `pulumi up` (or `helm upgrade`)
 // makes a user wait for.
 
-// engineTimer records when the engine reported its summary.
-type engineTimer struct {
-	start time.Time
-	done  chan time.Duration
-}
-
-func startEngineTimer() (*engineTimer, chan events.EngineEvent) {
-	timer := &engineTimer{start: time.Now(), done: make(chan time.Duration, 1)}
-	ch := make(chan events.EngineEvent)
-	go func() {
-		for ev := range ch {
-			if ev.SummaryEvent != nil {
-				timer.done <- time.Since(timer.start)
+// timeEngine runs op b.N times, each after prepare (outside the timer), and reports the
+// mean time from the call to the engine's summary event as engine-ms, then peak memory.
+func timeEngine(b *testing.B, prepare func(i int), op func(ch chan<- events.EngineEvent) error) {
+	var engineTotal time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		prepare(i)
+		b.StartTimer()
+		start := time.Now()
+		summary := make(chan time.Duration, 1)
+		ch := make(chan events.EngineEvent)
+		go func() {
+			for ev := range ch {
+				if ev.SummaryEvent != nil {
+					summary <- time.Since(start)
+				}
 			}
+		}()
+		require.NoError(b, op(ch))
+		select {
+		case d := <-summary:
+			engineTotal += d
+		case <-time.After(5 * time.Second):
+			b.Fatal("the engine sent no summary event")
 		}
-	}()
-	return timer, ch
-}
-
-func (e *engineTimer) elapsed(b *testing.B) time.Duration {
-	select {
-	case d := <-e.done:
-		return d
-	case <-time.After(5 * time.Second):
-		b.Fatal("the engine sent no summary event")
-		return 0
 	}
+	b.ReportMetric(float64(engineTotal.Milliseconds())/float64(b.N), "engine-ms")
+	reportPeakMemory(b)
 }
 
-// engineMs accumulates engine times and reports their mean.
-type engineMs struct{ total time.Duration }
-
-func (m *engineMs) add(d time.Duration) { m.total += d }
-func (m *engineMs) report(b *testing.B) {
-	b.ReportMetric(float64(m.total.Milliseconds())/float64(b.N), "engine-ms")
-}
-
-func benchStack(b *testing.B) (*stackrun.Stack, context.Context) {
+func benchStack(b *testing.B, deployed bool) (*stackrun.Stack, context.Context) {
 	requireControlPlane(b)
 	resetNamespace(b)
 	s := e2eStack(b, "bench")
@@ -68,79 +62,54 @@ func benchStack(b *testing.B) (*stackrun.Stack, context.Context) {
 		_, _ = s.Destroy(ctx)
 		resetNamespace(b)
 	})
+	if deployed {
+		_, err := s.Up(ctx)
+		require.NoError(b, err)
+	}
 	return s, ctx
 }
 
+func noPreparation(int) {}
+
 func BenchmarkPreviewNoChanges(b *testing.B) {
-	s, ctx := benchStack(b)
-	_, err := s.Up(ctx)
-	require.NoError(b, err)
-	var engine engineMs
-	b.ResetTimer()
-	for range b.N {
-		timer, ch := startEngineTimer()
+	s, ctx := benchStack(b, true)
+	timeEngine(b, noPreparation, func(ch chan<- events.EngineEvent) error {
 		_, err := s.Preview(ctx, optpreview.EventStreams(ch))
-		require.NoError(b, err)
-		engine.add(timer.elapsed(b))
-	}
-	engine.report(b)
-	reportPeakMemory(b)
+		return err
+	})
 }
 
 func BenchmarkUpFromNothingToReady(b *testing.B) {
-	s, ctx := benchStack(b)
-	var engine engineMs
-	for range b.N {
-		b.StopTimer()
+	s, ctx := benchStack(b, false)
+	timeEngine(b, func(int) {
 		_, err := s.Destroy(ctx)
 		require.NoError(b, err)
 		resetNamespace(b)
-		b.StartTimer()
-		timer, ch := startEngineTimer()
-		_, err = s.Up(ctx, optup.EventStreams(ch))
-		require.NoError(b, err)
-		engine.add(timer.elapsed(b))
-	}
-	engine.report(b)
-	reportPeakMemory(b)
+	}, func(ch chan<- events.EngineEvent) error {
+		_, err := s.Up(ctx, optup.EventStreams(ch))
+		return err
+	})
 }
 
 func BenchmarkUpNoChanges(b *testing.B) {
-	s, ctx := benchStack(b)
-	_, err := s.Up(ctx)
-	require.NoError(b, err)
-	var engine engineMs
-	b.ResetTimer()
-	for range b.N {
-		timer, ch := startEngineTimer()
+	s, ctx := benchStack(b, true)
+	timeEngine(b, noPreparation, func(ch chan<- events.EngineEvent) error {
 		_, err := s.Up(ctx, optup.EventStreams(ch))
-		require.NoError(b, err)
-		engine.add(timer.elapsed(b))
-	}
-	engine.report(b)
-	reportPeakMemory(b)
+		return err
+	})
 }
 
 // An image bump is measured to the new pods running: `up` returns once the provider has
 // seen the rollout complete.
 func BenchmarkImageBumpRolledOut(b *testing.B) {
-	s, ctx := benchStack(b)
-	_, err := s.Up(ctx)
-	require.NoError(b, err)
-	var engine engineMs
-	b.ResetTimer()
-	for i := range b.N {
-		b.StopTimer()
+	s, ctx := benchStack(b, true)
+	timeEngine(b, func(i int) {
 		image := fmt.Sprintf("ghcr.io/arhean/backstage:1.0.%d", i+1)
 		require.NoError(b, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: image}))
-		b.StartTimer()
-		timer, ch := startEngineTimer()
+	}, func(ch chan<- events.EngineEvent) error {
 		_, err := s.Up(ctx, optup.EventStreams(ch))
-		require.NoError(b, err)
-		engine.add(timer.elapsed(b))
-	}
-	engine.report(b)
-	reportPeakMemory(b)
+		return err
+	})
 }
 
 // reportPeakMemory reports the peak resident memory of this process (the program runs
