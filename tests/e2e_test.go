@@ -156,6 +156,32 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		assert.Equal(t, password, fieldString(object(t, "secret", "psql-postgresql"), "data", "password"))
 	})
 
+	step("database settings and size update the StatefulSet in place, never replace it", func(t *testing.T) {
+		for key, value := range map[string]string{
+			"backstage:postgresMaxConnections": "150",
+			"backstage:postgresSharedBuffers":  "128MB",
+			"backstage:postgresStorageSize":    "16Gi",
+			"backstage:postgresImage":          "postgres:14.20",
+		} {
+			before, err := s.GetConfig(ctx, key)
+			require.NoError(t, err)
+			require.NoError(t, s.SetConfig(ctx, key, auto.ConfigValue{Value: value}))
+			preview, err := s.Preview(ctx)
+			require.NoError(t, err, key)
+			for _, op := range []apitype.OpType{apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDelete, apitype.OpDeleteReplaced, apitype.OpCreate} {
+				assert.Zero(t, preview.ChangeSummary[op], "%s: %s in %v", key, op, preview.ChangeSummary)
+			}
+			if key == "backstage:postgresStorageSize" {
+				// The claim template is ignored: a size change needs a volume expansion
+				// by hand, never a new StatefulSet and an empty volume.
+				assert.Zero(t, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
+			} else {
+				assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
+			}
+			require.NoError(t, s.SetConfig(ctx, key, before))
+		}
+	})
+
 	step("secrets never reach the state in plaintext", func(t *testing.T) {
 		const token = "ghp_e2eTokenThatMustStaySecret123"
 		require.NoError(t, s.SetConfig(ctx, "backstage:githubToken", auto.ConfigValue{Value: token, Secret: true}))
