@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
@@ -193,4 +195,23 @@ func cliStackExport(t testing.TB, s *stackrun.Stack) string {
 	out, err := cmd.Output()
 	require.NoError(t, err)
 	return string(out)
+}
+
+// withTemporaryConfig sets a stack config value for the duration of f, then restores it.
+func withTemporaryConfig(t *testing.T, s *stackrun.Stack, key, value string, f func()) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := s.GetConfig(ctx, key)
+	require.NoError(t, err)
+	require.NoError(t, s.SetConfig(ctx, key, auto.ConfigValue{Value: value}))
+	defer func() { require.NoError(t, s.SetConfig(ctx, key, before)) }()
+	f()
+}
+
+// assertNothingReplacedOrDeleted checks a preview creates, replaces and deletes nothing.
+func assertNothingReplacedOrDeleted(t *testing.T, summary map[apitype.OpType]int, change string) {
+	t.Helper()
+	for _, op := range []apitype.OpType{apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDelete, apitype.OpDeleteReplaced, apitype.OpCreate} {
+		assert.Zero(t, summary[op], "%s: %s in %v", change, op, summary)
+	}
 }

@@ -110,13 +110,11 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			"backstage:replicas":            "0",
 			"backstage:tls":                 "vault",
 		} {
-			good, err := s.GetConfig(ctx, key)
-			require.NoError(t, err)
-			require.NoError(t, s.SetConfig(ctx, key, auto.ConfigValue{Value: bad}))
-			_, err = s.Up(ctx)
-			require.Error(t, err, key)
-			assert.Contains(t, err.Error(), key+":", "the error names the key")
-			require.NoError(t, s.SetConfig(ctx, key, good))
+			withTemporaryConfig(t, s, key, bad, func() {
+				_, err := s.Up(ctx)
+				require.Error(t, err, key)
+				assert.Contains(t, err.Error(), key+":", "the error names the key")
+			})
 		}
 		assert.Equal(t, before, resourceVersions(t), "no object was touched")
 		assert.Equal(t, count, stateResourceCount(t, s), "the state lost or gained nothing")
@@ -137,9 +135,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		preview, err := s.Preview(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "exactly one update: %v", preview.ChangeSummary)
-		for _, op := range []apitype.OpType{apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDelete, apitype.OpDeleteReplaced, apitype.OpCreate} {
-			assert.Zero(t, preview.ChangeSummary[op], "%s in %v", op, preview.ChangeSummary)
-		}
+		assertNothingReplacedOrDeleted(t, preview.ChangeSummary, "image bump")
 
 		res, err := s.Up(ctx)
 		require.NoError(t, err)
@@ -163,22 +159,18 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			"backstage:postgresStorageSize":    "16Gi",
 			"backstage:postgresImage":          "postgres:14.20",
 		} {
-			before, err := s.GetConfig(ctx, key)
-			require.NoError(t, err)
-			require.NoError(t, s.SetConfig(ctx, key, auto.ConfigValue{Value: value}))
-			preview, err := s.Preview(ctx)
-			require.NoError(t, err, key)
-			for _, op := range []apitype.OpType{apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDelete, apitype.OpDeleteReplaced, apitype.OpCreate} {
-				assert.Zero(t, preview.ChangeSummary[op], "%s: %s in %v", key, op, preview.ChangeSummary)
-			}
-			if key == "backstage:postgresStorageSize" {
-				// The claim template is ignored: a size change needs a volume expansion
-				// by hand, never a new StatefulSet and an empty volume.
-				assert.Zero(t, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
-			} else {
-				assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
-			}
-			require.NoError(t, s.SetConfig(ctx, key, before))
+			withTemporaryConfig(t, s, key, value, func() {
+				preview, err := s.Preview(ctx)
+				require.NoError(t, err, key)
+				assertNothingReplacedOrDeleted(t, preview.ChangeSummary, key)
+				if key == "backstage:postgresStorageSize" {
+					// The claim template is ignored: a size change needs a volume expansion
+					// by hand, never a new StatefulSet and an empty volume.
+					assert.Zero(t, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
+				} else {
+					assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
+				}
+			})
 		}
 	})
 
