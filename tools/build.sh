@@ -73,7 +73,7 @@ build_go_tools() {
     mkdir -p "$out"
     for spec in "$@"; do
       run_with_progress "$name/${spec#*=}" "$out/build-${spec#*=}.log" \
-        env -C "$tools_dir/$folder" go build -v -ldflags "$ldflags" -o "$out/${spec#*=}" "${spec%%=*}"
+        env -C "$tools_dir/$folder" go build -v -ldflags "$ldflags" -o "$out/${spec#*=}" "${spec%%=*}" || return 1
     done
     touch "$out/.complete"
   fi
@@ -145,8 +145,7 @@ build_kubernetes-provider() {
     src=$(cd "$out" && go mod download -json "$KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_PSEUDO_VERSION" |
       sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
     [ -d "$src" ] || { log "downloading $KUBERNETES_PROVIDER_MODULE@$KUBERNETES_PROVIDER_PSEUDO_VERSION failed"; return 1; }
-    cp -r "$src" "$out/src"
-    chmod -R u+w "$out/src"
+    cp -r "$src" "$out/src" && chmod -R u+w "$out/src" || return 1
     sed -i "s#^replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => ../sdk\$#replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => github.com/pulumi/pulumi-kubernetes/sdk/v4 v$KUBERNETES_PROVIDER_VERSION#" "$out/src/go.mod"
     grep -q "sdk/v4 v$KUBERNETES_PROVIDER_VERSION" "$out/src/go.mod" || { log "could not repoint the provider's SDK replace"; return 1; }
     (cd "$out/src/cmd/pulumi-resource-kubernetes" && GOFLAGS=-mod=mod VERSION="$KUBERNETES_PROVIDER_VERSION" go run generate.go) ||
@@ -154,7 +153,7 @@ build_kubernetes-provider() {
     run_with_progress kubernetes-provider "$out/build.log" \
       env -C "$out/src" GOFLAGS=-mod=mod go build -v \
       -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
-      -o "$out/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+      -o "$out/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes || return 1
     touch "$out/.complete"
   fi
   link_bins "$out" pulumi-resource-kubernetes
@@ -164,7 +163,24 @@ if [ "${1:-}" = "--bin" ]; then
   echo "$bin_dir"
   exit 0
 fi
-[ $# -gt 0 ] || set -- "${all_tools[@]}"
+build_lane() {
+  local tool
+  for tool in "$@"; do "build_$tool" || return 1; done
+}
+
+# Everything, in two lanes: one cold build rarely keeps both cores busy (linking, module
+# downloads), so pairing the heavy builds shortens a cold run.
+if [ $# -eq 0 ]; then
+  build_lane pulumi etcd kwok lint &
+  lane_a=$!
+  build_lane kubernetes-provider controlplane golangci-lint &
+  lane_b=$!
+  status=0
+  wait "$lane_a" || status=1
+  wait "$lane_b" || status=1
+  [ "$status" -eq 0 ] || log "some tools failed to build; see the lines above"
+  exit "$status"
+fi
 for tool in "$@"; do
   case " ${all_tools[*]} " in
     *" $tool "*) "build_$tool" ;;
