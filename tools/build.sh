@@ -104,11 +104,12 @@ build_etcd() {
 }
 
 build_kwok() {
-  build_go_tools kwok kwok "" sigs.k8s.io/kwok/cmd/kwok=kwok
+  build_go_tools kwok kwok "" sigs.k8s.io/kwok/cmd/kwok=kwok || return 1
   # kwok needs stage definitions to move fake nodes and pods through their lifecycle;
   # they ship in its module, so take them from the same pinned version.
   local src
   src=$(cd "$tools_dir/kwok" && go mod download -json sigs.k8s.io/kwok | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -d "$src/kustomize/stage" ] || { log "kwok's stage definitions were not found in its module"; return 1; }
   mkdir -p "$cache_root/kwok"
   {
     for stage in node/fast node/heartbeat pod/fast; do
