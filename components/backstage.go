@@ -10,6 +10,7 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // The `node` user of the Backstage image built from the project's Dockerfile.
@@ -87,7 +88,7 @@ func (a *BackstageArgs) withDefaults() (BackstageArgs, error) {
 		return BackstageArgs{}, fmt.Errorf("field Replicas must be at least 1, got %d", a.Replicas)
 	}
 	out := *a
-	out.InitImage = orDefault(out.InitImage, "busybox:1.36")
+	out.InitImage = orDefault(out.InitImage, DefaultInitImage)
 	out.MaxUnavailable = orDefault(out.MaxUnavailable, "0")
 	out.MaxSurge = orDefault(out.MaxSurge, "1")
 	out.HealthCheckPath = orDefault(out.HealthCheckPath, "/healthcheck")
@@ -184,7 +185,7 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 		corev1.EnvFromSourceArgs{ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: configMap.Metadata.Name()}},
 		corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: secret.Metadata.Name()}},
 	}
-	selector := &metav1.LabelSelectorArgs{MatchLabels: toStringMap(BackstageSelector)}
+	selector := &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(BackstageSelector)}
 
 	deployment, err := appsv1.NewDeployment(ctx, name+"-deployment", &appsv1.DeploymentArgs{
 		Metadata: objectMeta(BackstageName, args.Namespace, BackstageSelector,
@@ -196,12 +197,12 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 			Strategy: &appsv1.DeploymentStrategyArgs{
 				Type: pulumi.String("RollingUpdate"),
 				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
-					MaxUnavailable: intOrString(args.MaxUnavailable),
-					MaxSurge:       intOrString(args.MaxSurge),
+					MaxUnavailable: intOrPercent(args.MaxUnavailable),
+					MaxSurge:       intOrPercent(args.MaxSurge),
 				},
 			},
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: toStringMap(BackstageSelector), Annotations: podAnnotations},
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(BackstageSelector), Annotations: podAnnotations},
 				Spec: &corev1.PodSpecArgs{
 					ServiceAccountName: args.ServiceAccountName,
 					// The Kubernetes plugin reads the cluster with this pod's token.
@@ -283,7 +284,7 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 			pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
 		Spec: &corev1.ServiceSpecArgs{
 			Type:     pulumi.String("ClusterIP"),
-			Selector: toStringMap(BackstageSelector),
+			Selector: pulumi.ToStringMap(BackstageSelector),
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
 				Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
 			}},
@@ -368,10 +369,10 @@ func ingressSpec(args BackstageArgs, service *corev1.Service) *networkingv1.Ingr
 	return spec
 }
 
-// intOrString passes "25%" as a string and "1" as a number, as the API expects.
-func intOrString(v string) pulumi.Input {
-	if n, err := strconv.Atoi(v); err == nil {
-		return pulumi.Int(n)
+// intOrPercent passes "25%" as a string and "1" as a number, as the API expects.
+func intOrPercent(v string) pulumi.Input {
+	if parsed := intstr.Parse(v); parsed.Type == intstr.Int {
+		return pulumi.Int(parsed.IntValue())
 	}
 	return pulumi.String(v)
 }

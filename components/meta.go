@@ -6,7 +6,7 @@ package components
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
+	"encoding/json"
 
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -63,28 +63,11 @@ func objectMeta(name string, namespace pulumi.StringInput, labels map[string]str
 	}
 }
 
-// checksum hashes a string map in key order, for pod-template annotations that roll the
-// pods when configuration they read at start-up changes.
+// checksum hashes a string map, for pod-template annotations that roll the pods when
+// configuration they read at start-up changes. encoding/json writes map keys sorted,
+// so equal maps hash equally.
 func checksum(data map[string]string) string {
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(data[k]))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func toStringMap(m map[string]string) pulumi.StringMap {
-	out := pulumi.StringMap{}
-	for k, v := range m {
-		out[k] = pulumi.String(v)
-	}
-	return out
+	encoded, _ := json.Marshal(data) // a map of strings always encodes
+	sum := sha256.Sum256(encoded)
+	return hex.EncodeToString(sum[:])
 }

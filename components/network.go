@@ -50,7 +50,7 @@ func NewNetworkIsolation(ctx *pulumi.Context, name string, args *NetworkIsolatio
 		return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(ns)}}
 	}
 	pods := func(labels map[string]string) *metav1.LabelSelectorArgs {
-		return &metav1.LabelSelectorArgs{MatchLabels: toStringMap(labels)}
+		return &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(labels)}
 	}
 	allPods := &metav1.LabelSelectorArgs{}
 

@@ -59,11 +59,11 @@ func (a *PostgresArgs) withDefaults() (PostgresArgs, error) {
 		return PostgresArgs{}, fmt.Errorf("missing required field Image")
 	}
 	out := *a
-	out.StorageSize = orDefault(out.StorageSize, "8Gi")
-	out.SharedBuffers = orDefault(out.SharedBuffers, "256MB")
+	out.StorageSize = orDefault(out.StorageSize, DefaultStorageSize)
+	out.SharedBuffers = orDefault(out.SharedBuffers, DefaultSharedBuffers)
 	out.User = orDefault(out.User, "backstage")
 	if out.MaxConnections == 0 {
-		out.MaxConnections = 100
+		out.MaxConnections = DefaultMaxConnections
 	}
 	if out.MaxConnections < 0 {
 		return PostgresArgs{}, fmt.Errorf("field MaxConnections must be positive, got %d", out.MaxConnections)
@@ -112,7 +112,7 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		Spec: &corev1.ServiceSpecArgs{
 			// Headless: the StatefulSet's governing Service, resolving to the one pod.
 			ClusterIP: pulumi.String("None"),
-			Selector:  toStringMap(PostgresSelector),
+			Selector:  pulumi.ToStringMap(PostgresSelector),
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
 				Name: pulumi.String("tcp-postgresql"), Port: pulumi.Int(PostgresPort), TargetPort: pulumi.String("tcp-postgresql"),
 			}},
@@ -150,14 +150,14 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 			Replicas:            pulumi.Int(1),
 			PodManagementPolicy: pulumi.String("OrderedReady"),
 			UpdateStrategy:      &appsv1.StatefulSetUpdateStrategyArgs{Type: pulumi.String("RollingUpdate")},
-			Selector:            &metav1.LabelSelectorArgs{MatchLabels: toStringMap(PostgresSelector)},
+			Selector:            &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(PostgresSelector)},
 			// Neither deleting the StatefulSet nor scaling it down may delete the data.
 			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
 				WhenDeleted: pulumi.String("Retain"),
 				WhenScaled:  pulumi.String("Retain"),
 			},
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: toStringMap(PostgresSelector)},
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(PostgresSelector)},
 				Spec: &corev1.PodSpecArgs{
 					AutomountServiceAccountToken: pulumi.Bool(false),
 					EnableServiceLinks:           pulumi.Bool(false),
@@ -215,7 +215,7 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 				},
 			},
 			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{corev1.PersistentVolumeClaimTypeArgs{
-				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data"), Labels: toStringMap(PostgresSelector)},
+				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data"), Labels: pulumi.ToStringMap(PostgresSelector)},
 				Spec:     claimSpec,
 			}},
 		},
@@ -237,7 +237,7 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 			// A single instance cannot stay up through a drain; allowing one eviction
 			// keeps node maintenance possible while making the policy explicit.
 			MaxUnavailable: pulumi.Int(1),
-			Selector:       &metav1.LabelSelectorArgs{MatchLabels: toStringMap(PostgresSelector)},
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(PostgresSelector)},
 		},
 	}, child, pulumi.DependsOn([]pulumi.Resource{statefulSet})); err != nil {
 		return nil, err

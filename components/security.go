@@ -58,8 +58,8 @@ func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
 	if a != nil {
 		out = *a
 	}
-	out.IngressNginxChartVersion = orDefault(out.IngressNginxChartVersion, "4.15.1")
-	out.CertManagerChartVersion = orDefault(out.CertManagerChartVersion, "v1.18.2")
+	out.IngressNginxChartVersion = orDefault(out.IngressNginxChartVersion, DefaultIngressNginxChartVersion)
+	out.CertManagerChartVersion = orDefault(out.CertManagerChartVersion, DefaultCertManagerChartVersion)
 	out.IngressControllerNamespace = orDefault(out.IngressControllerNamespace, "ingress-nginx")
 	out.IngressClassName = orDefault(out.IngressClassName, "nginx")
 	return out

@@ -1,13 +1,6 @@
 package config
 
-// Pinned versions a stack gets when it does not name its own. Renovate bumps them
-// (see renovate.json), so keep each on a line of its own in this form.
-const (
-	DefaultIngressNginxChartVersion = "4.15.1" // the final release: ingress-nginx is retired upstream
-	DefaultCertManagerChartVersion  = "v1.18.2"
-	DefaultPostgresImage            = "postgres:14.19"
-	DefaultInitImage                = "busybox:1.36"
-)
+import "github.com/arhean/backstage-pulumi/components"
 
 // read fills a Stack from the stack's keys and their defaults; a value of the wrong type
 // is recorded as a problem and replaced by its default. The defaults are the production
@@ -24,8 +17,8 @@ func (r *reader) read() *Stack {
 		},
 		Security: Security{
 			Install:                    r.boolean("installSecurityLayer", true),
-			IngressNginxChartVersion:   r.str("ingressNginxChartVersion", DefaultIngressNginxChartVersion),
-			CertManagerChartVersion:    r.str("certManagerChartVersion", DefaultCertManagerChartVersion),
+			IngressNginxChartVersion:   r.str("ingressNginxChartVersion", components.DefaultIngressNginxChartVersion),
+			CertManagerChartVersion:    r.str("certManagerChartVersion", components.DefaultCertManagerChartVersion),
 			KindCluster:                r.boolean("kindCluster", false),
 			TLS:                        TLSMode(r.str("tls", string(TLSLetsEncryptProd))),
 			ACMEEmail:                  r.str("acmeEmail", ""),
@@ -34,7 +27,7 @@ func (r *reader) read() *Stack {
 		},
 		App: App{
 			Image:              r.str("image", ""),
-			InitImage:          r.str("initImage", DefaultInitImage),
+			InitImage:          r.str("initImage", components.DefaultInitImage),
 			Replicas:           r.integer("replicas", 2),
 			MaxUnavailable:     r.str("maxUnavailable", "0"),
 			MaxSurge:           r.str("maxSurge", "1"),
@@ -45,11 +38,11 @@ func (r *reader) read() *Stack {
 			GitHubClientSecret: r.secret("githubClientSecret"),
 		},
 		Postgres: Postgres{
-			Image:          r.str("postgresImage", DefaultPostgresImage),
+			Image:          r.str("postgresImage", components.DefaultPostgresImage),
 			StorageClass:   r.str("postgresStorageClass", ""),
-			StorageSize:    r.str("postgresStorageSize", "8Gi"),
-			MaxConnections: r.integer("postgresMaxConnections", 100),
-			SharedBuffers:  r.str("postgresSharedBuffers", "256MB"),
+			StorageSize:    r.str("postgresStorageSize", components.DefaultStorageSize),
+			MaxConnections: r.integer("postgresMaxConnections", components.DefaultMaxConnections),
+			SharedBuffers:  r.str("postgresSharedBuffers", components.DefaultSharedBuffers),
 			User:           r.str("postgresUser", "backstage"),
 			Password:       r.secret("postgresPassword"),
 			Protect:        r.boolean("protectDatabase", true),

@@ -5,11 +5,11 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -17,7 +17,6 @@ var (
 	chartVersionPattern  = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+$`)
 	postgresSizePattern  = regexp.MustCompile(`^[1-9][0-9]*(kB|MB|GB|TB)$`)
 	postgresIdentPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
-	percentPattern       = regexp.MustCompile(`^[0-9]{1,3}%$`)
 )
 
 // validate records every problem of a fully read Stack and returns the warnings.
@@ -186,13 +185,10 @@ func imagePinned(image string) (bool, error) {
 	return ok && tagged.Tag() != "latest", nil
 }
 
-// rolloutBudget parses a Deployment's maxSurge/maxUnavailable the way the API server
-// does: a whole number or a percentage. It returns the number or percent given.
+// rolloutBudget parses a Deployment's maxSurge/maxUnavailable as the API server does
+// (a whole number or a percentage) and returns its share of 100 replicas.
 func rolloutBudget(v string) (int, bool) {
-	if percentPattern.MatchString(v) {
-		n, _ := strconv.Atoi(strings.TrimSuffix(v, "%"))
-		return n, n <= 100
-	}
-	n, err := strconv.Atoi(v)
+	parsed := intstr.Parse(v)
+	n, err := intstr.GetScaledValueFromIntOrPercent(&parsed, 100, true)
 	return n, err == nil && n >= 0
 }

@@ -24,10 +24,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"gopkg.in/yaml.v3"
 
 	"github.com/arhean/backstage-pulumi/config"
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
+
+const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE"
 
 func main() {
 	if err := run(); err != nil {
@@ -41,7 +44,7 @@ func run() error {
 	stateDir := flag.String("state", ".pulumi-state", "the local backend's folder")
 	flag.Parse()
 	if flag.NArg() < 1 {
-		return errors.New("usage: stack [-s STACK] preview|up|destroy|render [flags]")
+		return errors.New(usage)
 	}
 	command, rest := flag.Arg(0), flag.Args()[1:]
 
@@ -56,7 +59,7 @@ func run() error {
 	switch command {
 	case "preview":
 		fs := flag.NewFlagSet("preview", flag.ExitOnError)
-		expectNoChanges := fs.Bool("expect-no-changes", false, "fail if the preview has changes (drift)")
+		expectNoChanges := fs.Bool("expect-no-changes", false, "refresh from the cluster first and fail on any change (drift)")
 		_ = fs.Parse(rest)
 		s, err := stackrun.Select(ctx, opts)
 		if err != nil {
@@ -64,7 +67,9 @@ func run() error {
 		}
 		previewOpts := []optpreview.Option{optpreview.ProgressStreams(os.Stdout), optpreview.Diff()}
 		if *expectNoChanges {
-			previewOpts = append(previewOpts, optpreview.ExpectNoChanges())
+			// Without a refresh, a preview compares the code with the state only and
+			// would miss changes made in the cluster.
+			previewOpts = append(previewOpts, optpreview.Refresh(), optpreview.ExpectNoChanges())
 		}
 		_, err = s.Preview(ctx, previewOpts...)
 		return err
@@ -115,7 +120,7 @@ func run() error {
 		_ = fs.Parse(rest)
 		return render(ctx, opts, *out)
 	}
-	return fmt.Errorf("unknown command %q: use preview, up, destroy or render", command)
+	return fmt.Errorf("unknown command %q; %s", command, usage)
 }
 
 // render writes the stack's manifests with the provider's renderYamlToDirectory, from a
@@ -149,12 +154,9 @@ func render(ctx context.Context, opts stackrun.Options, out string) error {
 	return nil
 }
 
-// imageLine and environmentLine find keys in a stack file; editing the one line keeps
-// the file's comments and layout, which rewriting it through the CLI would drop.
-var (
-	imageLine       = regexp.MustCompile(`(?m)^(\s*backstage:image:\s*).*$`)
-	environmentLine = regexp.MustCompile(`(?m)^\s*backstage:environment:\s*"?([a-z]+)"?\s*$`)
-)
+// imageLine is the `backstage:image` line of a stack file: bump edits that one line,
+// keeping the file's comments and layout, which rewriting it through the CLI drops.
+var imageLine = regexp.MustCompile(`(?m)^(\s*backstage:image:\s*).*$`)
 
 // bump validates an image reference by the stack's own rules and writes it into
 // Pulumi.<stack>.yaml: the one-line change a pull request then previews.
@@ -164,14 +166,17 @@ func bump(projectDir, stack, image string) error {
 	if err != nil {
 		return err
 	}
-	env := config.Development
-	if m := environmentLine.FindSubmatch(data); m != nil {
-		env = config.Environment(m[1])
+	var stackFile struct {
+		Config map[string]any `yaml:"config"`
 	}
-	if err := config.CheckImage(image, env); err != nil {
+	if err := yaml.Unmarshal(data, &stackFile); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	env, _ := stackFile.Config["backstage:environment"].(string)
+	if err := config.CheckImage(image, config.Environment(env)); err != nil {
 		return fmt.Errorf("backstage:image: %w", err)
 	}
-	if !imageLine.Match(data) {
+	if _, ok := stackFile.Config["backstage:image"]; !ok || !imageLine.Match(data) {
 		return fmt.Errorf("%s has no backstage:image line; run `pulumi config set backstage:image %s -s %s`", file, image, stack)
 	}
 	data = imageLine.ReplaceAll(data, []byte("${1}"+image))
