@@ -14,10 +14,17 @@ export PATH := $(TOOLS_BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 STACK_CMD := go run ./cmd/stack -s $(STACK)
 
-.PHONY: help tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
+.PHONY: help build check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+build: ## build the program and the driver into bin/ (git-ignored)
+	go build -o bin/backstage .
+	go build -o bin/stack ./cmd/stack
+
+check-sizes: ## fail when a tracked file is larger than 1 MB
+	@hack/check-tracked-sizes.sh
 
 tools: ## build the pinned toolchain into the cache (once per version; progress every 20 s)
 	@tools/build.sh
@@ -60,7 +67,8 @@ test-e2e: ## the real engine on the local control plane
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -run 'E2E' -v ./tests/
 
-test: ## everything CI runs: unit, end-to-end, manifest lint, code lint
+test: ## everything CI runs: tracked-file sizes, unit, end-to-end, manifest lint, code lint
+	@hack/check-tracked-sizes.sh
 	@tools/build.sh
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...
