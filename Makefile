@@ -14,7 +14,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 STACK_CMD := go run ./cmd/stack -s $(STACK)
 
-.PHONY: help build check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
+.PHONY: help build generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -22,6 +22,12 @@ help: ## list the targets
 build: ## build the program and the driver into bin/ (git-ignored)
 	go build -o bin/backstage .
 	go build -o bin/stack ./cmd/stack
+
+generate: ## write Pulumi.yaml's config block and the README's settings table from config/keys.go
+	go run ./cmd/generate
+
+check-generated: ## fail when Pulumi.yaml or the README's settings table differ from the key table
+	@go run ./cmd/generate && git diff --exit-code -- Pulumi.yaml README.md || { echo "run 'make generate' and commit the result"; exit 1; }
 
 check-sizes: ## fail when a tracked file is larger than 1 MB
 	@hack/check-tracked-sizes.sh
@@ -69,6 +75,7 @@ test-e2e: ## the real engine on the local control plane
 
 test: ## everything CI runs: tracked-file sizes, unit, end-to-end, manifest lint, code lint
 	@hack/check-tracked-sizes.sh
+	@$(MAKE) --no-print-directory check-generated
 	@tools/build.sh
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...

@@ -1,14 +1,60 @@
 package components
 
-// Pinned versions and sizes the components use when their args leave them out; the
-// stack configuration (config/defaults.go) and Pulumi.yaml default to the same values.
-// Renovate bumps the versions here (see renovate.json): keep each on a line of its own.
+// The values a component uses when its args leave a field out, and the limits it
+// accepts. The stack's key table (config/keys.go) defaults to the same constants and
+// checks the same limits, so a library user and a stack user get one behaviour.
+//
+// Renovate bumps the pinned versions here (renovate.json): keep each on a line of its
+// own. Tests compare against these constants, never against the literal values.
 const (
 	DefaultIngressNginxChartVersion = "4.15.1" // the final release: ingress-nginx is retired upstream
 	DefaultCertManagerChartVersion  = "v1.18.2"
 	DefaultPostgresImage            = "postgres:14.19"
 	DefaultInitImage                = "busybox:1.36"
-	DefaultStorageSize              = "8Gi"
-	DefaultSharedBuffers            = "256MB"
-	DefaultMaxConnections           = 100
 )
+
+// appName names the app in every place where the default is simply "backstage".
+const appName = "backstage"
+
+const (
+	DefaultNamespace                  = appName
+	DefaultPostgresUser               = appName
+	DefaultReplicas                   = 2
+	DefaultMaxUnavailable             = "0"
+	DefaultMaxSurge                   = "1"
+	DefaultHealthCheckPath            = "/healthcheck"
+	DefaultIngressClassName           = "nginx"
+	DefaultIngressControllerNamespace = "ingress-nginx"
+	DefaultRateLimitRPS               = 20
+	DefaultStorageSize                = "8Gi"
+	DefaultSharedBuffers              = "256MB"
+	DefaultMaxConnections             = 100
+	DefaultProtectDatabase            = true
+	DefaultTLS                        = true
+)
+
+// Limits that both the components and the stack's checks enforce.
+const (
+	MinReplicas       = 1
+	MinMaxConnections = 10
+	MaxMaxConnections = 10000
+	MinStorageSize    = "1Gi"
+)
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// boolOr dereferences an optional bool, so that a field whose default is true can tell
+// "left out" from false.
+func boolOr(v *bool, def bool) bool {
+	if v == nil {
+		return def
+	}
+	return *v
+}

@@ -15,7 +15,7 @@ import (
 // Kubernetes object names that users, runbooks and other objects refer to. They are
 // fixed on purpose: Pulumi's auto-naming would change them on every replacement.
 const (
-	BackstageName       = "backstage"
+	BackstageName       = appName
 	BackstageConfigName = "backstage-env-config"
 	BackstageSecretName = "backstage-secrets"
 	BackstageRBACName   = "backstage-backend"
@@ -51,7 +51,7 @@ func kubeScoreIgnoreUID(reason string) pulumi.StringMap {
 
 // objectMeta builds metadata with the fixed name, namespace and labels every object gets.
 func objectMeta(name string, namespace pulumi.StringInput, labels map[string]string, annotations pulumi.StringMapInput) *metav1.ObjectMetaArgs {
-	all := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("backstage"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
+	all := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String(appName), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
 	for k, v := range labels {
 		all[k] = pulumi.String(v)
 	}

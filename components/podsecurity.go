@@ -31,29 +31,3 @@ func containerSecurityContext(uid int) *corev1.SecurityContextArgs {
 		SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 	}
 }
-
-// containerResources sets requests and limits for CPU, memory and ephemeral storage, so
-// that no container can starve its node of any of them.
-type containerResources struct {
-	cpu, memory, ephemeral                string
-	cpuLimit, memoryLimit, ephemeralLimit string
-}
-
-func (r containerResources) args() *corev1.ResourceRequirementsArgs {
-	return &corev1.ResourceRequirementsArgs{
-		Requests: pulumi.StringMap{
-			"cpu": pulumi.String(r.cpu), "memory": pulumi.String(r.memory), "ephemeral-storage": pulumi.String(r.ephemeral),
-		},
-		Limits: pulumi.StringMap{
-			"cpu": pulumi.String(r.cpuLimit), "memory": pulumi.String(r.memoryLimit), "ephemeral-storage": pulumi.String(r.ephemeralLimit),
-		},
-	}
-}
-
-// scratchVolume is a size-capped emptyDir for a path a read-only image must write to.
-func scratchVolume(name, sizeLimit string) corev1.VolumeArgs {
-	return corev1.VolumeArgs{
-		Name:     pulumi.String(name),
-		EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String(sizeLimit)},
-	}
-}

@@ -10,23 +10,18 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// ClusterIssuer names the Backstage Ingress can ask cert-manager for.
-const (
-	IssuerLetsEncryptProd    = "letsencrypt-prod"
-	IssuerLetsEncryptStaging = "letsencrypt-staging"
-	IssuerSelfSignedCA       = "self-signed-ca"
-	selfSignedCASecretName   = "backstage-ca"
-)
+// selfSignedCASecretName holds the CA that the self-signed-ca issuer signs with.
+const selfSignedCASecretName = "backstage-ca"
 
 // SecurityLayerArgs configures the ingress controller, cert-manager and the issuers.
 type SecurityLayerArgs struct {
-	// Optional: defaults to "4.15.1", the final ingress-nginx chart (controller v1.15.1).
+	// Optional: defaults to DefaultIngressNginxChartVersion, the final ingress-nginx chart.
 	IngressNginxChartVersion string
-	// Optional: defaults to "v1.18.2".
+	// Optional: defaults to DefaultCertManagerChartVersion.
 	CertManagerChartVersion string
-	// Optional: defaults to "ingress-nginx".
+	// Optional: defaults to DefaultIngressControllerNamespace.
 	IngressControllerNamespace string
-	// Optional: defaults to "nginx". The IngressClass the controller serves.
+	// Optional: defaults to DefaultIngressClassName. The IngressClass the controller serves.
 	IngressClassName string
 	// Optional: defaults to false. Binds the controller to ports 80 and 443 of the Kind
 	// node labelled ingress-ready=true, as Kind's ingress guide describes.
@@ -60,8 +55,8 @@ func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
 	}
 	out.IngressNginxChartVersion = orDefault(out.IngressNginxChartVersion, DefaultIngressNginxChartVersion)
 	out.CertManagerChartVersion = orDefault(out.CertManagerChartVersion, DefaultCertManagerChartVersion)
-	out.IngressControllerNamespace = orDefault(out.IngressControllerNamespace, "ingress-nginx")
-	out.IngressClassName = orDefault(out.IngressClassName, "nginx")
+	out.IngressControllerNamespace = orDefault(out.IngressControllerNamespace, DefaultIngressControllerNamespace)
+	out.IngressClassName = orDefault(out.IngressClassName, DefaultIngressClassName)
 	return out
 }
 
@@ -94,16 +89,7 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		return nil, err
 	}
 
-	if _, err := helmv3.NewRelease(ctx, name+"-ingress-nginx", &helmv3.ReleaseArgs{
-		Name:           pulumi.String("ingress-nginx"),
-		Chart:          pulumi.String("ingress-nginx"),
-		Version:        pulumi.String(args.IngressNginxChartVersion),
-		Namespace:      ingressNS.Metadata.Name().Elem(),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://kubernetes.github.io/ingress-nginx")},
-		Values:         ingressNginxValues(args),
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
-	}, child); err != nil {
+	if _, err := helmv3.NewRelease(ctx, name+"-ingress-nginx", ingressNginxRelease(args, ingressNS.Metadata.Name().Elem()), child); err != nil {
 		return nil, err
 	}
 	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicyArgs{
@@ -117,21 +103,7 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		return nil, err
 	}
 
-	certManager, err := helmv3.NewRelease(ctx, name+"-cert-manager", &helmv3.ReleaseArgs{
-		Name:           pulumi.String("cert-manager"),
-		Chart:          pulumi.String("cert-manager"),
-		Version:        pulumi.String(args.CertManagerChartVersion),
-		Namespace:      certNS.Metadata.Name().Elem(),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://charts.jetstack.io")},
-		Values: pulumi.Map{
-			// CRDs come with the chart and stay when it is uninstalled, so that deleting
-			// the release never deletes every Certificate in the cluster.
-			"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
-			"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": pulumi.String("cert-manager")}},
-		},
-		Atomic:        pulumi.Bool(true),
-		CleanupOnFail: pulumi.Bool(true),
-	}, child)
+	certManager, err := helmv3.NewRelease(ctx, name+"-cert-manager", certManagerRelease(args, certNS.Metadata.Name().Elem()), child)
 	if err != nil {
 		return nil, err
 	}
@@ -139,23 +111,11 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 
 	var issuers pulumi.StringArray
 	if args.ACMEEmail != "" {
-		for _, issuer := range []struct{ name, server string }{
-			{IssuerLetsEncryptStaging, "https://acme-staging-v02.api.letsencrypt.org/directory"},
-			{IssuerLetsEncryptProd, "https://acme-v02.api.letsencrypt.org/directory"},
-		} {
-			if _, err := clusterIssuer(ctx, name+"-"+issuer.name, issuer.name, pulumi.Map{
-				"acme": pulumi.Map{
-					"email":               pulumi.String(args.ACMEEmail),
-					"server":              pulumi.String(issuer.server),
-					"privateKeySecretRef": pulumi.Map{"name": pulumi.String(issuer.name + "-account-key")},
-					"solvers": pulumi.Array{pulumi.Map{"http01": pulumi.Map{
-						"ingress": pulumi.Map{"ingressClassName": pulumi.String(args.IngressClassName)},
-					}}},
-				},
-			}, child, afterCRDs); err != nil {
+		for _, issuer := range []Issuer{IssuerLetsEncryptStaging, IssuerLetsEncryptProd} {
+			if _, err := clusterIssuer(ctx, name+"-"+string(issuer), issuer, acmeIssuerSpec(issuer, args), child, afterCRDs); err != nil {
 				return nil, err
 			}
-			issuers = append(issuers, pulumi.String(issuer.name))
+			issuers = append(issuers, pulumi.String(string(issuer)))
 		}
 	}
 
@@ -165,12 +125,12 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		if err != nil {
 			return nil, err
 		}
-		if _, err := clusterIssuer(ctx, name+"-"+IssuerSelfSignedCA, IssuerSelfSignedCA, pulumi.Map{
+		if _, err := clusterIssuer(ctx, name+"-"+string(IssuerSelfSignedCA), IssuerSelfSignedCA, pulumi.Map{
 			"ca": pulumi.Map{"secretName": pulumi.String(selfSignedCASecretName)},
 		}, child, afterCRDs); err != nil {
 			return nil, err
 		}
-		issuers = append(issuers, pulumi.String(IssuerSelfSignedCA))
+		issuers = append(issuers, pulumi.String(string(IssuerSelfSignedCA)))
 		comp.CACertificate = caCert
 	}
 
@@ -220,15 +180,61 @@ func selfSignedCA(ctx *pulumi.Context, name string, certNS *corev1.Namespace, ch
 	return cert.CertPem, nil
 }
 
-func clusterIssuer(ctx *pulumi.Context, resourceName, issuerName string, spec pulumi.Map, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+func clusterIssuer(ctx *pulumi.Context, resourceName string, issuer Issuer, spec pulumi.Map, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
 	return apiextensions.NewCustomResource(ctx, resourceName, &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String("cert-manager.io/v1"),
 		Kind:       pulumi.String("ClusterIssuer"),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(issuerName)},
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(string(issuer))},
 		OtherFields: map[string]any{
 			"spec": spec,
 		},
 	}, opts...)
+}
+
+// acmeIssuerSpec is a Let's Encrypt issuer that answers HTTP-01 challenges through the
+// controller's IngressClass.
+func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) pulumi.Map {
+	return pulumi.Map{
+		"acme": pulumi.Map{
+			"email":               pulumi.String(args.ACMEEmail),
+			"server":              pulumi.String(acmeDirectories[issuer]),
+			"privateKeySecretRef": pulumi.Map{"name": pulumi.String(string(issuer) + "-account-key")},
+			"solvers": pulumi.Array{pulumi.Map{"http01": pulumi.Map{
+				"ingress": pulumi.Map{"ingressClassName": pulumi.String(args.IngressClassName)},
+			}}},
+		},
+	}
+}
+
+func ingressNginxRelease(args SecurityLayerArgs, namespace pulumi.StringInput) *helmv3.ReleaseArgs {
+	return &helmv3.ReleaseArgs{
+		Name:           pulumi.String("ingress-nginx"),
+		Chart:          pulumi.String("ingress-nginx"),
+		Version:        pulumi.String(args.IngressNginxChartVersion),
+		Namespace:      namespace,
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://kubernetes.github.io/ingress-nginx")},
+		Values:         ingressNginxValues(args),
+		Atomic:         pulumi.Bool(true),
+		CleanupOnFail:  pulumi.Bool(true),
+	}
+}
+
+func certManagerRelease(args SecurityLayerArgs, namespace pulumi.StringInput) *helmv3.ReleaseArgs {
+	return &helmv3.ReleaseArgs{
+		Name:           pulumi.String("cert-manager"),
+		Chart:          pulumi.String("cert-manager"),
+		Version:        pulumi.String(args.CertManagerChartVersion),
+		Namespace:      namespace,
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://charts.jetstack.io")},
+		Values: pulumi.Map{
+			// CRDs come with the chart and stay when it is uninstalled, so that deleting
+			// the release never deletes every Certificate in the cluster.
+			"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
+			"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": pulumi.String("cert-manager")}},
+		},
+		Atomic:        pulumi.Bool(true),
+		CleanupOnFail: pulumi.Bool(true),
+	}
 }
 
 func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
@@ -276,36 +282,22 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 // controllerPolicy lets clients reach the controller's HTTP and HTTPS ports and only
 // the given sources (the API server) reach its admission webhook.
 func controllerPolicy(webhookSources []string) *networkingv1.NetworkPolicySpecArgs {
-	tcp := func(port int) networkingv1.NetworkPolicyPortArgs {
-		return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
-	}
-	webhook := networkingv1.NetworkPolicyIngressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{tcp(8443)}}
+	webhook := networkingv1.NetworkPolicyIngressRuleArgs{Ports: ports(tcp(8443))}
 	if len(webhookSources) > 0 {
-		var sources networkingv1.NetworkPolicyPeerArray
-		for _, cidr := range webhookSources {
-			sources = append(sources, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
-		}
-		webhook.From = sources
+		webhook.From = cidrPeers(webhookSources)
 	}
 	return &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
-			"app.kubernetes.io/name":      pulumi.String("ingress-nginx"),
-			"app.kubernetes.io/component": pulumi.String("controller"),
-		}},
-		PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+		PodSelector: labelSelector(ingressNginxControllerSelector),
+		PolicyTypes: policyTypes("Ingress"),
 		Ingress: networkingv1.NetworkPolicyIngressRuleArray{
-			networkingv1.NetworkPolicyIngressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{tcp(80), tcp(443), tcp(10254)}},
+			networkingv1.NetworkPolicyIngressRuleArgs{Ports: ports(tcp(80), tcp(443), tcp(10254))},
 			webhook,
 		},
 	}
 }
 
-// podSecurityLabels enforces a Pod Security level on a namespace, and warns and audits
-// at "restricted" whatever is enforced, so exceptions stay visible.
-func podSecurityLabels(level string) pulumi.StringMap {
-	return pulumi.StringMap{
-		"pod-security.kubernetes.io/enforce": pulumi.String(level),
-		"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
-		"pod-security.kubernetes.io/audit":   pulumi.String("restricted"),
-	}
+// ingressNginxControllerSelector matches the chart's controller pods.
+var ingressNginxControllerSelector = map[string]string{
+	"app.kubernetes.io/name":      "ingress-nginx",
+	"app.kubernetes.io/component": "controller",
 }

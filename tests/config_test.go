@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -95,7 +94,7 @@ func TestPulumiYAMLDefaultsMatchTheProgramsDefaults(t *testing.T) {
 	onlyYAML := stackConfig{name: "defaults", values: map[string]string{}, secrets: map[string]bool{}}
 	for key, decl := range project.Config {
 		if decl.Default != nil {
-			onlyYAML.values["backstage:"+key] = fmt.Sprint(decl.Default)
+			onlyYAML.values["backstage:"+key] = configString(t, decl.Default)
 		}
 	}
 	for k, v := range required {

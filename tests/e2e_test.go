@@ -12,6 +12,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/components"
 )
 
 // TestE2ELocalStackLifecycle runs the `local` stack under the real Pulumi engine and
@@ -50,7 +52,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		assert.Equal(t, "Retain", fieldString(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"))
 		pvc := object(t, "pvc", "data-psql-postgresql-0")
 		assert.Equal(t, "Bound", fieldString(pvc, "status", "phase"))
-		assert.Equal(t, "8Gi", fieldString(pvc, "spec", "resources", "requests", "storage"))
+		assert.Equal(t, components.DefaultStorageSize, fieldString(pvc, "spec", "resources", "requests", "storage"))
 
 		svc := object(t, "service", "backstage")
 		assert.Equal(t, "ClusterIP", fieldString(svc, "spec", "type"))
@@ -86,7 +88,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			assert.True(t, strings.HasSuffix(p, "=Running"), p)
 		}
 		// The same API server refuses a pod that breaks the profile (no security context).
-		_, err = kubectl(t, "run", "unrestricted-probe", "-n", e2eNamespace, "--image=busybox:1.36", "--restart=Never")
+		_, err = kubectl(t, "run", "unrestricted-probe", "-n", e2eNamespace, "--image="+components.DefaultInitImage, "--restart=Never")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "violates PodSecurity \"restricted")
 	})
@@ -157,7 +159,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			"backstage:postgresMaxConnections": "150",
 			"backstage:postgresSharedBuffers":  "128MB",
 			"backstage:postgresStorageSize":    "16Gi",
-			"backstage:postgresImage":          "postgres:14.20",
+			"backstage:postgresImage":          components.DefaultPostgresImage + "-bumped",
 		} {
 			withTemporaryConfig(t, s, key, value, func() {
 				preview, err := s.Preview(ctx)

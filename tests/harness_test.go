@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,7 +57,7 @@ func loadStack(t testing.TB, stack string) stackConfig {
 	cfg := stackConfig{name: stack, values: map[string]string{}, secrets: map[string]bool{}}
 	for key, decl := range project.Config {
 		if decl.Default != nil {
-			cfg.values[project.Name+":"+key] = fmt.Sprint(decl.Default)
+			cfg.values[project.Name+":"+key] = configString(t, decl.Default)
 		}
 	}
 	var file struct {
@@ -68,9 +69,21 @@ func loadStack(t testing.TB, stack string) stackConfig {
 			cfg.set(key, secretPlaceholder+key, true)
 			continue
 		}
-		cfg.values[key] = fmt.Sprint(value)
+		cfg.values[key] = configString(t, value)
 	}
 	return cfg
+}
+
+// configString is a config value as the CLI hands it to a program: scalars as text,
+// lists and maps as JSON.
+func configString(t testing.TB, v any) string {
+	switch v.(type) {
+	case []any, map[string]any:
+		data, err := json.Marshal(v)
+		require.NoError(t, err)
+		return string(data)
+	}
+	return fmt.Sprint(v)
 }
 
 func readYAML(t testing.TB, name string, out any) {

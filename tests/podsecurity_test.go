@@ -42,7 +42,7 @@ func TestEveryPodTemplatePassesPodSecurityRestricted(t *testing.T) {
 func TestPodSecurityCheckRefusesAnUnrestrictedPod(t *testing.T) {
 	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
 	require.NoError(t, err)
-	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox:1.36"}}}
+	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/unrestricted:1"}}}
 	result := policy.AggregateCheckResults(evaluator.EvaluatePod(
 		api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}, &metav1.ObjectMeta{}, spec))
 	assert.False(t, result.Allowed)

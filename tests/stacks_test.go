@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/components"
 )
 
 const (
@@ -111,7 +113,7 @@ func TestStacksPostgres(t *testing.T) {
 
 			vct := get(in, "spec", "volumeClaimTemplates", "0")
 			assert.Equal(t, "data", str(vct.ObjectValue(), "metadata", "name"), "claim data-psql-postgresql-0")
-			assert.Equal(t, "8Gi", str(vct.ObjectValue(), "spec", "resources", "requests", "storage"))
+			assert.Equal(t, components.DefaultStorageSize, str(vct.ObjectValue(), "spec", "resources", "requests", "storage"))
 			assert.Equal(t, want.storageClass, str(vct.ObjectValue(), "spec", "storageClassName"))
 
 			pod := get(in, "spec", "template", "spec").ObjectValue()
@@ -119,7 +121,7 @@ func TestStacksPostgres(t *testing.T) {
 			assert.Equal(t, "true", str(pod, "securityContext", "runAsNonRoot"))
 			assert.Equal(t, "999", str(pod, "securityContext", "fsGroup"))
 			c := get(pod, "containers", "0").ObjectValue()
-			assert.Equal(t, "postgres:14.19", str(c, "image"))
+			assert.Equal(t, pinned(t, want.stack, "postgresImage", components.DefaultPostgresImage), str(c, "image"))
 			assert.Equal(t, "5432", str(c, "ports", "0", "containerPort"))
 			assert.Equal(t, []any{"-c", "max_connections=100", "-c", "shared_buffers=256MB"}, plain(get(c, "args")))
 			env := envByName(c)
@@ -189,7 +191,7 @@ func TestStacksBackstageDeployment(t *testing.T) {
 
 			initC := get(pod, "initContainers", "0").ObjectValue()
 			assert.Equal(t, "wait-for-postgres", str(initC, "name"))
-			assert.Equal(t, "busybox:1.36", str(initC, "image"))
+			assert.Equal(t, pinned(t, want.stack, "initImage", components.DefaultInitImage), str(initC, "image"))
 			assert.Contains(t, str(initC, "command", "2"), `nc -z "$POSTGRES_HOST" "$POSTGRES_PORT"`)
 			assert.Equal(t, map[string]any{"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "16Mi"}, plain(get(initC, "resources", "requests")))
 			assert.Equal(t, "100m", str(initC, "resources", "limits", "cpu"))
@@ -386,7 +388,7 @@ func TestStacksSecurityLayer(t *testing.T) {
 		t.Run(want.stack, func(t *testing.T) {
 			rec := mustRun(t, loadStack(t, want.stack))
 			nginx := rec.byName(t, "security-ingress-nginx").Inputs
-			assert.Equal(t, "4.15.1", str(nginx, "version"))
+			assert.Equal(t, pinned(t, want.stack, "ingressNginxChartVersion", components.DefaultIngressNginxChartVersion), str(nginx, "version"))
 			ctrl := get(nginx, "values", "controller").ObjectValue()
 			assert.Equal(t, "TLSv1.2 TLSv1.3", str(ctrl, "config", "ssl-protocols"))
 			assert.Equal(t, "true", str(ctrl, "config", "hsts"))
@@ -396,7 +398,7 @@ func TestStacksSecurityLayer(t *testing.T) {
 			assert.Equal(t, want.kind, str(ctrl, "nodeSelector", "ingress-ready") == "true", "Kind ingress-ready node")
 
 			certManager := rec.byName(t, "security-cert-manager")
-			assert.Equal(t, "v1.18.2", str(certManager.Inputs, "version"))
+			assert.Equal(t, pinned(t, want.stack, "certManagerChartVersion", components.DefaultCertManagerChartVersion), str(certManager.Inputs, "version"))
 			assert.Equal(t, "true", str(certManager.Inputs, "values", "crds", "enabled"))
 
 			issuers := rec.ofType(typeCustom)
@@ -479,4 +481,13 @@ func dependsOn(res registered, name string) bool {
 		}
 	}
 	return false
+}
+
+// pinned is the version a stack runs: its stack file's pin, or the program's default.
+// Tests compare with these rather than literals, so a Renovate bump edits one line.
+func pinned(t testing.TB, stack, key, def string) string {
+	if v, ok := loadStack(t, stack).values["backstage:"+key]; ok {
+		return v
+	}
+	return def
 }

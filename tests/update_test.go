@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/components"
 )
 
 // changedInputs runs the stack twice and names the resources whose inputs differ.
@@ -52,7 +54,7 @@ func TestDatabaseSettingsNeverTouchThePasswordOrTheClaim(t *testing.T) {
 		// New server flags roll the one pod; the claim and the password stay.
 		{"postgresMaxConnections", "200", []string{typeStatefulSet + "::postgres-statefulset"}},
 		{"postgresSharedBuffers", "512MB", []string{typeStatefulSet + "::postgres-statefulset"}},
-		{"postgresImage", "postgres:14.20", []string{typeStatefulSet + "::postgres-statefulset"}},
+		{"postgresImage", components.DefaultPostgresImage + "-bumped", []string{typeStatefulSet + "::postgres-statefulset"}},
 		// Only the claim template changes, which the StatefulSet ignores (TestStacksPostgres).
 		{"postgresStorageSize", "16Gi", []string{typeStatefulSet + "::postgres-statefulset"}},
 	}

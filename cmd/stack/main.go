@@ -144,7 +144,7 @@ func render(ctx context.Context, opts stackrun.Options, out string) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(s.WorkDir) }()
-	if err := s.SetConfig(ctx, "backstage:renderYamlToDirectory", auto.ConfigValue{Value: absOut}); err != nil {
+	if err := s.SetConfig(ctx, config.KeyRenderYAMLToDirectory.FullName(), auto.ConfigValue{Value: absOut}); err != nil {
 		return err
 	}
 	if _, err := s.Up(ctx, optup.ProgressStreams(os.Stdout)); err != nil {
@@ -156,7 +156,7 @@ func render(ctx context.Context, opts stackrun.Options, out string) error {
 
 // imageLine is the `backstage:image` line of a stack file: bump edits that one line,
 // keeping the file's comments and layout, which rewriting it through the CLI drops.
-var imageLine = regexp.MustCompile(`(?m)^(\s*backstage:image:\s*).*$`)
+var imageLine = regexp.MustCompile(`(?m)^(\s*` + regexp.QuoteMeta(config.KeyImage.FullName()) + `:\s*).*$`)
 
 // bump validates an image reference by the stack's own rules and writes it into
 // Pulumi.<stack>.yaml: the one-line change a pull request then previews.
@@ -172,18 +172,19 @@ func bump(projectDir, stack, image string) error {
 	if err := yaml.Unmarshal(data, &stackFile); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	env, _ := stackFile.Config["backstage:environment"].(string)
+	key := config.KeyImage.FullName()
+	env, _ := stackFile.Config[config.KeyEnvironment.FullName()].(string)
 	if err := config.CheckImage(image, config.Environment(env)); err != nil {
-		return fmt.Errorf("backstage:image: %w", err)
+		return fmt.Errorf("%s: %w", key, err)
 	}
-	if _, ok := stackFile.Config["backstage:image"]; !ok || !imageLine.Match(data) {
-		return fmt.Errorf("%s has no backstage:image line; run `pulumi config set backstage:image %s -s %s`", file, image, stack)
+	if _, ok := stackFile.Config[key]; !ok || !imageLine.Match(data) {
+		return fmt.Errorf("%s has no %s line; run `pulumi config set %s %s -s %s`", file, key, key, image, stack)
 	}
 	data = imageLine.ReplaceAll(data, []byte("${1}"+image))
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("%s: backstage:image = %s\nCommit it and open a pull request; the preview shows the one Deployment update.\n", file, image)
+	fmt.Printf("%s: %s = %s\nCommit it and open a pull request; the preview shows the one Deployment update.\n", file, key, image)
 	return nil
 }
 

@@ -1,0 +1,238 @@
+package components
+
+import (
+	"strconv"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// The desired objects of the Backstage tier, one plain function each, in the manner of
+// a controller's "desired state" builders: no registration here, only shapes.
+
+// The `node` user of the Backstage image built from the project's Dockerfile.
+const backstageUID = 1000
+
+// backstageEnv is the non-secret environment, read once at start-up.
+func backstageEnv(spec backstageSpec) pulumi.StringMap {
+	return pulumi.StringMap{
+		"NODE_ENV":                       pulumi.String("production"),
+		"LOG_LEVEL":                      pulumi.String("info"),
+		"POSTGRES_HOST":                  spec.Database.Host,
+		"POSTGRES_PORT":                  pulumi.String(strconv.Itoa(spec.Database.Port)),
+		"POSTGRES_DB":                    pulumi.String(spec.Database.Name),
+		"APP_BASE_URL":                   pulumi.String(spec.url),
+		"BACKEND_URL":                    pulumi.String(spec.url),
+		"APP_CONFIG_app_baseUrl":         pulumi.String(spec.url),
+		"APP_CONFIG_backend_baseUrl":     pulumi.String(spec.url),
+		"APP_CONFIG_backend_listen_port": pulumi.String(strconv.Itoa(BackstagePort)),
+	}
+}
+
+func backstageConfigMap(spec backstageSpec, env pulumi.StringMap) *corev1.ConfigMapArgs {
+	return &corev1.ConfigMapArgs{
+		Metadata: objectMeta(BackstageConfigName, spec.Namespace, BackstageSelector, nil),
+		Data:     env,
+	}
+}
+
+// backstageSecretData holds every credential the pods read; optional ones are left out
+// when not given.
+func backstageSecretData(spec backstageSpec) pulumi.StringMap {
+	data := pulumi.StringMap{
+		"POSTGRES_USER":     spec.Database.User,
+		"POSTGRES_PASSWORD": spec.Database.Password,
+	}
+	for key, value := range map[string]pulumi.StringInput{
+		"GITHUB_TOKEN": spec.GitHubToken, "GITHUB_CLIENT_ID": spec.GitHubClientID, "GITHUB_CLIENT_SECRET": spec.GitHubClientSecret,
+	} {
+		if value != nil {
+			data[key] = value
+		}
+	}
+	return data
+}
+
+func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.SecretArgs {
+	return &corev1.SecretArgs{
+		Metadata: objectMeta(BackstageSecretName, spec.Namespace, BackstageSelector, nil),
+		Type:     pulumi.String("Opaque"),
+		// Every value is secret even when a caller passed a plain one.
+		StringData: pulumi.ToSecret(data).(pulumi.StringMapOutput),
+	}
+}
+
+// backstagePodInputs are what the pod template takes from the objects registered before it.
+type backstagePodInputs struct {
+	configMapName, secretName pulumi.StringPtrInput
+	// Hashes of the ConfigMap's and the Secret's data: Backstage reads its environment
+	// once at start-up, so a change to either has to roll the pods.
+	configHash, secretHash pulumi.StringInput
+}
+
+func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.DeploymentArgs {
+	selector := labelSelector(BackstageSelector)
+	envFrom := corev1.EnvFromSourceArray{
+		corev1.EnvFromSourceArgs{ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: in.configMapName}},
+		corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: in.secretName}},
+	}
+	return &appsv1.DeploymentArgs{
+		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
+			kubeScoreIgnoreUID("the Backstage image runs as its node user, UID 1000; runAsNonRoot is enforced")),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas:             pulumi.Int(spec.Replicas),
+			RevisionHistoryLimit: pulumi.Int(5),
+			Selector:             selector,
+			Strategy: &appsv1.DeploymentStrategyArgs{
+				Type: pulumi.String("RollingUpdate"),
+				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
+					MaxUnavailable: intOrPercent(spec.MaxUnavailable),
+					MaxSurge:       intOrPercent(spec.MaxSurge),
+				},
+			},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels: pulumi.ToStringMap(BackstageSelector),
+					Annotations: pulumi.StringMap{
+						"prometheus.io/scrape": pulumi.String("true"),
+						"prometheus.io/port":   pulumi.String(strconv.Itoa(BackstagePort)),
+						"prometheus.io/path":   pulumi.String("/metrics"),
+						"checksum/config":      in.configHash,
+						"checksum/secrets":     in.secretHash,
+					},
+				},
+				Spec: &corev1.PodSpecArgs{
+					ServiceAccountName: spec.ServiceAccountName,
+					// The Kubernetes plugin reads the cluster with this pod's token.
+					AutomountServiceAccountToken: pulumi.Bool(true),
+					EnableServiceLinks:           pulumi.Bool(false),
+					SecurityContext:              podSecurityContext(backstageUID),
+					Affinity:                     spreadAcrossNodes(selector),
+					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
+						MaxSkew:           pulumi.Int(1),
+						TopologyKey:       pulumi.String(hostnameTopologyKey),
+						WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
+						LabelSelector:     selector,
+					}},
+					InitContainers: corev1.ContainerArray{waitForPostgresContainer(spec, envFrom[0])},
+					Containers:     corev1.ContainerArray{backstageContainer(spec, envFrom)},
+					Volumes:        corev1.VolumeArray{scratchVolume("tmp", "1Gi"), scratchVolume("app-tmp", "1Gi")},
+				},
+			},
+		},
+	}
+}
+
+// waitForPostgresContainer holds the app back until the database accepts connections,
+// so that a fresh install does not crash-loop through Backstage's migrations.
+func waitForPostgresContainer(spec backstageSpec, env corev1.EnvFromSourceInput) corev1.ContainerArgs {
+	return corev1.ContainerArgs{
+		Name:            pulumi.String("wait-for-postgres"),
+		Image:           pulumi.String(spec.InitImage),
+		ImagePullPolicy: pulumi.String("Always"),
+		Command: pulumi.ToStringArray([]string{"sh", "-c",
+			`until nc -z "$POSTGRES_HOST" "$POSTGRES_PORT"; do echo "waiting for postgres at $POSTGRES_HOST:$POSTGRES_PORT"; sleep 2; done`}),
+		EnvFrom: corev1.EnvFromSourceArray{env},
+		Resources: containerResources{
+			cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
+			cpuLimit: "100m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
+		}.args(),
+		SecurityContext: containerSecurityContext(backstageUID),
+	}
+}
+
+func backstageContainer(spec backstageSpec, envFrom corev1.EnvFromSourceArray) corev1.ContainerArgs {
+	httpProbe := func(period, failures int) *corev1.ProbeArgs {
+		return &corev1.ProbeArgs{
+			HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String(spec.HealthCheckPath), Port: pulumi.String("http")},
+			PeriodSeconds:    pulumi.Int(period),
+			TimeoutSeconds:   pulumi.Int(5),
+			FailureThreshold: pulumi.Int(failures),
+		}
+	}
+	return corev1.ContainerArgs{
+		Name:            pulumi.String("backstage"),
+		Image:           pulumi.String(spec.Image),
+		ImagePullPolicy: pulumi.String("Always"),
+		Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
+			Name: pulumi.String("http"), ContainerPort: pulumi.Int(BackstagePort),
+		}},
+		Env: corev1.EnvVarArray{
+			corev1.EnvVarArgs{Name: pulumi.String("NODE_ENV"), Value: pulumi.String("production")},
+			corev1.EnvVarArgs{Name: pulumi.String("NODE_OPTIONS"), Value: pulumi.String("--max-old-space-size=1024")},
+		},
+		EnvFrom:        envFrom,
+		StartupProbe:   httpProbe(5, 24), // up to 2 minutes to start
+		ReadinessProbe: httpProbe(10, 3),
+		// Liveness asks only whether the process still serves: the health path also
+		// fails while the database is down, and restarting every pod then would turn a
+		// database blip into an outage.
+		LivenessProbe: tcpLivenessProbe("http", 3),
+		Resources: containerResources{
+			cpu: "250m", memory: "512Mi", ephemeral: "256Mi",
+			cpuLimit: "1", memoryLimit: "2Gi", ephemeralLimit: "3Gi",
+		}.args(),
+		SecurityContext: containerSecurityContext(backstageUID),
+		VolumeMounts:    corev1.VolumeMountArray{volumeMount("tmp", "/tmp"), volumeMount("app-tmp", "/app/tmp")},
+	}
+}
+
+func backstageService(spec backstageSpec) *corev1.ServiceArgs {
+	return &corev1.ServiceArgs{
+		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
+			pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String("ClusterIP"),
+			Selector: pulumi.ToStringMap(BackstageSelector),
+			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
+				Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
+			}},
+			// Sign-in flows keep state per backend instance; keep a browser on one pod.
+			SessionAffinity: pulumi.String("ClientIP"),
+			SessionAffinityConfig: &corev1.SessionAffinityConfigArgs{
+				ClientIP: &corev1.ClientIPConfigArgs{TimeoutSeconds: pulumi.Int(3 * 60 * 60)},
+			},
+		},
+	}
+}
+
+func backstageIngress(spec backstageSpec, serviceName pulumi.StringInput) *networkingv1.IngressArgs {
+	annotations := pulumi.StringMap{
+		skipAwaitAnnotation:                                  pulumi.String("true"),
+		"nginx.ingress.kubernetes.io/limit-rps":              pulumi.String(strconv.Itoa(spec.RateLimitRPS)),
+		"nginx.ingress.kubernetes.io/limit-burst-multiplier": pulumi.String("5"),
+		"nginx.ingress.kubernetes.io/limit-connections":      pulumi.String(strconv.Itoa(spec.RateLimitRPS)),
+		"nginx.ingress.kubernetes.io/proxy-body-size":        pulumi.String("10m"),
+	}
+	ingressSpec := &networkingv1.IngressSpecArgs{
+		IngressClassName: pulumi.String(spec.IngressClassName),
+		Rules: networkingv1.IngressRuleArray{networkingv1.IngressRuleArgs{
+			Host: pulumi.String(spec.Host),
+			Http: &networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{networkingv1.HTTPIngressPathArgs{
+				Path:     pulumi.String("/"),
+				PathType: pulumi.String("Prefix"),
+				Backend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
+					Name: serviceName,
+					Port: &networkingv1.ServiceBackendPortArgs{Name: pulumi.String("http")},
+				}},
+			}}},
+		}},
+	}
+	if spec.tls {
+		annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] = pulumi.String("true")
+		if spec.ClusterIssuer != "" && spec.ClusterIssuer != IssuerNone {
+			annotations["cert-manager.io/cluster-issuer"] = pulumi.String(string(spec.ClusterIssuer))
+		}
+		ingressSpec.Tls = networkingv1.IngressTLSArray{networkingv1.IngressTLSArgs{
+			Hosts:      pulumi.StringArray{pulumi.String(spec.Host)},
+			SecretName: pulumi.String(BackstageName + "-tls"),
+		}}
+	}
+	return &networkingv1.IngressArgs{
+		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector, annotations),
+		Spec:     ingressSpec,
+	}
+}

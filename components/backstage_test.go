@@ -1,0 +1,88 @@
+package components
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func minimalBackstage() *BackstageArgs {
+	return &BackstageArgs{
+		Namespace:          pulumi.String("ns"),
+		Image:              "ghcr.io/arhean/backstage:1.0.0",
+		Host:               "backstage.example.com",
+		ServiceAccountName: pulumi.String("backstage"),
+		Database: DatabaseConnection{
+			Host: pulumi.String("db"), Name: PostgresDatabase, User: pulumi.String("u"), Password: pulumi.String("p"),
+		},
+	}
+}
+
+func TestBackstageDefaultsAreTheExportedConstants(t *testing.T) {
+	m, err := register(t, func(ctx *pulumi.Context) error {
+		_, err := NewBackstage(ctx, "app", minimalBackstage())
+		return err
+	})
+	require.NoError(t, err)
+	deploy := m.named(t, "app-deployment").inputs
+	assert.Equal(t, float64(DefaultReplicas), value(deploy, "spec", "replicas"))
+	assert.Equal(t, DefaultInitImage, value(deploy, "spec", "template", "spec", "initContainers", "0", "image"))
+	assert.Equal(t, DefaultHealthCheckPath, value(deploy, "spec", "template", "spec", "containers", "0", "readinessProbe", "httpGet", "path"))
+	ingress := m.named(t, "app-ingress").inputs
+	assert.Equal(t, DefaultIngressClassName, value(ingress, "spec", "ingressClassName"))
+	assert.Equal(t, DefaultTLS, value(ingress, "spec", "tls", "0", "hosts", "0") == "backstage.example.com", "TLS unless turned off")
+	assert.Nil(t, value(ingress, "metadata", "annotations", "cert-manager.io/cluster-issuer"), "no issuer unless named")
+	assert.ElementsMatch(t, []string{"app-env-config", "app-secrets", "app-deployment", "app-service", "app-ingress", "app-pdb"}, m.childrenOf("app"))
+}
+
+func TestBackstagePlainHTTPAndAnIssuer(t *testing.T) {
+	args := minimalBackstage()
+	args.TLS = pulumi.BoolRef(false)
+	args.ClusterIssuer = IssuerLetsEncryptProd
+	m, err := register(t, func(ctx *pulumi.Context) error {
+		_, err := NewBackstage(ctx, "app", args)
+		return err
+	})
+	require.NoError(t, err)
+	ingress := m.named(t, "app-ingress").inputs
+	assert.Nil(t, value(ingress, "spec", "tls"))
+	assert.Nil(t, value(ingress, "metadata", "annotations", "cert-manager.io/cluster-issuer"), "no certificate without TLS")
+	assert.Equal(t, "http://backstage.example.com", value(m.named(t, "app-env-config").inputs, "data", "APP_BASE_URL"))
+}
+
+func TestBackstageRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
+	cases := map[string]func(*BackstageArgs){
+		"missing required field Image":              func(a *BackstageArgs) { a.Image = "" },
+		"missing required field Host":               func(a *BackstageArgs) { a.Host = "" },
+		"missing required field ServiceAccountName": func(a *BackstageArgs) { a.ServiceAccountName = nil },
+		"missing required field Database":           func(a *BackstageArgs) { a.Database.Password = nil },
+		"field Replicas must be at least 1, got -1": func(a *BackstageArgs) { a.Replicas = -1 },
+	}
+	for want, mutate := range cases {
+		args := minimalBackstage()
+		mutate(args)
+		m, err := register(t, func(ctx *pulumi.Context) error {
+			_, err := NewBackstage(ctx, "app", args)
+			return err
+		})
+		require.Error(t, err, want)
+		assert.Contains(t, err.Error(), want)
+		assert.Empty(t, m.children)
+	}
+}
+
+func TestRestrictedNamespaceIsRetainedAndLabelled(t *testing.T) {
+	m, err := register(t, func(ctx *pulumi.Context) error {
+		_, err := NewRestrictedNamespace(ctx, "namespace", "backstage", true)
+		return err
+	})
+	require.NoError(t, err)
+	ns := m.named(t, "namespace")
+	assert.True(t, ns.retainOnDelete)
+	assert.True(t, ns.protect)
+	for _, mode := range []string{"enforce", "warn", "audit"} {
+		assert.Equal(t, "restricted", value(ns.inputs, "metadata", "labels", "pod-security.kubernetes.io/"+mode))
+	}
+}

@@ -1,0 +1,98 @@
+package components
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+)
+
+// child is one registration as the engine receives it.
+type child struct {
+	typ, name, parent       string
+	inputs                  resource.PropertyMap
+	protect, retainOnDelete bool
+	ignoreChanges           []string
+}
+
+// monitor records registrations and answers with the inputs as outputs.
+type monitor struct {
+	mu       sync.Mutex
+	children []child
+}
+
+func (m *monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	c := child{typ: args.TypeToken, name: args.Name, inputs: args.Inputs}
+	if rpc := args.RegisterRPC; rpc != nil {
+		c.parent, c.protect, c.retainOnDelete, c.ignoreChanges = rpc.GetParent(), rpc.GetProtect(), rpc.GetRetainOnDelete(), rpc.GetIgnoreChanges()
+	}
+	outputs := args.Inputs.Copy()
+	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
+		outputs["result"] = resource.MakeSecret(resource.NewProperty("generated"))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.children = append(m.children, c)
+	return args.Name + "-id", outputs, nil
+}
+
+func (m *monitor) Call(pulumi.MockCallArgs) (resource.PropertyMap, error) { return nil, nil }
+
+// register runs f against the mocks and returns what it registered.
+func register(t *testing.T, f func(ctx *pulumi.Context) error) (*monitor, error) {
+	t.Helper()
+	m := &monitor{}
+	err := pulumi.RunErr(f, pulumi.WithMocks("backstage", "test", m))
+	return m, err
+}
+
+func (m *monitor) named(t *testing.T, name string) child {
+	t.Helper()
+	for _, c := range m.children {
+		if c.name == name {
+			return c
+		}
+	}
+	require.Failf(t, "not registered", "%s", name)
+	return child{}
+}
+
+// value walks a property path of maps (by key) and arrays (by index), through secrets.
+func value(m resource.PropertyMap, path ...string) any {
+	v := resource.NewObjectProperty(m)
+	for _, step := range path {
+		for v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		switch {
+		case v.IsObject():
+			v = v.ObjectValue()[resource.PropertyKey(step)]
+		case v.IsArray():
+			i := int(step[0] - '0')
+			if i >= len(v.ArrayValue()) {
+				return nil
+			}
+			v = v.ArrayValue()[i]
+		default:
+			return nil
+		}
+	}
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	return v.V
+}
+
+// childrenOf lists the names of the resources parented to a component.
+func (m *monitor) childrenOf(component string) []string {
+	var out []string
+	for _, c := range m.children {
+		if strings.HasSuffix(c.parent, "::"+component) {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,66 @@
+package components
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPostgresDefaultsAreTheExportedConstants(t *testing.T) {
+	m, err := register(t, func(ctx *pulumi.Context) error {
+		_, err := NewPostgres(ctx, "db", &PostgresArgs{Namespace: pulumi.String("ns")})
+		return err
+	})
+	require.NoError(t, err)
+	sts := m.named(t, "db-statefulset")
+	assert.Equal(t, DefaultPostgresImage, value(sts.inputs, "spec", "template", "spec", "containers", "0", "image"))
+	assert.Equal(t, DefaultStorageSize, value(sts.inputs, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"))
+	assert.Equal(t, []any{"-c", "max_connections=100", "-c", "shared_buffers=" + DefaultSharedBuffers},
+		plainArray(value(sts.inputs, "spec", "template", "spec", "containers", "0", "args")))
+	assert.Equal(t, DefaultProtectDatabase, sts.protect, "a library user gets a protected database by default")
+	assert.True(t, sts.retainOnDelete)
+	assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.ignoreChanges)
+	assert.Equal(t, DefaultProtectDatabase, m.named(t, "db-password").protect)
+	assert.ElementsMatch(t, []string{"db-password", "db-secret", "db-service", "db-statefulset", "db-pdb"}, m.childrenOf("db"))
+}
+
+func TestPostgresProtectionCanBeLifted(t *testing.T) {
+	m, err := register(t, func(ctx *pulumi.Context) error {
+		_, err := NewPostgres(ctx, "db", &PostgresArgs{Namespace: pulumi.String("ns"), Protect: pulumi.BoolRef(false)})
+		return err
+	})
+	require.NoError(t, err)
+	assert.False(t, m.named(t, "db-statefulset").protect)
+	assert.True(t, m.named(t, "db-statefulset").retainOnDelete, "the data is kept on destroy either way")
+}
+
+func TestPostgresRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
+	for name, args := range map[string]*PostgresArgs{
+		"missing required field Namespace": nil,
+		"field MaxConnections must be from 10 to 10000, got 5": {Namespace: pulumi.String("ns"), MaxConnections: 5},
+		"field StorageSize must be a quantity of at least 1Gi": {Namespace: pulumi.String("ns"), StorageSize: "100Mi"},
+	} {
+		m, err := register(t, func(ctx *pulumi.Context) error {
+			_, err := NewPostgres(ctx, "db", args)
+			return err
+		})
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), name)
+		assert.Empty(t, m.children, "nothing is registered")
+	}
+}
+
+func plainArray(v any) []any {
+	arr, ok := v.([]resource.PropertyValue)
+	if !ok {
+		return nil
+	}
+	out := make([]any, len(arr))
+	for i, e := range arr {
+		out[i] = e.V
+	}
+	return out
+}

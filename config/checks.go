@@ -1,0 +1,232 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"regexp"
+	"strings"
+
+	"github.com/distribution/reference"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// The checks the key table uses. Each returns the message that follows the key's
+// name, saying what is wrong and what to write instead.
+
+var (
+	chartVersionPattern  = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+$`)
+	postgresSizePattern  = regexp.MustCompile(`^[1-9][0-9]*(kB|MB|GB|TB)$`)
+	postgresIdentPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+)
+
+func atLeast(minimum int, why string) func(int) error {
+	return func(v int) error {
+		if v < minimum {
+			return fmt.Errorf("is %d; it must be at least %d%s", v, minimum, why)
+		}
+		return nil
+	}
+}
+
+func between(lo, hi int, why string) func(int) error {
+	return func(v int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("is %d; use a value from %d to %d (%s)", v, lo, hi, why)
+		}
+		return nil
+	}
+}
+
+func dnsLabel(what string) func(string) error {
+	return func(v string) error {
+		if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
+			return fmt.Errorf("%q is not a valid %s name (%s)", v, what, errs[0])
+		}
+		return nil
+	}
+}
+
+func dnsSubdomain(what string) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		if errs := validation.IsDNS1123Subdomain(v); len(errs) > 0 {
+			return fmt.Errorf("%q is not a valid %s name (%s)", v, what, errs[0])
+		}
+		return nil
+	}
+}
+
+func publicHost(v string) error {
+	switch {
+	case strings.Contains(v, "://") || strings.Contains(v, "/"):
+		return fmt.Errorf("%q must be a bare DNS name, without scheme or path, e.g. backstage.example.com", v)
+	case len(validation.IsDNS1123Subdomain(v)) > 0 || !strings.Contains(v, "."):
+		return fmt.Errorf("%q is not a fully qualified DNS name (lower case letters, digits, '-' and '.'), e.g. backstage.example.com", v)
+	}
+	return nil
+}
+
+func absolutePath(v string) error {
+	if !strings.HasPrefix(v, "/") {
+		return fmt.Errorf("%q must be an absolute path such as /healthcheck or /.backstage/health/v1/readiness", v)
+	}
+	return nil
+}
+
+func email(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := mail.ParseAddress(v); err != nil || !strings.Contains(v, "@") {
+		return fmt.Errorf("%q is not an e-mail address, e.g. ops@example.com", v)
+	}
+	return nil
+}
+
+// validImage refuses a reference the container runtime could not pull.
+func validImage(v string) error {
+	if _, err := imagePinned(v); err != nil {
+		return fmt.Errorf("%q is not a valid image reference (%v); use <registry>/<repository>:<tag>", v, err)
+	}
+	return nil
+}
+
+// pinnedImage refuses a tag that can move: a rollback or a new node could then pull
+// different code.
+func pinnedImage(v string) error {
+	if pinned, err := imagePinned(v); err == nil && !pinned {
+		return fmt.Errorf("%q is not pinned; production needs an explicit tag other than latest (or a digest)", v)
+	}
+	return nil
+}
+
+func unpinnedImageWarning(v string) string {
+	if pinnedImage(v) != nil {
+		return v + " is not pinned to a tag; production would refuse it"
+	}
+	return ""
+}
+
+// CheckImage applies the image rules of `backstage:image` for an environment: a valid
+// reference everywhere, and in production a tag other than latest, or a digest.
+func CheckImage(image string, env Environment) error {
+	if err := validImage(image); err != nil {
+		return err
+	}
+	if env == Production {
+		return pinnedImage(image)
+	}
+	return nil
+}
+
+// imagePinned parses an image reference and says whether it names an immutable build:
+// a digest, or a tag other than latest.
+func imagePinned(image string) (bool, error) {
+	ref, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return false, err
+	}
+	if _, ok := ref.(reference.Digested); ok {
+		return true, nil
+	}
+	tagged, ok := ref.(reference.Tagged)
+	return ok && tagged.Tag() != "latest", nil
+}
+
+func exactChartVersion(v string) error {
+	if !chartVersionPattern.MatchString(v) {
+		return fmt.Errorf("%q is not a pinned chart version; use an exact version such as 1.2.3 (no ranges)", v)
+	}
+	return nil
+}
+
+func quantityAtLeast(minimum string) func(string) error {
+	return func(v string) error {
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a Kubernetes quantity; use binary units such as 8Gi (not 8GB)", v)
+		}
+		if q.Cmp(resource.MustParse(minimum)) < 0 {
+			return fmt.Errorf("%q is below %s; the catalog database needs room to grow, e.g. 8Gi", v, minimum)
+		}
+		return nil
+	}
+}
+
+func postgresSize(v string) error {
+	if !postgresSizePattern.MatchString(v) {
+		return fmt.Errorf("%q is not a PostgreSQL size; use a number with kB, MB, GB or TB, e.g. 256MB", v)
+	}
+	return nil
+}
+
+func postgresRole(v string) error {
+	if !postgresIdentPattern.MatchString(v) || v == "postgres" {
+		return fmt.Errorf("%q is not allowed; use a lower-case identifier other than the superuser name postgres, e.g. backstage", v)
+	}
+	return nil
+}
+
+// rolloutBudget parses a Deployment's maxSurge/maxUnavailable as the API server does
+// (a whole number or a percentage) and returns its share of 100 replicas.
+func rolloutBudget(v string) (int, error) {
+	parsed := intstr.Parse(v)
+	n, err := intstr.GetScaledValueFromIntOrPercent(&parsed, 100, true)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is neither a whole number nor a percentage like 25%%", v)
+	}
+	return n, nil
+}
+
+func validRolloutBudget(v string) error {
+	_, err := rolloutBudget(v)
+	return err
+}
+
+func zeroRolloutBudget(why string) func(string) error {
+	return func(v string) error {
+		if n, err := rolloutBudget(v); err == nil && n != 0 {
+			return fmt.Errorf("is %s; %s", v, why)
+		}
+		return nil
+	}
+}
+
+func cidrList(example string) func([]string) error {
+	return func(v []string) error {
+		var bad []string
+		for _, cidr := range v {
+			if _, _, err := net.ParseCIDR(cidr); err != nil {
+				bad = append(bad, fmt.Sprintf("%q", cidr))
+			}
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("%s is not a CIDR; give CIDRs such as %s", strings.Join(bad, ", "), example)
+		}
+		return nil
+	}
+}
+
+func refuse(message string) func(bool) error {
+	return func(v bool) error {
+		if v {
+			return errors.New(message)
+		}
+		return nil
+	}
+}
+
+func warnWhen(want bool, message string) func(bool) string {
+	return func(v bool) string {
+		if v == want {
+			return message
+		}
+		return ""
+	}
+}

@@ -1,0 +1,76 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+// The committed Pulumi.yaml and README table are what the key table generates; after
+// editing config/keys.go, `make generate` brings them in step.
+func TestGeneratedFilesAreCurrent(t *testing.T) {
+	project, err := ProjectYAML()
+	require.NoError(t, err)
+	committed, err := os.ReadFile(filepath.Join("..", "Pulumi.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, string(project), string(committed), "Pulumi.yaml is stale: run `make generate`")
+
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	require.NoError(t, err)
+	regenerated, err := ReplaceSettingsTable(string(readme))
+	require.NoError(t, err)
+	assert.Equal(t, regenerated, string(readme), "README.md's settings table is stale: run `make generate`")
+}
+
+// What Pulumi.yaml declares is exactly what the CLI accepts: a type it knows, array
+// items typed, a default of that type for every optional key, and no pinned version.
+func TestProjectYAMLDeclaresWhatTheCLIAccepts(t *testing.T) {
+	data, err := ProjectYAML()
+	require.NoError(t, err)
+	var project struct {
+		Config map[string]struct {
+			Type    string `yaml:"type"`
+			Items   any    `yaml:"items"`
+			Default any    `yaml:"default"`
+		} `yaml:"config"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &project))
+	for _, s := range Settings() {
+		decl, declared := project.Config[s.Name]
+		if !declaredInProject(s) {
+			assert.False(t, declared, "%s must stay out of Pulumi.yaml", s.Name)
+			continue
+		}
+		require.True(t, declared, s.Name)
+		assert.Equal(t, s.Required, decl.Default == nil, "%s: a declared key without a default is required by the CLI", s.Name)
+		if s.CommaSeparated {
+			assert.Empty(t, decl.Type, "%s is untyped so that the CLI passes a comma-separated string", s.Name)
+			continue
+		}
+		assert.Contains(t, []string{"string", "integer", "boolean", "array"}, decl.Type, s.Name)
+		if decl.Type == "array" {
+			assert.NotNil(t, decl.Items, "%s: the CLI refuses an array without items", s.Name)
+		}
+	}
+}
+
+// A Renovate bump edits components/defaults.go only: no generated file holds a pinned
+// version.
+func TestGeneratedFilesHoldNoPinnedVersion(t *testing.T) {
+	project, err := ProjectYAML()
+	require.NoError(t, err)
+	table := SettingsTable()
+	for _, s := range Settings() {
+		if !s.Pinned {
+			continue
+		}
+		version, ok := s.Default().(string)
+		require.True(t, ok)
+		assert.NotContains(t, string(project), version, s.Name)
+		assert.NotContains(t, table, version, s.Name)
+	}
+}

@@ -1,0 +1,121 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEveryKeyIsDeclaredOnceAndDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Settings() {
+		assert.False(t, seen[s.Name], "%s is declared twice", s.Name)
+		seen[s.Name] = true
+		assert.NotEmpty(t, s.Description, s.Name)
+		assert.NotEmpty(t, s.Example, "%s needs an example for its hints", s.Name)
+		assert.False(t, strings.Contains(s.Description, "\n"), "%s: one-line description", s.Name)
+		assert.NotEqual(t, TypeObject, s.Type(), "%s: the program reads no object key yet", s.Name)
+	}
+	assert.Greater(t, len(seen), 30)
+}
+
+// A stack that sets only the required keys gets exactly the table's defaults, and each
+// default passes its own key's checks in production.
+func TestDefaultsComeFromTheTableAndPassTheirChecks(t *testing.T) {
+	s := load(t, map[string]string{
+		"backstage:environment": "production",
+		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":        "backstage.example.com",
+		"backstage:acmeEmail":   "ops@example.com",
+	}, nil)
+	assert.Empty(t, s.Warnings)
+	for _, e := range table {
+		switch k := e.(type) {
+		case *Key[string]:
+			if !k.Required && k.Name != KeyACMEEmail.Name {
+				assert.Equal(t, k.Default, *k.Into(s), k.Name)
+			}
+		case *Key[int]:
+			assert.Equal(t, k.Default, *k.Into(s), k.Name)
+		case *Key[bool]:
+			assert.Equal(t, k.Default, *k.Into(s), k.Name)
+		}
+	}
+}
+
+func TestListsAcceptYAMLAndCommaSeparatedStrings(t *testing.T) {
+	base := map[string]string{
+		"backstage:environment": "development",
+		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":        "backstage.example.com",
+		"backstage:tls":         "none",
+	}
+	for _, raw := range []string{`["10.0.0.0/16","172.18.0.0/16"]`, "10.0.0.0/16, 172.18.0.0/16"} {
+		cfg := map[string]string{KeyKubeAPIServerCIDRs.FullName(): raw}
+		for k, v := range base {
+			cfg[k] = v
+		}
+		assert.Equal(t, []string{"10.0.0.0/16", "172.18.0.0/16"}, load(t, cfg, nil).APIServerCIDRs, raw)
+	}
+}
+
+func TestWrongTypesNameTheKeyAndTheFix(t *testing.T) {
+	err := loadErr(map[string]string{
+		"backstage:environment":            "development",
+		"backstage:image":                  "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":                   "backstage.example.com",
+		"backstage:tls":                    "none",
+		"backstage:replicas":               "2.5",
+		"backstage:protectDatabase":        "yes",
+		"backstage:kubeApiServerCidrs":     `["10.0.0.0/8", 3]`,
+		"backstage:postgresMaxConnections": "many",
+	}, nil)
+	require.Error(t, err)
+	for _, want := range []string{
+		"backstage:replicas: \"2.5\" is not a whole number; set it with `pulumi config set backstage:replicas <number>`",
+		"backstage:protectDatabase: \"yes\" is not true or false",
+		"backstage:kubeApiServerCidrs: is not a list of strings",
+		"backstage:postgresMaxConnections: \"many\" is not a whole number",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.Contains(t, err.Error(), "4 problems")
+}
+
+func load(t *testing.T, values map[string]string, secrets []string) *Stack {
+	t.Helper()
+	var s *Stack
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		var err error
+		s, err = Load(ctx)
+		return err
+	}, pulumi.WithMocks("backstage", "test", noResources{}), withConfig(values, secrets))
+	require.NoError(t, err)
+	return s
+}
+
+func loadErr(values map[string]string, secrets []string) error {
+	return pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := Load(ctx)
+		return err
+	}, pulumi.WithMocks("backstage", "test", noResources{}), withConfig(values, secrets))
+}
+
+func withConfig(values map[string]string, secrets []string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) {
+		info.Config = values
+		info.ConfigSecretKeys = secrets
+	}
+}
+
+type noResources struct{}
+
+func (noResources) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	return args.Name, args.Inputs, nil
+}
+
+func (noResources) Call(pulumi.MockCallArgs) (resource.PropertyMap, error) { return nil, nil }

@@ -1,0 +1,29 @@
+package config
+
+import "github.com/arhean/backstage-pulumi/components"
+
+// checkRules applies the rules that involve more than one key; each key's own checks
+// are in the table.
+func checkRules(r *reader, s *Stack) {
+	if s.TLS.ACME() && s.ACMEEmail == "" {
+		r.problem(KeyACMEEmail.Name, "is required with tls %s: Let's Encrypt sends expiry notices there; `pulumi config set %s %s`",
+			s.TLS, KeyACMEEmail.FullName(), KeyACMEEmail.Example)
+	}
+	unavailable, errU := rolloutBudget(s.App.MaxUnavailable)
+	surge, errS := rolloutBudget(s.App.MaxSurge)
+	if errU == nil && errS == nil && unavailable == 0 && surge == 0 {
+		r.problem(KeyMaxSurge.Name, "is 0 while %s is 0 too, so a rollout could never progress; set it to 1", KeyMaxUnavailable.Name)
+	}
+	if s.TLS == components.IssuerSelfSignedCA && !s.InstallSecurityLayer {
+		r.problem(KeyTLS.Name, "is self-signed-ca, whose CA the security layer makes, but %s is false; install the layer or use letsencrypt-prod with your platform's cert-manager",
+			KeyInstallSecurityLayer.Name)
+	}
+	if s.Security.KindCluster && !s.InstallSecurityLayer {
+		r.problem(KeyKindCluster.Name, "is true but %s is false; the Kind settings only apply to the ingress controller this stack installs",
+			KeyInstallSecurityLayer.Name)
+	}
+	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {
+		r.problem(KeyRBACClusterWideRead.Name, "grants read on every resource, Secrets included; production needs `pulumi config set %s true` to accept that",
+			KeyRBACClusterWideReadAcknowledged.FullName())
+	}
+}

@@ -1,0 +1,237 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumiconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+// Type is how Pulumi.yaml declares a key. Pulumi.yaml can declare only the first four;
+// object settings appear in the README only.
+type Type string
+
+const (
+	TypeString  Type = "string"
+	TypeInteger Type = "integer"
+	TypeBoolean Type = "boolean"
+	TypeArray   Type = "array"
+	TypeObject  Type = "object"
+)
+
+// Setting is what a key declares, whatever its Go type: everything the generated files,
+// the hints and the messages need.
+type Setting struct {
+	// Name is the key without its `backstage:` namespace.
+	Name string
+	// Description is one line, for Pulumi.yaml and the README.
+	Description string
+	// Example is the value the "set it with" hints show.
+	Example string
+	// Required keys have no default; the stack must set them.
+	Required bool
+	// Secret keys must be set with `pulumi config set --secret`.
+	Secret bool
+	// Pinned marks a default that is a pinned version from components/defaults.go: it is
+	// kept out of the generated files, so that a Renovate bump edits one line.
+	Pinned bool
+	// CommaSeparated lists also accept "a,b", as stack files written before lists
+	// were YAML arrays do; such keys are declared without a type so the CLI passes both.
+	CommaSeparated bool
+
+	typ Type
+	def any
+}
+
+// FullName is the key as users type it: `backstage:<name>`.
+func (s *Setting) FullName() string { return Namespace + ":" + s.Name }
+
+// Type is the key's type.
+func (s *Setting) Type() Type { return s.typ }
+
+// Default is the value the program uses when the stack leaves the key out.
+func (s *Setting) Default() any { return s.def }
+
+// Key is one stack key: its Setting, its default, where its value goes in a Stack, and
+// its checks. Declared once, in keys.go; reading, defaulting, validating and the
+// generated files all come from it.
+type Key[T any] struct {
+	Setting
+	// Default is the value when the key is unset (ignored for required keys).
+	Default T
+	// Into says which field of the Stack holds the value.
+	Into func(*Stack) *T
+	// Check refuses a bad value in every environment; Production only in production.
+	// Their messages follow the key's name: "is 0; it must be at least 1".
+	Check, Production func(T) error
+	// Warn names a risky value that is accepted (outside production, where Production
+	// does not refuse it).
+	Warn func(T) string
+}
+
+// entry is a Key of any type, as the table holds it.
+type entry interface {
+	setting() *Setting
+	load(r *reader, s *Stack)
+	validate(r *reader, s *Stack)
+}
+
+func (k *Key[T]) setting() *Setting { return &k.Setting }
+
+// load reads the key into its Stack field: the stack's value, or the default.
+func (k *Key[T]) load(r *reader, s *Stack) {
+	dst := k.Into(s)
+	*dst = k.Default
+	if !r.has(k.Name) {
+		return
+	}
+	if k.Secret {
+		r.readSecret(&k.Setting, dst)
+		return
+	}
+	raw, err := r.cfg.Try(k.Name)
+	if err != nil {
+		r.problem(k.Name, "cannot be read: %v", err)
+		return
+	}
+	if err := parseInto(&k.Setting, strings.TrimSpace(raw), dst); err != nil {
+		r.problem(k.Name, "%v", err)
+	}
+}
+
+// validate runs the key's checks on the value load put in the Stack.
+func (k *Key[T]) validate(r *reader, s *Stack) {
+	v := *k.Into(s)
+	if k.Required && reflect.ValueOf(&v).Elem().IsZero() {
+		r.problem(k.Name, "is required; set it with `pulumi config set %s %s`", k.FullName(), k.Example)
+		return
+	}
+	if k.Check != nil {
+		if err := k.Check(v); err != nil {
+			r.problem(k.Name, "%v", err)
+			return
+		}
+	}
+	if k.Production != nil {
+		err := k.Production(v)
+		if err != nil && s.Environment == Production {
+			r.problem(k.Name, "%v", err)
+			return
+		}
+	}
+	if k.Warn != nil {
+		if w := k.Warn(v); w != "" {
+			s.Warnings = append(s.Warnings, k.FullName()+": "+w)
+		}
+	}
+}
+
+// parseInto converts a stack value to the key's Go type. An empty string is the
+// default, as `pulumi config set key ""` means "unset" to users.
+func parseInto[T any](s *Setting, raw string, dst *T) error {
+	if raw == "" {
+		return nil
+	}
+	v := reflect.ValueOf(dst).Elem()
+	switch s.typ {
+	case TypeString:
+		v.SetString(raw)
+	case TypeInteger:
+		var n int
+		if _, err := fmt.Sscan(raw, &n); err != nil || fmt.Sprint(n) != raw {
+			return fmt.Errorf("%q is not a whole number; set it with `pulumi config set %s <number>`", raw, s.FullName())
+		}
+		v.SetInt(int64(n))
+	case TypeBoolean:
+		switch raw {
+		case "true":
+			v.SetBool(true)
+		case "false":
+			v.SetBool(false)
+		default:
+			return fmt.Errorf("%q is not true or false; set it with `pulumi config set %s true|false`", raw, s.FullName())
+		}
+	case TypeArray:
+		list, err := parseList(s, raw)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(list))
+	default:
+		return fmt.Errorf("has type %s, which the program cannot read", s.typ)
+	}
+	return nil
+}
+
+// parseList reads a YAML list, which reaches the program as JSON, or for keys that
+// allow it a comma-separated string.
+func parseList(s *Setting, raw string) ([]string, error) {
+	var list []string
+	if err := json.Unmarshal([]byte(raw), &list); err == nil {
+		return list, nil
+	}
+	if s.CommaSeparated && !strings.HasPrefix(raw, "[") {
+		for _, item := range strings.Split(raw, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		return list, nil
+	}
+	return nil, fmt.Errorf("is not a list of strings; write it as a YAML list in the stack file or set it with `pulumi config set --path '%s[0]' %s`", s.FullName(), s.Example)
+}
+
+// typeOf derives the declared type from the Go type of a key's values.
+func typeOf[T any]() Type {
+	switch reflect.TypeFor[T]().Kind() {
+	case reflect.String:
+		return TypeString
+	case reflect.Int:
+		return TypeInteger
+	case reflect.Bool:
+		return TypeBoolean
+	case reflect.Slice:
+		return TypeArray
+	}
+	return TypeObject
+}
+
+// reader reads the stack's keys and collects every problem, so that one `pulumi up`
+// shows all that needs mending.
+type reader struct {
+	cfg      *pulumiconfig.Config
+	ctx      *pulumi.Context
+	problems []string
+}
+
+func (r *reader) problem(key, format string, args ...any) {
+	r.problems = append(r.problems, fmt.Sprintf("%s:%s: %s", Namespace, key, fmt.Sprintf(format, args...)))
+}
+
+func (r *reader) has(key string) bool {
+	_, ok := r.ctx.GetConfig(Namespace + ":" + key)
+	return ok
+}
+
+// readSecret reads a credential as a secret output. A credential stored in plaintext
+// in the stack file is a problem: it would sit in git and in the state unencrypted.
+func (r *reader) readSecret(s *Setting, dst any) {
+	if !r.ctx.IsConfigSecret(s.FullName()) {
+		r.problem(s.Name, "is stored in plaintext; remove it and set it with `pulumi config set --secret %s %s`", s.FullName(), s.Example)
+		return
+	}
+	v, err := r.cfg.TrySecret(s.Name)
+	if err != nil {
+		r.problem(s.Name, "cannot be read: %v", err)
+		return
+	}
+	out, ok := dst.(*pulumi.StringInput)
+	if !ok {
+		r.problem(s.Name, "is declared secret but is not a string")
+		return
+	}
+	*out = v
+}
