@@ -39,7 +39,7 @@ func TestPostgresProtectionCanBeLifted(t *testing.T) {
 
 func TestPostgresRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
 	for name, args := range map[string]*PostgresArgs{
-		"missing required field Namespace": nil,
+		"missing required field Namespace":                     nil,
 		"field MaxConnections must be from 10 to 10000, got 5": {Namespace: pulumi.String("ns"), MaxConnections: 5},
 		"field StorageSize must be a quantity of at least 1Gi": {Namespace: pulumi.String("ns"), StorageSize: "100Mi"},
 	} {
