@@ -8,6 +8,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/internal/props"
 )
 
 // child is one registration as the engine receives it.
@@ -60,30 +62,13 @@ func (m *monitor) named(t *testing.T, name string) child {
 	return child{}
 }
 
-// value walks a property path of maps (by key) and arrays (by index), through secrets.
+// value reads the input at a path of map keys and array indexes, as plain Go values.
 func value(m resource.PropertyMap, path ...string) any {
-	v := resource.NewObjectProperty(m)
-	for _, step := range path {
-		for v.IsSecret() {
-			v = v.SecretValue().Element
-		}
-		switch {
-		case v.IsObject():
-			v = v.ObjectValue()[resource.PropertyKey(step)]
-		case v.IsArray():
-			i := int(step[0] - '0')
-			if i >= len(v.ArrayValue()) {
-				return nil
-			}
-			v = v.ArrayValue()[i]
-		default:
-			return nil
-		}
+	v := props.At(resource.NewObjectProperty(m), path...)
+	if v.IsNull() {
+		return nil
 	}
-	for v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	return v.V
+	return props.Plain(v)
 }
 
 // childrenOf lists the names of the resources parented to a component.

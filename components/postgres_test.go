@@ -3,7 +3,6 @@ package components
 import (
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,7 +18,7 @@ func TestPostgresDefaultsAreTheExportedConstants(t *testing.T) {
 	assert.Equal(t, DefaultPostgresImage, value(sts.inputs, "spec", "template", "spec", "containers", "0", "image"))
 	assert.Equal(t, DefaultStorageSize, value(sts.inputs, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"))
 	assert.Equal(t, []any{"-c", "max_connections=100", "-c", "shared_buffers=" + DefaultSharedBuffers},
-		plainArray(value(sts.inputs, "spec", "template", "spec", "containers", "0", "args")))
+		value(sts.inputs, "spec", "template", "spec", "containers", "0", "args"))
 	assert.Equal(t, DefaultProtectDatabase, sts.protect, "a library user gets a protected database by default")
 	assert.True(t, sts.retainOnDelete)
 	assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.ignoreChanges)
@@ -51,16 +50,4 @@ func TestPostgresRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
 		assert.Contains(t, err.Error(), name)
 		assert.Empty(t, m.children, "nothing is registered")
 	}
-}
-
-func plainArray(v any) []any {
-	arr, ok := v.([]resource.PropertyValue)
-	if !ok {
-		return nil
-	}
-	out := make([]any, len(arr))
-	for i, e := range arr {
-		out[i] = e.V
-	}
-	return out
 }

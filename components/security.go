@@ -207,33 +207,30 @@ func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) pulumi.Map {
 }
 
 func ingressNginxRelease(args SecurityLayerArgs, namespace pulumi.StringInput) *helmv3.ReleaseArgs {
-	return &helmv3.ReleaseArgs{
-		Name:           pulumi.String("ingress-nginx"),
-		Chart:          pulumi.String("ingress-nginx"),
-		Version:        pulumi.String(args.IngressNginxChartVersion),
-		Namespace:      namespace,
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://kubernetes.github.io/ingress-nginx")},
-		Values:         ingressNginxValues(args),
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
-	}
+	return chartRelease("ingress-nginx", "https://kubernetes.github.io/ingress-nginx", args.IngressNginxChartVersion, namespace, ingressNginxValues(args))
 }
 
 func certManagerRelease(args SecurityLayerArgs, namespace pulumi.StringInput) *helmv3.ReleaseArgs {
+	return chartRelease("cert-manager", "https://charts.jetstack.io", args.CertManagerChartVersion, namespace, pulumi.Map{
+		// CRDs come with the chart and stay when it is uninstalled, so that deleting the
+		// release never deletes every Certificate in the cluster.
+		"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
+		"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": pulumi.String("cert-manager")}},
+	})
+}
+
+// chartRelease installs a pinned chart as a release of the same name, rolled back
+// whole when any of its objects fails.
+func chartRelease(chart, repo, version string, namespace pulumi.StringInput, values pulumi.Map) *helmv3.ReleaseArgs {
 	return &helmv3.ReleaseArgs{
-		Name:           pulumi.String("cert-manager"),
-		Chart:          pulumi.String("cert-manager"),
-		Version:        pulumi.String(args.CertManagerChartVersion),
+		Name:           pulumi.String(chart),
+		Chart:          pulumi.String(chart),
+		Version:        pulumi.String(version),
 		Namespace:      namespace,
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String("https://charts.jetstack.io")},
-		Values: pulumi.Map{
-			// CRDs come with the chart and stay when it is uninstalled, so that deleting
-			// the release never deletes every Certificate in the cluster.
-			"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
-			"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": pulumi.String("cert-manager")}},
-		},
-		Atomic:        pulumi.Bool(true),
-		CleanupOnFail: pulumi.Bool(true),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(repo)},
+		Values:         values,
+		Atomic:         pulumi.Bool(true),
+		CleanupOnFail:  pulumi.Bool(true),
 	}
 }
 

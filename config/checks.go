@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -208,15 +207,6 @@ func cidrList(example string) func([]string) error {
 		}
 		if len(bad) > 0 {
 			return fmt.Errorf("%s is not a CIDR; give CIDRs such as %s", strings.Join(bad, ", "), example)
-		}
-		return nil
-	}
-}
-
-func refuse(message string) func(bool) error {
-	return func(v bool) error {
-		if v {
-			return errors.New(message)
 		}
 		return nil
 	}

@@ -197,14 +197,22 @@ func cliStackExport(t testing.TB, s *stackrun.Stack) string {
 	return string(out)
 }
 
-// withTemporaryConfig sets a stack config value for the duration of f, then restores it.
+// withTemporaryConfig sets a stack config value for the duration of f, then restores it,
+// or removes it again when the stack file left it to the program's default.
 func withTemporaryConfig(t *testing.T, s *stackrun.Stack, key, value string, f func()) {
 	t.Helper()
 	ctx := context.Background()
-	before, err := s.GetConfig(ctx, key)
+	all, err := s.GetAllConfig(ctx)
 	require.NoError(t, err)
+	before, wasSet := all[key]
 	require.NoError(t, s.SetConfig(ctx, key, auto.ConfigValue{Value: value}))
-	defer func() { require.NoError(t, s.SetConfig(ctx, key, before)) }()
+	defer func() {
+		if wasSet {
+			require.NoError(t, s.SetConfig(ctx, key, before))
+		} else {
+			require.NoError(t, s.RemoveConfig(ctx, key))
+		}
+	}()
 	f()
 }
 

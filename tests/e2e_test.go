@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/config"
 )
 
 // TestE2ELocalStackLifecycle runs the `local` stack under the real Pulumi engine and
@@ -174,6 +175,22 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 				}
 			})
 		}
+	})
+
+	step("a list key passes the CLI's project-config validation as a YAML list and as a comma string", func(t *testing.T) {
+		key := config.KeyKubeAPIServerCIDRs.FullName()
+		require.NoError(t, s.SetConfigWithOptions(ctx, key+"[0]", auto.ConfigValue{Value: "10.96.0.1/32"}, &auto.ConfigOptions{Path: true}))
+		asList, err := s.Preview(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, asList.ChangeSummary[apitype.OpUpdate], "the egress policy gains the API server: %v", asList.ChangeSummary)
+		withTemporaryConfig(t, s, key, "10.96.0.1/32", func() {
+			asString, err := s.Preview(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, asList.ChangeSummary, asString.ChangeSummary)
+		})
+		require.NoError(t, s.RemoveConfig(ctx, key))
+		_, err = s.Preview(ctx, optpreview.ExpectNoChanges())
+		assert.NoError(t, err)
 	})
 
 	step("secrets never reach the state in plaintext", func(t *testing.T) {

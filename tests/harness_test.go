@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/arhean/backstage-pulumi/internal/props"
 	"github.com/arhean/backstage-pulumi/program"
 )
 
@@ -238,34 +239,8 @@ func (r *recorder) byName(t testing.TB, name string) registered {
 	return registered{}
 }
 
-// at walks a property path of maps (by key) and arrays (by index as "0", "1", ...),
-// looking through secrets; it returns a null value where the path does not exist.
-func at(v resource.PropertyValue, path ...string) resource.PropertyValue {
-	for _, step := range path {
-		for v.IsSecret() {
-			v = v.SecretValue().Element
-		}
-		switch {
-		case v.IsObject():
-			v = v.ObjectValue()[resource.PropertyKey(step)]
-		case v.IsArray():
-			var i int
-			if _, err := fmt.Sscan(step, &i); err != nil || i >= len(v.ArrayValue()) {
-				return resource.NewNullProperty()
-			}
-			v = v.ArrayValue()[i]
-		default:
-			return resource.NewNullProperty()
-		}
-	}
-	for v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	return v
-}
-
 func get(m resource.PropertyMap, path ...string) resource.PropertyValue {
-	return at(resource.NewObjectProperty(m), path...)
+	return props.At(resource.NewObjectProperty(m), path...)
 }
 
 func str(m resource.PropertyMap, path ...string) string {
@@ -283,28 +258,7 @@ func str(m resource.PropertyMap, path ...string) string {
 }
 
 // plain turns a property value into Go values, secrets unwrapped.
-func plain(v resource.PropertyValue) any {
-	for v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	switch {
-	case v.IsObject():
-		out := map[string]any{}
-		for k, e := range v.ObjectValue() {
-			out[string(k)] = plain(e)
-		}
-		return out
-	case v.IsArray():
-		out := []any{}
-		for _, e := range v.ArrayValue() {
-			out = append(out, plain(e))
-		}
-		return out
-	case v.IsComputed() || v.IsOutput():
-		return "<unknown>"
-	}
-	return v.V
-}
+func plain(v resource.PropertyValue) any { return props.Plain(v) }
 
 // isSecretAt says whether the value at path, or any value enclosing it, is secret.
 func isSecretAt(m resource.PropertyMap, path ...string) bool {
