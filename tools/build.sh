@@ -12,7 +12,7 @@ set -euo pipefail
 tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}
 bin_dir="$cache_root/bin"
-all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint)
+all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint renovate-schema)
 
 # shellcheck source=versions.env
 source "$tools_dir/versions.env"
@@ -128,6 +128,25 @@ build_lint() {
     github.com/rhysd/actionlint/cmd/actionlint=actionlint
 }
 
+# The validator is a small module of ours; the schema comes from Renovate's npm tarball
+# at the pinned version, so `make lint` checks renovate.json against what that release
+# accepts, offline after the first run.
+build_renovate-schema() {
+  build_go_tools renovate-schema renovate-schema "" .=renovate-schema || return 1
+  local RENOVATE_VERSION
+  # shellcheck source=renovate-schema/renovate.env
+  source "$tools_dir/renovate-schema/renovate.env"
+  local out="$cache_root/renovate/$RENOVATE_VERSION"
+  if [ ! -f "$out/renovate-schema.json" ]; then
+    log "fetching renovate@$RENOVATE_VERSION's config schema from the npm registry"
+    mkdir -p "$out"
+    (cd "$out" && npm pack --silent "renovate@$RENOVATE_VERSION" >/dev/null &&
+      tar xzf "renovate-$RENOVATE_VERSION.tgz" --strip-components=1 package/renovate-schema.json &&
+      rm -f "renovate-$RENOVATE_VERSION.tgz") || { rm -rf "$out"; log "fetching Renovate's schema FAILED"; return 1; }
+  fi
+  ln -sfn "$out/renovate-schema.json" "$bin_dir/renovate-schema.json"
+}
+
 build_golangci-lint() {
   build_go_tools golangci-lint golangci-lint "" \
     github.com/golangci/golangci-lint/v2/cmd/golangci-lint=golangci-lint
@@ -172,7 +191,7 @@ build_lane() {
 # Everything, in two lanes: one cold build rarely keeps both cores busy (linking, module
 # downloads), so pairing the heavy builds shortens a cold run.
 if [ $# -eq 0 ]; then
-  build_lane pulumi etcd kwok lint &
+  build_lane pulumi etcd kwok lint renovate-schema &
   lane_a=$!
   build_lane kubernetes-provider controlplane golangci-lint &
   lane_b=$!

@@ -1,0 +1,195 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/modfile"
+	"gopkg.in/yaml.v3"
+)
+
+type workflow struct {
+	Env         map[string]string `yaml:"env"`
+	Concurrency any               `yaml:"concurrency"`
+	Jobs        map[string]struct {
+		Environment any               `yaml:"environment"`
+		Env         map[string]string `yaml:"env"`
+		Concurrency struct {
+			Group string `yaml:"group"`
+		} `yaml:"concurrency"`
+		Steps []struct {
+			Uses string            `yaml:"uses"`
+			With map[string]any    `yaml:"with"`
+			Env  map[string]string `yaml:"env"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+var (
+	pinnedAction     = regexp.MustCompile(`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`)
+	stackCredential  = regexp.MustCompile(`secrets\.(KUBECONFIG\w*|PULUMI_ACCESS_TOKEN|PULUMI_CONFIG_PASSPHRASE)`)
+	secretsFallback  = regexp.MustCompile(`secrets\.\w+\s*\|\|`)
+	secretsReference = regexp.MustCompile(`secrets\.\w+`)
+)
+
+// workflowProblems is the delivery policy: what a security review of the workflows
+// asks for, checked on one workflow file.
+func workflowProblems(name string, data []byte, cliVersion string) []string {
+	var wf workflow
+	if err := yaml.Unmarshal(data, &wf); err != nil {
+		return []string{fmt.Sprintf("%s: %v", name, err)}
+	}
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, name+": "+fmt.Sprintf(format, args...)) }
+	if secretsFallback.Match(data) {
+		add("a secret falls back to another with ||: a missing secret must fail, not switch clusters")
+	}
+	for k, v := range wf.Env {
+		if secretsReference.MatchString(v) {
+			add("workflow-level env %s holds a secret, which then reaches every step", k)
+		}
+	}
+	for jobName, job := range wf.Jobs {
+		raw, _ := yaml.Marshal(job)
+		if job.Environment == nil && stackCredential.Match(raw) {
+			add("job %s reads a stack credential without an environment:, so any branch could use it", jobName)
+		}
+		for k, v := range job.Env {
+			if secretsReference.MatchString(v) {
+				add("job %s: env %s holds a secret at job level; give it only to the step that needs it", jobName, k)
+			}
+		}
+		for _, step := range job.Steps {
+			if step.Uses == "" || strings.HasPrefix(step.Uses, "./") {
+				continue
+			}
+			if !pinnedAction.MatchString(step.Uses) {
+				add("job %s: %s is not pinned by a full commit SHA", jobName, step.Uses)
+			}
+			if strings.HasPrefix(step.Uses, "actions/checkout@") && fmt.Sprint(step.With["persist-credentials"]) != "false" {
+				add("job %s: checkout without persist-credentials: false leaves the token in .git/config", jobName)
+			}
+			if strings.HasPrefix(step.Uses, "pulumi/actions@") && fmt.Sprint(step.With["pulumi-version"]) != cliVersion {
+				add("job %s: pulumi/actions installs %v, not the repository's CLI pin %s", jobName, step.With["pulumi-version"], cliVersion)
+			}
+		}
+	}
+	return problems
+}
+
+func cliPin(t *testing.T) string {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "tools", "pulumi", "go.mod"))
+	require.NoError(t, err)
+	mod, err := modfile.Parse("go.mod", data, nil)
+	require.NoError(t, err)
+	for _, r := range mod.Require {
+		if r.Mod.Path == "github.com/pulumi/pulumi/pkg/v3" {
+			return strings.TrimPrefix(r.Mod.Version, "v")
+		}
+	}
+	require.Fail(t, "tools/pulumi/go.mod pins no CLI")
+	return ""
+}
+
+func TestWorkflowsPassTheDeliveryPolicy(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot, ".github", "workflows", "*.yml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	version := cliPin(t)
+	groups := map[string]map[string]bool{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		name := filepath.Base(file)
+		assert.Empty(t, workflowProblems(name, data, version))
+
+		var wf workflow
+		require.NoError(t, yaml.Unmarshal(data, &wf))
+		groups[name] = map[string]bool{}
+		for _, job := range wf.Jobs {
+			if job.Concurrency.Group != "" {
+				groups[name][job.Concurrency.Group] = true
+			}
+		}
+	}
+	require.NotEmpty(t, groups["deploy.yml"])
+	for group := range groups["drift.yml"] {
+		for deployGroup := range groups["deploy.yml"] {
+			assert.NotEqual(t, strings.Split(deployGroup, "${{")[0], strings.Split(group, "${{")[0],
+				"drift's group %q must differ from deploy's %q, or a queued drift run cancels a pending deploy", group, deployGroup)
+		}
+	}
+}
+
+// The policy check can fail: the seed's own preview job breaks four of its rules.
+func TestWorkflowPolicyRefusesTheOldPreviewJob(t *testing.T) {
+	old := []byte(`
+on: pull_request
+jobs:
+  preview:
+    runs-on: ubuntu-24.04
+    env:
+      PULUMI_CONFIG_PASSPHRASE: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./.github/actions/kubeconfig
+        with:
+          data: ${{ secrets.KUBECONFIG_PROD || secrets.KUBECONFIG_DEV }}
+      - uses: pulumi/actions@v6
+        with:
+          command: preview
+`)
+	problems := strings.Join(workflowProblems("old.yml", old, "3.274.1"), "\n")
+	for _, want := range []string{"falls back", "without an environment", "holds a secret at job level",
+		"actions/checkout@v4 is not pinned", "persist-credentials", "pulumi/actions@v6 is not pinned", "not the repository's CLI pin"} {
+		assert.Contains(t, problems, want)
+	}
+}
+
+// The Kubernetes provider built in tools/ must be the release the program's SDK pins;
+// `make bump-provider` finds the provider's pseudo-version for an SDK release.
+func TestProviderPinMatchesTheSDK(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+	require.NoError(t, err)
+	mod, err := modfile.Parse("go.mod", data, nil)
+	require.NoError(t, err)
+	var sdk string
+	for _, r := range mod.Require {
+		if r.Mod.Path == "github.com/pulumi/pulumi-kubernetes/sdk/v4" {
+			sdk = strings.TrimPrefix(r.Mod.Version, "v")
+		}
+	}
+	env, err := os.ReadFile(filepath.Join(repoRoot, "tools", "versions.env"))
+	require.NoError(t, err)
+	assert.Contains(t, string(env), "KUBERNETES_PROVIDER_VERSION="+sdk+"\n",
+		"go.mod pins pulumi-kubernetes sdk %s; run `make bump-provider` so tools/versions.env builds the same provider release", sdk)
+}
+
+// Renovate's schema still accepts the deprecated fileMatch, so this checks what it does not:
+// file patterns use managerFilePatterns with /regex/ strings, and actions stay SHA-pinned.
+func TestRenovateUsesCurrentOptions(t *testing.T) {
+	var cfg struct {
+		Extends        []string         `json:"extends"`
+		CustomManagers []map[string]any `json:"customManagers"`
+	}
+	data, err := os.ReadFile(filepath.Join(repoRoot, "renovate.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &cfg))
+	assert.NotContains(t, string(data), `"fileMatch"`)
+	assert.Contains(t, cfg.Extends, "helpers:pinGitHubActionDigests")
+	for _, m := range cfg.CustomManagers {
+		patterns, ok := m["managerFilePatterns"].([]any)
+		require.True(t, ok, "%v has no managerFilePatterns", m["description"])
+		for _, p := range patterns {
+			s := fmt.Sprint(p)
+			assert.True(t, strings.HasPrefix(s, "/") && strings.HasSuffix(s, "/"), "%q is not a /regex/ string", s)
+		}
+	}
+}
