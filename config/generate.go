@@ -37,7 +37,8 @@ func ProjectYAML() ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "# Keys set only in stack files, with their defaults in the program: %s.\n", strings.Join(left, ", "))
 	b.WriteString("# The README's settings table lists every key.\nconfig:\n")
-	for _, s := range Settings() {
+	for _, e := range table {
+		s := e.setting()
 		if !declaredInProject(s) {
 			continue
 		}
@@ -52,7 +53,7 @@ func ProjectYAML() ([]byte, error) {
 			}
 		}
 		if !s.Required {
-			v, err := yamlScalar(s.def)
+			v, err := yamlScalar(e.defaultValue())
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", s.Name, err)
 			}
@@ -85,17 +86,18 @@ const (
 func SettingsTable() string {
 	var b strings.Builder
 	b.WriteString("| key | type | default | |\n| --- | --- | --- | --- |\n")
-	for _, s := range Settings() {
+	for _, e := range table {
+		s := e.setting()
 		typ := string(s.typ)
 		if s.Secret {
 			typ = "secret string"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, typ, defaultCell(s), strings.ReplaceAll(s.Description, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, typ, defaultCell(s, e.defaultValue()), strings.ReplaceAll(s.Description, "|", `\|`))
 	}
 	return b.String()
 }
 
-func defaultCell(s *Setting) string {
+func defaultCell(s *Setting, def any) string {
 	switch {
 	case s.Required:
 		return "required"
@@ -104,7 +106,7 @@ func defaultCell(s *Setting) string {
 	case s.Secret:
 		return "none"
 	}
-	switch v := s.def.(type) {
+	switch v := def.(type) {
 	case string:
 		if v == "" {
 			return "none"
@@ -115,7 +117,7 @@ func defaultCell(s *Setting) string {
 		}
 		return "`" + strings.Join(v, ", ") + "`"
 	}
-	return fmt.Sprintf("`%v`", s.def)
+	return fmt.Sprintf("`%v`", def)
 }
 
 // ReplaceSettingsTable puts the generated table between the README's markers.

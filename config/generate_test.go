@@ -63,14 +63,15 @@ func TestProjectYAMLDeclaresWhatTheCLIAccepts(t *testing.T) {
 func TestGeneratedFilesHoldNoPinnedVersion(t *testing.T) {
 	project, err := ProjectYAML()
 	require.NoError(t, err)
-	table := SettingsTable()
-	for _, s := range Settings() {
+	readmeTable := SettingsTable()
+	for _, e := range table {
+		s := e.setting()
 		if !s.Pinned {
 			continue
 		}
-		version, ok := s.Default().(string)
+		version, ok := e.defaultValue().(string)
 		require.True(t, ok)
 		assert.NotContains(t, string(project), version, s.Name)
-		assert.NotContains(t, table, version, s.Name)
+		assert.NotContains(t, readmeTable, version, s.Name)
 	}
 }

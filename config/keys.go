@@ -22,7 +22,6 @@ func register[T any](k *Key[T]) *Key[T] {
 	if k.Secret {
 		k.typ = TypeString
 	}
-	k.def = k.Default
 	table = append(table, k)
 	return k
 }

@@ -23,9 +23,9 @@ func TestEveryKeyIsDeclaredOnceAndDocumented(t *testing.T) {
 	assert.Greater(t, len(seen), 30)
 }
 
-// A stack that sets only the required keys gets exactly the table's defaults, and each
-// default passes its own key's checks in production.
-func TestDefaultsComeFromTheTableAndPassTheirChecks(t *testing.T) {
+// Every default passes its own key's checks, production's included: a production stack
+// that sets only what has no default loads with no problem and no warning.
+func TestDefaultsPassTheirOwnChecksInProduction(t *testing.T) {
 	s := load(t, map[string]string{
 		"backstage:environment": "production",
 		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
@@ -33,18 +33,6 @@ func TestDefaultsComeFromTheTableAndPassTheirChecks(t *testing.T) {
 		"backstage:acmeEmail":   "ops@example.com",
 	}, nil)
 	assert.Empty(t, s.Warnings)
-	for _, e := range table {
-		switch k := e.(type) {
-		case *Key[string]:
-			if !k.Required && k.Name != KeyACMEEmail.Name {
-				assert.Equal(t, k.Default, *k.Into(s), k.Name)
-			}
-		case *Key[int]:
-			assert.Equal(t, k.Default, *k.Into(s), k.Name)
-		case *Key[bool]:
-			assert.Equal(t, k.Default, *k.Into(s), k.Name)
-		}
-	}
 }
 
 func TestListsAcceptYAMLAndCommaSeparatedStrings(t *testing.T) {

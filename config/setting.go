@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -43,7 +44,6 @@ type Setting struct {
 	CommaSeparated bool
 
 	typ Type
-	def any
 }
 
 // FullName is the key as users type it: `backstage:<name>`.
@@ -51,9 +51,6 @@ func (s *Setting) FullName() string { return Namespace + ":" + s.Name }
 
 // Type is the key's type.
 func (s *Setting) Type() Type { return s.typ }
-
-// Default is the value the program uses when the stack leaves the key out.
-func (s *Setting) Default() any { return s.def }
 
 // Key is one stack key: its Setting, its default, where its value goes in a Stack, and
 // its checks. Declared once, in keys.go; reading, defaulting, validating and the
@@ -75,11 +72,15 @@ type Key[T any] struct {
 // entry is a Key of any type, as the table holds it.
 type entry interface {
 	setting() *Setting
+	// defaultValue is the key's Default, whatever its type.
+	defaultValue() any
 	load(r *reader, s *Stack)
 	validate(r *reader, s *Stack)
 }
 
 func (k *Key[T]) setting() *Setting { return &k.Setting }
+
+func (k *Key[T]) defaultValue() any { return k.Default }
 
 // load reads the key into its Stack field: the stack's value, or the default.
 func (k *Key[T]) load(r *reader, s *Stack) {
@@ -140,20 +141,17 @@ func parseInto[T any](s *Setting, raw string, dst *T) error {
 	case TypeString:
 		v.SetString(raw)
 	case TypeInteger:
-		var n int
-		if _, err := fmt.Sscan(raw, &n); err != nil || fmt.Sprint(n) != raw {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
 			return fmt.Errorf("%q is not a whole number; set it with `pulumi config set %s <number>`", raw, s.FullName())
 		}
 		v.SetInt(int64(n))
 	case TypeBoolean:
-		switch raw {
-		case "true":
-			v.SetBool(true)
-		case "false":
-			v.SetBool(false)
-		default:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
 			return fmt.Errorf("%q is not true or false; set it with `pulumi config set %s true|false`", raw, s.FullName())
 		}
+		v.SetBool(b)
 	case TypeArray:
 		list, err := parseList(s, raw)
 		if err != nil {

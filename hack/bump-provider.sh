@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sdk=$(go list -m -f '{{.Version}}' github.com/pulumi/pulumi-kubernetes/sdk/v4)
 release=${sdk#v}
-commit=$(git ls-remote https://github.com/pulumi/pulumi-kubernetes "refs/tags/v$release^{}" "refs/tags/v$release" | head -n 1 | cut -f1)
+# An annotated tag's own line names the tag object; its peeled ^{} line names the commit.
+refs=$(git ls-remote https://github.com/pulumi/pulumi-kubernetes "refs/tags/v$release" "refs/tags/v$release^{}")
+commit=$(printf '%s\n' "$refs" | awk '$2 ~ /\^\{\}$/ {print $1}')
+[ -n "$commit" ] || commit=$(printf '%s\n' "$refs" | awk 'NR == 1 {print $1}')
 [ -n "$commit" ] || { echo "bump-provider: no tag v$release in pulumi/pulumi-kubernetes" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

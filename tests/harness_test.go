@@ -262,25 +262,7 @@ func plain(v resource.PropertyValue) any { return props.Plain(v) }
 
 // isSecretAt says whether the value at path, or any value enclosing it, is secret.
 func isSecretAt(m resource.PropertyMap, path ...string) bool {
-	v := resource.NewObjectProperty(m)
-	for _, step := range path {
-		if v.IsSecret() {
-			return true
-		}
-		switch {
-		case v.IsObject():
-			v = v.ObjectValue()[resource.PropertyKey(step)]
-		case v.IsArray():
-			var i int
-			if _, err := fmt.Sscan(step, &i); err != nil || i >= len(v.ArrayValue()) {
-				return false
-			}
-			v = v.ArrayValue()[i]
-		default:
-			return false
-		}
-	}
-	return v.IsSecret()
+	return props.IsSecretAt(resource.NewObjectProperty(m), path...)
 }
 
 // containsString reports whether s occurs in any string inside v, secret or not.

@@ -16,15 +16,11 @@ import (
 )
 
 type workflow struct {
-	Env         map[string]string `yaml:"env"`
-	Concurrency any               `yaml:"concurrency"`
-	Jobs        map[string]struct {
+	Env  map[string]string `yaml:"env"`
+	Jobs map[string]struct {
 		Environment any               `yaml:"environment"`
 		Env         map[string]string `yaml:"env"`
-		Concurrency struct {
-			Group string `yaml:"group"`
-		} `yaml:"concurrency"`
-		Steps []struct {
+		Steps       []struct {
 			Uses string            `yaml:"uses"`
 			With map[string]any    `yaml:"with"`
 			Env  map[string]string `yaml:"env"`
@@ -103,29 +99,85 @@ func TestWorkflowsPassTheDeliveryPolicy(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	version := cliPin(t)
-	groups := map[string]map[string]bool{}
+	groups := map[string][]string{}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		require.NoError(t, err)
 		name := filepath.Base(file)
 		assert.Empty(t, workflowProblems(name, data, version))
+		groups[name] = concurrencyGroups(t, data)
+	}
+	require.NotEmpty(t, groups["deploy.yml"])
+	require.NotEmpty(t, groups["drift.yml"])
+	assert.Empty(t, shared(groups["deploy.yml"], groups["drift.yml"]),
+		"a drift run in a deploy's concurrency group cancels the deploy pending there")
+}
 
-		var wf workflow
-		require.NoError(t, yaml.Unmarshal(data, &wf))
-		groups[name] = map[string]bool{}
-		for _, job := range wf.Jobs {
-			if job.Concurrency.Group != "" {
-				groups[name][job.Concurrency.Group] = true
+// concurrencyGroups lists a workflow's job concurrency groups as they run, with each
+// job's matrix stacks put in for ${{ matrix.stack }}.
+func concurrencyGroups(t *testing.T, data []byte) []string {
+	var wf struct {
+		Jobs map[string]struct {
+			Strategy struct {
+				Matrix struct {
+					Stack   []string            `yaml:"stack"`
+					Include []map[string]string `yaml:"include"`
+				} `yaml:"matrix"`
+			} `yaml:"strategy"`
+			Concurrency struct {
+				Group string `yaml:"group"`
+			} `yaml:"concurrency"`
+		} `yaml:"jobs"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &wf))
+	var out []string
+	for _, job := range wf.Jobs {
+		stacks := job.Strategy.Matrix.Stack
+		for _, inc := range job.Strategy.Matrix.Include {
+			stacks = append(stacks, inc["stack"])
+		}
+		if len(stacks) == 0 {
+			stacks = []string{""}
+		}
+		for _, stack := range stacks {
+			if g := strings.ReplaceAll(job.Concurrency.Group, "${{ matrix.stack }}", stack); g != "" {
+				out = append(out, g)
 			}
 		}
 	}
-	require.NotEmpty(t, groups["deploy.yml"])
-	for group := range groups["drift.yml"] {
-		for deployGroup := range groups["deploy.yml"] {
-			assert.NotEqual(t, strings.Split(deployGroup, "${{")[0], strings.Split(group, "${{")[0],
-				"drift's group %q must differ from deploy's %q, or a queued drift run cancels a pending deploy", group, deployGroup)
+	return out
+}
+
+func shared(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+			}
 		}
 	}
+	return out
+}
+
+// The seed's drift workflow shared deploy's groups; the check sees it.
+func TestConcurrencyCheckSeesDriftInADeployGroup(t *testing.T) {
+	seedDrift := []byte(`
+jobs:
+  drift:
+    strategy:
+      matrix:
+        stack: [dev, prod]
+    concurrency:
+      group: deploy-${{ matrix.stack }}
+`)
+	deploy := []byte(`
+jobs:
+  prod:
+    concurrency:
+      group: deploy-prod
+`)
+	assert.Equal(t, []string{"deploy-prod"}, shared(concurrencyGroups(t, deploy), concurrencyGroups(t, seedDrift)))
 }
 
 // The policy check can fail: the seed's own preview job breaks four of its rules.

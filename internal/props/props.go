@@ -3,7 +3,7 @@
 package props
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -11,22 +11,43 @@ import (
 // At walks a property path of maps (by key) and arrays (by index as "0", "1", ...),
 // looking through secrets; it returns a null value where the path does not exist.
 func At(v resource.PropertyValue, path ...string) resource.PropertyValue {
-	for _, step := range path {
-		v = unwrap(v)
-		switch {
-		case v.IsObject():
-			v = v.ObjectValue()[resource.PropertyKey(step)]
-		case v.IsArray():
-			var i int
-			if _, err := fmt.Sscan(step, &i); err != nil || i >= len(v.ArrayValue()) {
-				return resource.NewNullProperty()
-			}
-			v = v.ArrayValue()[i]
-		default:
+	for _, key := range path {
+		var ok bool
+		if v, ok = step(unwrap(v), key); !ok {
 			return resource.NewNullProperty()
 		}
 	}
 	return unwrap(v)
+}
+
+// IsSecretAt says whether the value at path, or any value enclosing it, is secret.
+func IsSecretAt(v resource.PropertyValue, path ...string) bool {
+	for _, key := range path {
+		if v.IsSecret() {
+			return true
+		}
+		var ok bool
+		if v, ok = step(v, key); !ok {
+			return false
+		}
+	}
+	return v.IsSecret()
+}
+
+// step goes one key into a map or one index into an array.
+func step(v resource.PropertyValue, key string) (resource.PropertyValue, bool) {
+	switch {
+	case v.IsObject():
+		e, ok := v.ObjectValue()[resource.PropertyKey(key)]
+		return e, ok
+	case v.IsArray():
+		i, err := strconv.Atoi(key)
+		if err != nil || i < 0 || i >= len(v.ArrayValue()) {
+			return resource.PropertyValue{}, false
+		}
+		return v.ArrayValue()[i], true
+	}
+	return resource.PropertyValue{}, false
 }
 
 // Plain turns a property value into Go values, secrets unwrapped and unknowns shown

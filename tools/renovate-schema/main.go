@@ -52,4 +52,3 @@ func readJSON(file string) (any, error) {
 	defer func() { _ = f.Close() }()
 	return jsonschema.UnmarshalJSON(f)
 }
-

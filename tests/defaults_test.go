@@ -1,0 +1,63 @@
+package tests
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/components"
+)
+
+// The two layers agree on every default: a component given the args that config makes
+// from a stack that sets only its required keys registers exactly what it registers
+// from args that leave every optional field to the component.
+func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
+	required := stackConfig{name: "defaults", secrets: map[string]bool{}, values: map[string]string{
+		"backstage:environment": "production",
+		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":        "backstage.example.com",
+		"backstage:acmeEmail":   "ops@example.com",
+	}}
+	cfg := loadConfig(t, required)
+	ns := pulumi.String(cfg.Namespace)
+	db := components.DatabaseConnection{Host: pulumi.String("db"), Name: components.PostgresDatabase, User: pulumi.String("u"), Password: pulumi.String("p")}
+
+	fromConfig := registerComponents(t, cfg.PostgresArgs(ns), cfg.BackstageArgs(ns, pulumi.String("backstage"), db),
+		cfg.NetworkIsolationArgs(ns), cfg.RBACArgs(ns))
+	fromComponents := registerComponents(t,
+		&components.PostgresArgs{Namespace: ns},
+		&components.BackstageArgs{Namespace: ns, Image: cfg.App.Image, Host: cfg.App.Host, ServiceAccountName: pulumi.String("backstage"),
+			Database: db, ClusterIssuer: cfg.TLS}, // the issuer is the stack's choice of ClusterIssuer, not a component default
+		&components.NetworkIsolationArgs{Namespace: ns},
+		&components.RBACArgs{Namespace: ns})
+
+	require.Len(t, fromComponents.resources, len(fromConfig.resources))
+	for _, want := range fromConfig.resources {
+		got := fromComponents.byName(t, want.Name)
+		assert.Equal(t, plain(get(want.Inputs)), plain(get(got.Inputs)), want.Name)
+		assert.Equal(t, want.Protect, got.Protect, "%s: protect", want.Name)
+	}
+}
+
+func registerComponents(t *testing.T, postgres *components.PostgresArgs, app *components.BackstageArgs,
+	network *components.NetworkIsolationArgs, rbac *components.RBACArgs) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		if _, err := components.NewPostgres(ctx, "postgres", postgres); err != nil {
+			return err
+		}
+		if _, err := components.NewBackstage(ctx, "backstage", app); err != nil {
+			return err
+		}
+		if _, err := components.NewNetworkIsolation(ctx, "network", network); err != nil {
+			return err
+		}
+		_, err := components.NewRBAC(ctx, "rbac", rbac)
+		return err
+	}, pulumi.WithMocks("backstage", "defaults", rec))
+	require.NoError(t, err)
+	return rec
+}
