@@ -89,6 +89,7 @@ lint-manifests: ## render the local stack with the real provider and fail on any
 
 lint: ## actionlint over the workflows, renovate.json against Renovate's schema, golangci-lint over the code
 	@tools/build.sh lint golangci-lint renovate-schema
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt would change: $$unformatted"; exit 1; }
 	actionlint
 	renovate-schema $(TOOLS_BIN)/renovate-schema.json renovate.json
 	golangci-lint run ./...
