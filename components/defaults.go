@@ -7,8 +7,8 @@ package components
 // Renovate bumps the pinned versions here (renovate.json): keep each on a line of its
 // own. Tests compare against these constants, never against the literal values.
 const (
-	DefaultIngressNginxChartVersion = "4.15.1" // the final release: ingress-nginx is retired upstream
-	DefaultCertManagerChartVersion  = "v1.18.2"
+	DefaultIngressNginxChartVersion = "4.15.1"  // the final release: ingress-nginx is retired upstream
+	DefaultCertManagerChartVersion  = "v1.21.2" // 1.19 or later: older releases are out of support
 	DefaultPostgresImage            = "postgres:14.19"
 	DefaultInitImage                = "busybox:1.36"
 )
@@ -35,10 +35,13 @@ const (
 
 // Limits that both the components and the stack's checks enforce.
 const (
-	MinReplicas       = 1
-	MinMaxConnections = 10
-	MaxMaxConnections = 10000
-	MinStorageSize    = "1Gi"
+	// MinCertManagerChartVersion is the oldest cert-manager release still supported
+	// upstream when this program was written.
+	MinCertManagerChartVersion = "v1.19.0"
+	MinReplicas                = 1
+	MinMaxConnections          = 10
+	MaxMaxConnections          = 10000
+	MinStorageSize             = "1Gi"
 )
 
 // orDefault returns v, or def when v is the zero value.

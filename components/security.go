@@ -3,7 +3,6 @@ package components
 import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
@@ -61,7 +60,7 @@ func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
 }
 
 // NewSecurityLayer registers both charts in namespaces of their own and the issuers,
-// which wait for cert-manager's CRDs through explicit dependencies.
+// which wait for cert-manager's webhook through explicit dependencies.
 func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, opts ...pulumi.ResourceOption) (*SecurityLayer, error) {
 	args := in.withDefaults()
 	comp := &SecurityLayer{}
@@ -89,7 +88,18 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		return nil, err
 	}
 
-	if _, err := helmv3.NewRelease(ctx, name+"-ingress-nginx", ingressNginxRelease(args, ingressNS.Metadata.Name().Elem()), child); err != nil {
+	// cert-manager first: it issues the ingress-nginx webhook's certificate, and the
+	// issuers need its webhook answering.
+	certManager, err := CertManagerChart(ctx, name+"-cert-manager",
+		ChartSource{Chart: "cert-manager", Repo: certManagerRepo, Version: args.CertManagerChartVersion},
+		certNS.Metadata.Name().Elem(), child)
+	if err != nil {
+		return nil, err
+	}
+	afterCertManager := pulumi.DependsOn([]pulumi.Resource{certManager})
+	if _, err := IngressNginxChart(ctx, name+"-ingress-nginx",
+		ChartSource{Chart: "ingress-nginx", Repo: ingressNginxRepo, Version: args.IngressNginxChartVersion},
+		ingressNS.Metadata.Name().Elem(), args, child, afterCertManager); err != nil {
 		return nil, err
 	}
 	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicyArgs{
@@ -103,16 +113,10 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		return nil, err
 	}
 
-	certManager, err := helmv3.NewRelease(ctx, name+"-cert-manager", certManagerRelease(args, certNS.Metadata.Name().Elem()), child)
-	if err != nil {
-		return nil, err
-	}
-	afterCRDs := pulumi.DependsOn([]pulumi.Resource{certManager})
-
 	var issuers pulumi.StringArray
 	if args.ACMEEmail != "" {
 		for _, issuer := range []Issuer{IssuerLetsEncryptStaging, IssuerLetsEncryptProd} {
-			if _, err := clusterIssuer(ctx, name+"-"+string(issuer), issuer, acmeIssuerSpec(issuer, args), child, afterCRDs); err != nil {
+			if _, err := clusterIssuer(ctx, name+"-"+string(issuer), issuer, acmeIssuerSpec(issuer, args), child, afterCertManager); err != nil {
 				return nil, err
 			}
 			issuers = append(issuers, pulumi.String(string(issuer)))
@@ -127,7 +131,7 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		}
 		if _, err := clusterIssuer(ctx, name+"-"+string(IssuerSelfSignedCA), IssuerSelfSignedCA, pulumi.Map{
 			"ca": pulumi.Map{"secretName": pulumi.String(selfSignedCASecretName)},
-		}, child, afterCRDs); err != nil {
+		}, child, afterCertManager); err != nil {
 			return nil, err
 		}
 		issuers = append(issuers, pulumi.String(string(IssuerSelfSignedCA)))
@@ -206,34 +210,6 @@ func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) pulumi.Map {
 	}
 }
 
-func ingressNginxRelease(args SecurityLayerArgs, namespace pulumi.StringInput) *helmv3.ReleaseArgs {
-	return chartRelease("ingress-nginx", "https://kubernetes.github.io/ingress-nginx", args.IngressNginxChartVersion, namespace, ingressNginxValues(args))
-}
-
-func certManagerRelease(args SecurityLayerArgs, namespace pulumi.StringInput) *helmv3.ReleaseArgs {
-	return chartRelease("cert-manager", "https://charts.jetstack.io", args.CertManagerChartVersion, namespace, pulumi.Map{
-		// CRDs come with the chart and stay when it is uninstalled, so that deleting the
-		// release never deletes every Certificate in the cluster.
-		"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
-		"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": pulumi.String("cert-manager")}},
-	})
-}
-
-// chartRelease installs a pinned chart as a release of the same name, rolled back
-// whole when any of its objects fails.
-func chartRelease(chart, repo, version string, namespace pulumi.StringInput, values pulumi.Map) *helmv3.ReleaseArgs {
-	return &helmv3.ReleaseArgs{
-		Name:           pulumi.String(chart),
-		Chart:          pulumi.String(chart),
-		Version:        pulumi.String(version),
-		Namespace:      namespace,
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(repo)},
-		Values:         values,
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
-	}
-}
-
 func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 	controller := pulumi.Map{
 		"ingressClass": pulumi.String(args.IngressClassName),
@@ -255,8 +231,11 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 			"limit-conn-status-code":  pulumi.String("429"),
 			"annotations-risk-level":  pulumi.String("High"),
 		},
-		"admissionWebhooks": pulumi.Map{"enabled": pulumi.Bool(true)},
-		"metrics":           pulumi.Map{"enabled": pulumi.Bool(true)},
+		"admissionWebhooks": pulumi.Map{
+			"enabled":     pulumi.Bool(true),
+			"certManager": pulumi.Map{"enabled": pulumi.Bool(true)},
+		},
+		"metrics": pulumi.Map{"enabled": pulumi.Bool(true)},
 		"resources": pulumi.Map{
 			"requests": pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi")},
 			"limits":   pulumi.StringMap{"memory": pulumi.String("512Mi")},

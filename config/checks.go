@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"golang.org/x/mod/semver"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -144,6 +145,22 @@ func exactChartVersion(v string) error {
 	}
 	return nil
 }
+
+// chartVersionAtLeast is exactChartVersion and a floor: releases older than minimum are
+// out of support upstream, or lack what the program relies on.
+func chartVersionAtLeast(minimum string) func(string) error {
+	return func(v string) error {
+		if err := exactChartVersion(v); err != nil {
+			return err
+		}
+		if semver.Compare(canonicalVersion(v), canonicalVersion(minimum)) < 0 {
+			return fmt.Errorf("%q is older than %s, the oldest supported release; use %s or later", v, minimum, minimum)
+		}
+		return nil
+	}
+}
+
+func canonicalVersion(v string) string { return "v" + strings.TrimPrefix(v, "v") }
 
 func quantityAtLeast(minimum string) func(string) error {
 	return func(v string) error {

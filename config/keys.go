@@ -95,10 +95,10 @@ var KeyIngressNginxChartVersion = register(&Key[string]{
 
 var KeyCertManagerChartVersion = register(&Key[string]{
 	Setting: Setting{Name: "certManagerChartVersion", Pinned: true, Example: components.DefaultCertManagerChartVersion,
-		Description: "The cert-manager chart version."},
+		Description: "The cert-manager chart version, " + components.MinCertManagerChartVersion + " or later."},
 	Default: components.DefaultCertManagerChartVersion,
 	Into:    func(s *Stack) *string { return &s.Security.CertManagerChartVersion },
-	Check:   exactChartVersion,
+	Check:   chartVersionAtLeast(components.MinCertManagerChartVersion),
 })
 
 var KeyKindCluster = register(&Key[bool]{

@@ -24,7 +24,7 @@ const (
 	typePDB         = "kubernetes:policy/v1:PodDisruptionBudget"
 	typeRole        = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 	typeBinding     = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
-	typeRelease     = "kubernetes:helm.sh/v3:Release"
+	typeChart       = "kubernetes:helm.sh/v4:Chart"
 	typeCustom      = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 	typePassword    = "random:index/randomPassword:RandomPassword"
 	typeProvider    = "pulumi:providers:kubernetes"
@@ -389,26 +389,36 @@ func TestStacksSecurityLayer(t *testing.T) {
 		}
 		t.Run(want.stack, func(t *testing.T) {
 			rec := mustRun(t, loadStack(t, want.stack))
-			nginx := rec.byName(t, "security-ingress-nginx").Inputs
+			charts := rec.ofType(typeChart)
+			require.Len(t, charts, 2, "both charts are Pulumi Charts, whose objects a preview diffs one by one")
+			nginxChart := rec.byName(t, "security-ingress-nginx")
+			nginx := nginxChart.Inputs
+			assert.Equal(t, typeChart, nginxChart.Type)
+			assert.Equal(t, "ingress-nginx", str(nginx, "name"), "the release name the objects' names derive from stays")
 			assert.Equal(t, pinned(t, want.stack, "ingressNginxChartVersion", components.DefaultIngressNginxChartVersion), str(nginx, "version"))
 			ctrl := get(nginx, "values", "controller").ObjectValue()
 			assert.Equal(t, "TLSv1.2 TLSv1.3", str(ctrl, "config", "ssl-protocols"))
 			assert.Equal(t, "true", str(ctrl, "config", "hsts"))
 			assert.Equal(t, "true", str(ctrl, "config", "ssl-redirect"))
 			assert.Equal(t, "false", str(ctrl, "allowSnippetAnnotations"))
+			assert.Equal(t, "true", str(ctrl, "admissionWebhooks", "certManager", "enabled"),
+				"the webhook certificate comes from cert-manager, not from hook Jobs a Chart never runs")
 			assert.Equal(t, want.kind, str(ctrl, "hostPort", "enabled") == "true", "Kind host ports")
 			assert.Equal(t, want.kind, str(ctrl, "nodeSelector", "ingress-ready") == "true", "Kind ingress-ready node")
 
 			certManager := rec.byName(t, "security-cert-manager")
+			assert.Equal(t, typeChart, certManager.Type)
+			assert.Equal(t, "cert-manager", str(certManager.Inputs, "name"))
 			assert.Equal(t, pinned(t, want.stack, "certManagerChartVersion", components.DefaultCertManagerChartVersion), str(certManager.Inputs, "version"))
 			assert.Equal(t, "true", str(certManager.Inputs, "values", "crds", "enabled"))
+			assert.True(t, dependsOn(nginxChart, certManager.Name), "ingress-nginx's webhook certificate needs cert-manager")
 
 			issuers := rec.ofType(typeCustom)
 			require.NotEmpty(t, issuers)
 			names := map[string]registered{}
 			for _, issuer := range issuers {
 				names[str(issuer.Inputs, "metadata", "name")] = issuer
-				assert.True(t, dependsOn(issuer, certManager.Name), "%s waits for cert-manager's CRDs", issuer.Name)
+				assert.True(t, dependsOn(issuer, certManager.Name), "%s waits for cert-manager's webhook", issuer.Name)
 			}
 			require.Contains(t, names, want.issuer)
 			if want.issuer == "self-signed-ca" {

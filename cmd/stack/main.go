@@ -8,6 +8,7 @@
 //	stack [-s local] [-state DIR] render -out DIR
 //	stack [-s local] [-state DIR] output NAME
 //	stack [-s prod] bump <registry>/<repository>:<tag>
+//	stack [-s dev] [-state DIR] migrate-charts
 package main
 
 import (
@@ -30,7 +31,7 @@ import (
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
-const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE"
+const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE | migrate-charts"
 
 func main() {
 	if err := run(); err != nil {
@@ -114,6 +115,25 @@ func run() error {
 			return errors.New("usage: stack -s STACK bump <registry>/<repository>:<tag>")
 		}
 		return bump(projectDir, *stackName, rest[0])
+	case "migrate-charts":
+		s, err := stackrun.Select(ctx, opts)
+		if err != nil {
+			return err
+		}
+		removed, res, err := stackrun.MoveReleasesToCharts(ctx, s.Stack, optup.ProgressStreams(os.Stdout))
+		for _, urn := range removed {
+			fmt.Println("forgot (the cluster untouched):", urn)
+		}
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			fmt.Println("no Helm Release in the state: nothing to migrate")
+			return nil
+		}
+		fmt.Println("the Charts own the objects now; Helm's release records can go:")
+		fmt.Println("  kubectl delete secret -A -l owner=helm,name=ingress-nginx; kubectl delete secret -A -l owner=helm,name=cert-manager")
+		return nil
 	case "render":
 		fs := flag.NewFlagSet("render", flag.ExitOnError)
 		out := fs.String("out", "out/"+*stackName, "the folder to write the manifests to")
