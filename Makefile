@@ -101,7 +101,8 @@ bump: ## set STACK's Backstage image to IMAGE after validating it (e.g. make bum
 bump-provider: ## pin the Kubernetes provider build in tools/versions.env to the release go.mod's SDK names (needs GitHub)
 	@hack/bump-provider.sh
 
-bench: ## time preview, fresh up, no-op up and image bump on the local control plane
-	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
+bench: ## the program's build and whole-process preview, no-op, fresh up and bump beside Helm's with the official chart, then the engine-time benchmarks
+	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok helm
 	@hack/cluster.sh up >/dev/null
+	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/bench.sh
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -run '^$$' -bench . -benchtime 3x -timeout 20m ./tests/

@@ -62,7 +62,14 @@ func workflowProblems(name string, data []byte, cliVersion string) []string {
 				add("job %s: env %s holds a secret at job level; give it only to the step that needs it", jobName, k)
 			}
 		}
+		prebuilt := false
 		for _, step := range job.Steps {
+			if step.Uses == "./.github/actions/prebuilt-program" {
+				prebuilt = true
+			}
+			if strings.HasPrefix(step.Uses, "pulumi/actions@") && !prebuilt {
+				add("job %s: pulumi/actions would compile and link the program again; use ./.github/actions/prebuilt-program first", jobName)
+			}
 			if step.Uses == "" || strings.HasPrefix(step.Uses, "./") {
 				continue
 			}
@@ -78,6 +85,31 @@ func workflowProblems(name string, data []byte, cliVersion string) []string {
 		}
 	}
 	return problems
+}
+
+// Composite actions run with the job's permissions and secrets: their actions are
+// pinned the same way.
+func TestLocalActionsPinTheirActions(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot, ".github", "actions", "*", "action.yml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		var action struct {
+			Runs struct {
+				Steps []struct {
+					Uses string `yaml:"uses"`
+				} `yaml:"steps"`
+			} `yaml:"runs"`
+		}
+		require.NoError(t, yaml.Unmarshal(data, &action))
+		for _, step := range action.Runs.Steps {
+			if step.Uses != "" {
+				assert.Regexp(t, pinnedAction, step.Uses, "%s: pin by a full commit SHA", file)
+			}
+		}
+	}
 }
 
 func cliPin(t *testing.T) string {

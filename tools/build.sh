@@ -12,7 +12,7 @@ set -euo pipefail
 tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}
 bin_dir="$cache_root/bin"
-all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint renovate-schema)
+all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint renovate-schema helm)
 
 # shellcheck source=versions.env
 source "$tools_dir/versions.env"
@@ -145,6 +145,11 @@ build_renovate-schema() {
       rm -f "renovate-$RENOVATE_VERSION.tgz") || { rm -rf "$out"; log "fetching Renovate's schema FAILED"; return 1; }
   fi
   ln -sfn "$out/renovate-schema.json" "$bin_dir/renovate-schema.json"
+}
+
+# Only `make bench` needs Helm: the official chart beside the program, on one plane.
+build_helm() {
+  build_go_tools helm helm "" helm.sh/helm/v3/cmd/helm=helm
 }
 
 build_golangci-lint() {

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The user's whole path beside Helm's, on the local control plane, in one run:
+#   the program's build as `pulumi preview`/`up` does it on every run (time, peak
+#   memory, binary size); whole-process preview, no-op up, fresh up and image bump with
+#   the prebuilt driver; Helm 3.22 with the official Backstage chart 2.8.2
+#   (../shared/anchors/helm) doing install, no-op upgrade, bump and --dry-run=server.
+# Prints medians of RUNS (default 3) and a ratio table. Called by `make bench`.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+runs=${RUNS:-3}
+anchors=${HELM_ANCHORS:-$repo/../shared/anchors/helm}
+ns=backstage-bench
+helm_ns=backstage-helm-bench
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+[ -d "$anchors/backstage" ] || { echo "bench: the official chart is expected in $anchors (set HELM_ANCHORS)"; exit 2; }
+
+now() { date +%s.%N; }
+# timed VAR CMD...: runs CMD quietly, appends its wall time to VAR's list.
+declare -A samples
+timed() {
+  local key=$1 start
+  shift
+  start=$(now)
+  "$@" >>"$work/log" 2>&1 || { echo "bench: '$*' failed; the log's tail:"; tail -20 "$work/log"; exit 1; }
+  samples[$key]+="$(echo "$(now) - $start" | bc) "
+}
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+fresh_namespace() {
+  kubectl delete namespace "$1" --ignore-not-found --wait=true --timeout=120s >/dev/null
+  for pv in $(kubectl get pv -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{" "}{end}'); do
+    kubectl patch pv "$pv" --type=json -p='[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
+  done
+}
+
+echo "bench: building the program as the Go language host does (a fresh output each time)"
+for i in $(seq "$runs"); do
+  /usr/bin/time -f "%e %M" -o "$work/time" go -C "$repo" build -o "$work/program-$i" . 2>>"$work/log"
+  read -r secs kb <"$work/time"
+  samples[build]+="$secs "
+  samples[build_mem]+="$((kb / 1024)) "
+done
+binary_mb=$(( $(stat -c %s "$work/program-1") / 1024 / 1024 ))
+
+# The driver runs a copy of the local stack in a namespace of its own.
+go -C "$repo" build -o "$work/stack" ./cmd/stack
+mkdir "$work/project"
+cp "$repo/Pulumi.yaml" "$work/project/"
+sed "/^config:/a\\  backstage:namespace: $ns" "$repo/Pulumi.local.yaml" >"$work/project/Pulumi.bench.yaml"
+export PULUMI_CONFIG_PASSPHRASE=local-control-plane
+stack() { (cd "$work/project" && "$work/stack" -s bench -state "$work/state" "$@"); }
+set_image() { sed -i "s#^  backstage:image: .*#  backstage:image: ghcr.io/arhean/backstage:$1#" "$work/project/Pulumi.bench.yaml"; }
+
+echo "bench: the program, $runs runs each"
+for i in $(seq "$runs"); do
+  fresh_namespace "$ns"
+  set_image 1.0.0
+  timed fresh stack up
+  timed preview stack preview
+  timed noop stack up
+  set_image "1.0.$i"
+  timed bump stack up
+  stack destroy >>"$work/log" 2>&1
+done
+fresh_namespace "$ns"
+
+echo "bench: Helm $(helm version --template '{{.Version}}'), the official chart, $runs runs each"
+chart=("$anchors/backstage" -n "$helm_ns" -f "$anchors/values.yaml")
+for i in $(seq "$runs"); do
+  helm uninstall backstage -n "$helm_ns" --wait >/dev/null 2>&1 || true
+  fresh_namespace "$helm_ns"
+  kubectl create namespace "$helm_ns" >/dev/null
+  timed helm_install helm install backstage "${chart[@]}" --wait
+  timed helm_dry helm upgrade backstage "${chart[@]}" --dry-run=server
+  timed helm_noop helm upgrade backstage "${chart[@]}" --wait
+  timed helm_bump helm upgrade backstage "${chart[@]}" --set "backstage.image.tag=1.0.$i" --wait
+done
+helm uninstall backstage -n "$helm_ns" --wait >/dev/null 2>&1 || true
+fresh_namespace "$helm_ns"
+
+row() { # label ours helm target
+  local ours helm_t
+  ours=$(median "${samples[$2]}")
+  helm_t=$(median "${samples[$3]}")
+  printf '| %s | %.2f s | %.2f s | %.2fx | %s |\n' "$1" "$ours" "$helm_t" "$(echo "$ours / $helm_t" | bc -l)" "$4"
+}
+echo
+echo "medians of $runs, whole processes, on the local control plane ($(nproc) cores)"
+echo
+printf '| program build (every preview/up with runtime: go) | %.2f s, %s MiB peak, %s MiB binary | none | | <= 3 s, <= 1.5 GB, <= 80 MB |\n' \
+  "$(median "${samples[build]}")" "$(median "${samples[build_mem]}")" "$binary_mb"
+echo "| operation | program | Helm 3.22, chart 2.8.2 | ratio | target |"
+echo "| --- | --- | --- | --- | --- |"
+row "preview / upgrade --dry-run=server" preview helm_dry "<= 1.2x"
+row "no-op up / no-op upgrade --wait" noop helm_noop "<= 1.2x"
+row "fresh up to Ready / install --wait" fresh helm_install "< 1x"
+row "image bump rolled out / upgrade --set tag --wait" bump helm_bump "< 1x"
