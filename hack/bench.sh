@@ -90,10 +90,10 @@ row() { # label ours helm target
 echo
 echo "medians of $runs, whole processes, on the local control plane ($(nproc) cores)"
 echo
-printf '| program build (every preview/up with runtime: go) | %.2f s, %s MiB peak, %s MiB binary | none | | <= 3 s, <= 1.5 GB, <= 80 MB |\n' \
-  "$(median "${samples[build]}")" "$(median "${samples[build_mem]}")" "$binary_mb"
 echo "| operation | program | Helm 3.22, chart 2.8.2 | ratio | target |"
 echo "| --- | --- | --- | --- | --- |"
+printf '| program build (every preview/up with runtime: go) | %.2f s, %s MiB peak, %s MiB binary | none | | <= 3 s, <= 1.5 GB, <= 80 MB |\n' \
+  "$(median "${samples[build]}")" "$(median "${samples[build_mem]}")" "$binary_mb"
 row "preview / upgrade --dry-run=server" preview helm_dry "<= 1.2x"
 row "no-op up / no-op upgrade --wait" noop helm_noop "<= 1.2x"
 row "fresh up to Ready / install --wait" fresh helm_install "< 1x"
