@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -47,6 +49,46 @@ type BackstageArgs struct {
 	ClusterIssuer Issuer
 	// Optional: defaults to DefaultRateLimitRPS. Requests per second one client may make.
 	RateLimitRPS int
+
+	// Optional: app-config merged over the image's files, as the official chart's
+	// appConfig: mounted from the ConfigMap backstage-app-config and passed with --config.
+	AppConfig map[string]any
+	// Optional: defaults to DefaultAppConfigBaseFiles. The image's own app-config files,
+	// passed with --config before AppConfig.
+	AppConfigBaseFiles []string
+	// Optional: plain environment variables, into the ConfigMap backstage-env-config.
+	Env map[string]string
+	// Optional: secret environment variables, into the Secret backstage-secrets.
+	SecretEnv SecretStrings
+	// Optional: defaults to a secret generated once and kept in state. BACKEND_SECRET,
+	// for backend.auth.keys and external access tokens.
+	BackendSecret pulumi.StringInput
+	// Optional: names of existing pull Secrets in the namespace.
+	ImagePullSecrets []string
+	// Optional: a registry login, turned into the pull Secret backstage-registry.
+	RegistryAuth *RegistryAuth
+	// Optional: defaults to DefaultImagePullPolicy.
+	ImagePullPolicy string
+	// Optional: PEM certificates Backstage trusts besides the public CAs (NODE_EXTRA_CA_CERTS).
+	CABundle string
+	// Optional: defaults to DefaultBackstageResources.
+	Resources *Resources
+	// Optional: node selector, tolerations and priority class of the pods.
+	Scheduling Scheduling
+	// Optional: defaults to no metrics port. The OpenTelemetry Prometheus exporter's port.
+	Metrics *Metrics
+	// Optional: defaults to DefaultRolloutStrategy; Recreate stops every old pod first.
+	RolloutStrategy string
+}
+
+// Metrics exposes the Prometheus exporter's port to one scraper namespace.
+type Metrics struct {
+	// Optional: defaults to DefaultMetricsPort.
+	Port int `json:"port"`
+	// Required: the namespace of the Prometheus that scrapes the port.
+	ScraperNamespace string `json:"scraperNamespace"`
+	// Optional: also create a prometheus-operator ServiceMonitor.
+	ServiceMonitor bool `json:"serviceMonitor"`
 }
 
 // DatabaseConnection is what the app needs to reach PostgreSQL.
@@ -101,6 +143,35 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 	out.IngressClassName = orDefault(out.IngressClassName, DefaultIngressClassName)
 	out.Database.Port = orDefault(out.Database.Port, PostgresPort)
 	out.RateLimitRPS = orDefault(out.RateLimitRPS, DefaultRateLimitRPS)
+	if len(out.AppConfigBaseFiles) == 0 {
+		out.AppConfigBaseFiles = DefaultAppConfigBaseFiles
+	}
+	out.ImagePullPolicy = orDefault(out.ImagePullPolicy, DefaultImagePullPolicy)
+	out.RolloutStrategy = orDefault(out.RolloutStrategy, DefaultRolloutStrategy)
+	if out.Resources == nil {
+		out.Resources = &DefaultBackstageResources
+	}
+	if err := out.Resources.Validate(); err != nil {
+		return backstageSpec{}, fmt.Errorf("field Resources %w", err)
+	}
+	for name := range out.Env {
+		if EnvNameOwned(name) {
+			return backstageSpec{}, fmt.Errorf("field Env sets %s, which the component sets itself", name)
+		}
+	}
+	for name := range out.SecretEnv {
+		if EnvNameOwned(name) {
+			return backstageSpec{}, fmt.Errorf("field SecretEnv sets %s, which the component sets itself", name)
+		}
+	}
+	if out.Metrics != nil {
+		metrics := *out.Metrics
+		metrics.Port = orDefault(metrics.Port, DefaultMetricsPort)
+		if metrics.ScraperNamespace == "" {
+			return backstageSpec{}, errors.New("field Metrics needs ScraperNamespace")
+		}
+		out.Metrics = &metrics
+	}
 	scheme := "https"
 	if !out.tls {
 		scheme = "http"
@@ -121,22 +192,62 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	}
 	child := pulumi.Parent(comp)
 
+	backendSecret := spec.BackendSecret
+	if backendSecret == nil {
+		generated, err := random.NewRandomPassword(ctx, name+"-backend-secret", &random.RandomPasswordArgs{
+			Length: pulumi.Int(48), Special: pulumi.Bool(false),
+		}, child)
+		if err != nil {
+			return nil, err
+		}
+		backendSecret = generated.Result
+	}
+
 	env := backstageEnv(spec)
 	configMap, err := corev1.NewConfigMap(ctx, name+"-env-config", backstageConfigMap(spec, env), child)
 	if err != nil {
 		return nil, err
 	}
-	secretData := backstageSecretData(spec)
+	secretData := backstageSecretData(spec, backendSecret)
 	secret, err := corev1.NewSecret(ctx, name+"-secrets", backstageSecret(spec, secretData), child)
 	if err != nil {
 		return nil, err
 	}
-	deployment, err := appsv1.NewDeployment(ctx, name+"-deployment", backstageDeployment(spec, backstagePodInputs{
+	pod := backstagePodInputs{
 		configMapName: configMap.Metadata.Name(),
 		secretName:    secret.Metadata.Name(),
 		configHash:    env.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
 		secretHash:    secretData.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
-	}), child)
+	}
+	if len(spec.AppConfig) > 0 {
+		data, err := appConfigData(spec.AppConfig)
+		if err != nil {
+			return nil, fmt.Errorf("component Backstage %q: field AppConfig: %w", name, err)
+		}
+		appConfig, err := corev1.NewConfigMap(ctx, name+"-app-config", fileConfigMap(BackstageAppConfigName, spec, data), child)
+		if err != nil {
+			return nil, err
+		}
+		pod.appConfigName = appConfig.Metadata.Name()
+		pod.appConfigHash = pulumi.String(checksum(data))
+	}
+	if spec.CABundle != "" {
+		data := map[string]string{caBundleFile: spec.CABundle}
+		bundle, err := corev1.NewConfigMap(ctx, name+"-ca-bundle", fileConfigMap(BackstageCABundleName, spec, data), child)
+		if err != nil {
+			return nil, err
+		}
+		pod.caBundleName = bundle.Metadata.Name()
+		pod.caBundleHash = pulumi.String(checksum(data))
+	}
+	if spec.RegistryAuth != nil {
+		registry, err := corev1.NewSecret(ctx, name+"-registry", registrySecret(spec), child)
+		if err != nil {
+			return nil, err
+		}
+		pod.registrySecretName = registry.Metadata.Name().Elem()
+	}
+	deployment, err := appsv1.NewDeployment(ctx, name+"-deployment", backstageDeployment(spec, pod), child)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +257,12 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	}
 	if _, err := networkingv1.NewIngress(ctx, name+"-ingress", backstageIngress(spec, service.Metadata.Name().Elem()), child); err != nil {
 		return nil, err
+	}
+	if spec.Metrics != nil && spec.Metrics.ServiceMonitor {
+		if _, err := apiextensions.NewCustomResource(ctx, name+"-service-monitor", serviceMonitor(spec),
+			child, pulumi.DependsOn([]pulumi.Resource{service})); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, name+"-pdb", disruptionBudget(BackstageName, spec.Namespace, BackstageSelector),
 		child, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {

@@ -1,13 +1,16 @@
 package components
 
 import (
+	"fmt"
 	"strconv"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
 )
 
 // The desired objects of the Backstage tier, one plain function each, in the manner of
@@ -16,8 +19,31 @@ import (
 // The `node` user of the Backstage image built from the project's Dockerfile.
 const backstageUID = 1000
 
-// backstageEnv is the non-secret environment, read once at start-up.
+// Where the pod finds the files the program mounts.
+const (
+	appConfigFile = "app-config.extra.yaml"
+	appConfigDir  = "/app/config-extra"
+	caBundleFile  = "ca.crt"
+	caBundleDir   = "/etc/backstage/ca"
+)
+
+// backstageEnv is the non-secret environment, read once at start-up: the user's, then
+// the program's own, whose names the user cannot take.
 func backstageEnv(spec backstageSpec) pulumi.StringMap {
+	env := pulumi.StringMap{}
+	for name, value := range spec.Env {
+		env[name] = pulumi.String(value)
+	}
+	if spec.CABundle != "" {
+		env["NODE_EXTRA_CA_CERTS"] = pulumi.String(caBundleDir + "/" + caBundleFile)
+	}
+	for name, value := range programEnv(spec) {
+		env[name] = value
+	}
+	return env
+}
+
+func programEnv(spec backstageSpec) pulumi.StringMap {
 	return pulumi.StringMap{
 		"NODE_ENV":                       pulumi.String("production"),
 		"LOG_LEVEL":                      pulumi.String("info"),
@@ -41,11 +67,14 @@ func backstageConfigMap(spec backstageSpec, env pulumi.StringMap) *corev1.Config
 
 // backstageSecretData holds every credential the pods read; optional ones are left out
 // when not given.
-func backstageSecretData(spec backstageSpec) pulumi.StringMap {
-	data := pulumi.StringMap{
-		"POSTGRES_USER":     spec.Database.User,
-		"POSTGRES_PASSWORD": spec.Database.Password,
+func backstageSecretData(spec backstageSpec, backendSecret pulumi.StringInput) pulumi.StringMap {
+	data := pulumi.StringMap{}
+	for name, value := range spec.SecretEnv {
+		data[name] = value
 	}
+	data["POSTGRES_USER"] = spec.Database.User
+	data["POSTGRES_PASSWORD"] = spec.Database.Password
+	data["BACKEND_SECRET"] = backendSecret
 	for key, value := range map[string]pulumi.StringInput{
 		"GITHUB_TOKEN": spec.GitHubToken, "GITHUB_CLIENT_ID": spec.GitHubClientID, "GITHUB_CLIENT_SECRET": spec.GitHubClientSecret,
 	} {
@@ -65,19 +94,102 @@ func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.SecretAr
 	}
 }
 
+// appConfigData renders the stack's app-config as the file Backstage reads.
+func appConfigData(appConfig map[string]any) (map[string]string, error) {
+	out, err := yaml.Marshal(appConfig)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{appConfigFile: string(out)}, nil
+}
+
+// fileConfigMap holds files the pods mount read-only.
+func fileConfigMap(name string, spec backstageSpec, files map[string]string) *corev1.ConfigMapArgs {
+	return &corev1.ConfigMapArgs{
+		Metadata: objectMeta(name, spec.Namespace, BackstageSelector, nil),
+		Data:     pulumi.ToStringMap(files),
+	}
+}
+
+// registrySecret is the registry login as a pull Secret.
+func registrySecret(spec backstageSpec) *corev1.SecretArgs {
+	return &corev1.SecretArgs{
+		Metadata:   objectMeta(BackstageRegistryName, spec.Namespace, BackstageSelector, nil),
+		Type:       pulumi.String("kubernetes.io/dockerconfigjson"),
+		StringData: pulumi.StringMap{".dockerconfigjson": spec.RegistryAuth.dockerConfigJSON()},
+	}
+}
+
+// serviceMonitor asks a prometheus-operator to scrape the metrics port.
+func serviceMonitor(spec backstageSpec) *apiextensions.CustomResourceArgs {
+	return &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
+		Kind:       pulumi.String("ServiceMonitor"),
+		Metadata:   objectMeta(BackstageName, spec.Namespace, BackstageSelector, nil),
+		OtherFields: map[string]any{"spec": pulumi.Map{
+			"selector":  pulumi.Map{"matchLabels": pulumi.ToStringMap(BackstageSelector)},
+			"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String("metrics"), "path": pulumi.String("/metrics")}},
+		}},
+	}
+}
+
 // backstagePodInputs are what the pod template takes from the objects registered before it.
 type backstagePodInputs struct {
 	configMapName, secretName pulumi.StringPtrInput
 	// Hashes of the ConfigMap's and the Secret's data: Backstage reads its environment
 	// once at start-up, so a change to either has to roll the pods.
 	configHash, secretHash pulumi.StringInput
+	// Set when the stack has app-config, a CA bundle or a registry login.
+	appConfigName, caBundleName pulumi.StringPtrInput
+	appConfigHash, caBundleHash pulumi.StringInput
+	registrySecretName          pulumi.StringInput
 }
+
+// preStopPause keeps a stopping pod serving while the endpoints controller and the
+// ingress controller take it out of rotation, so rollouts drop no requests.
+const (
+	preStopPauseSeconds           = 10
+	terminationGracePeriodSeconds = 45
+)
 
 func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.DeploymentArgs {
 	selector := labelSelector(BackstageSelector)
 	envFrom := corev1.EnvFromSourceArray{
 		corev1.EnvFromSourceArgs{ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: in.configMapName}},
 		corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: in.secretName}},
+	}
+	annotations := pulumi.StringMap{
+		"checksum/config":  in.configHash,
+		"checksum/secrets": in.secretHash,
+	}
+	volumes := corev1.VolumeArray{scratchVolume("tmp", "1Gi"), scratchVolume("app-tmp", "1Gi")}
+	if in.appConfigName != nil {
+		annotations["checksum/app-config"] = in.appConfigHash
+		volumes = append(volumes, configMapVolume("app-config", in.appConfigName))
+	}
+	if in.caBundleName != nil {
+		annotations["checksum/ca-bundle"] = in.caBundleHash
+		volumes = append(volumes, configMapVolume("ca-bundle", in.caBundleName))
+	}
+	if spec.Metrics != nil {
+		// On the exporter's port only: 7007 is what the Ingress publishes.
+		annotations["prometheus.io/scrape"] = pulumi.String("true")
+		annotations["prometheus.io/port"] = pulumi.String(strconv.Itoa(spec.Metrics.Port))
+		annotations["prometheus.io/path"] = pulumi.String("/metrics")
+	}
+	var pullSecrets corev1.LocalObjectReferenceArray
+	for _, name := range spec.ImagePullSecrets {
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReferenceArgs{Name: pulumi.String(name)})
+	}
+	if in.registrySecretName != nil {
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReferenceArgs{Name: in.registrySecretName})
+	}
+	strategy := &appsv1.DeploymentStrategyArgs{Type: pulumi.String(spec.RolloutStrategy)}
+	if spec.RolloutStrategy == DefaultRolloutStrategy {
+		strategy.RollingUpdate = &appsv1.RollingUpdateDeploymentArgs{
+			MaxUnavailable: intOrPercent(spec.MaxUnavailable),
+			MaxSurge:       intOrPercent(spec.MaxSurge),
+		}
 	}
 	return &appsv1.DeploymentArgs{
 		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
@@ -86,26 +198,19 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 			Replicas:             pulumi.Int(spec.Replicas),
 			RevisionHistoryLimit: pulumi.Int(5),
 			Selector:             selector,
-			Strategy: &appsv1.DeploymentStrategyArgs{
-				Type: pulumi.String("RollingUpdate"),
-				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
-					MaxUnavailable: intOrPercent(spec.MaxUnavailable),
-					MaxSurge:       intOrPercent(spec.MaxSurge),
-				},
-			},
+			Strategy:             strategy,
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{
-					Labels: pulumi.ToStringMap(BackstageSelector),
-					Annotations: pulumi.StringMap{
-						"prometheus.io/scrape": pulumi.String("true"),
-						"prometheus.io/port":   pulumi.String(strconv.Itoa(BackstagePort)),
-						"prometheus.io/path":   pulumi.String("/metrics"),
-						"checksum/config":      in.configHash,
-						"checksum/secrets":     in.secretHash,
-					},
+					Labels:      pulumi.ToStringMap(BackstageSelector),
+					Annotations: annotations,
 				},
 				Spec: &corev1.PodSpecArgs{
-					ServiceAccountName: spec.ServiceAccountName,
+					ImagePullSecrets:              pullSecrets,
+					NodeSelector:                  spec.Scheduling.nodeSelector(),
+					Tolerations:                   spec.Scheduling.tolerations(),
+					PriorityClassName:             spec.Scheduling.priorityClassName(),
+					TerminationGracePeriodSeconds: pulumi.Int(terminationGracePeriodSeconds),
+					ServiceAccountName:            spec.ServiceAccountName,
 					// The Kubernetes plugin reads the cluster with this pod's token.
 					AutomountServiceAccountToken: pulumi.Bool(true),
 					EnableServiceLinks:           pulumi.Bool(false),
@@ -118,8 +223,8 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 						LabelSelector:     selector,
 					}},
 					InitContainers: corev1.ContainerArray{waitForPostgresContainer(spec, envFrom[0])},
-					Containers:     corev1.ContainerArray{backstageContainer(spec, envFrom)},
-					Volumes:        corev1.VolumeArray{scratchVolume("tmp", "1Gi"), scratchVolume("app-tmp", "1Gi")},
+					Containers:     corev1.ContainerArray{backstageContainer(spec, envFrom, in)},
+					Volumes:        volumes,
 				},
 			},
 		},
@@ -132,7 +237,7 @@ func waitForPostgresContainer(spec backstageSpec, env corev1.EnvFromSourceInput)
 	return corev1.ContainerArgs{
 		Name:            pulumi.String("wait-for-postgres"),
 		Image:           pulumi.String(spec.InitImage),
-		ImagePullPolicy: pulumi.String("Always"),
+		ImagePullPolicy: pulumi.String(spec.ImagePullPolicy),
 		Command: pulumi.ToStringArray([]string{"sh", "-c",
 			`until nc -z "$POSTGRES_HOST" "$POSTGRES_PORT"; do echo "waiting for postgres at $POSTGRES_HOST:$POSTGRES_PORT"; sleep 2; done`}),
 		EnvFrom: corev1.EnvFromSourceArray{env},
@@ -144,7 +249,20 @@ func waitForPostgresContainer(spec backstageSpec, env corev1.EnvFromSourceInput)
 	}
 }
 
-func backstageContainer(spec backstageSpec, envFrom corev1.EnvFromSourceArray) corev1.ContainerArgs {
+// backstageArgs loads the image's own app-config files, then the stack's, so the stack's
+// values win, as the official chart orders them.
+func backstageArgs(spec backstageSpec, withAppConfig bool) []string {
+	var args []string
+	for _, file := range spec.AppConfigBaseFiles {
+		args = append(args, "--config", file)
+	}
+	if withAppConfig {
+		args = append(args, "--config", appConfigDir+"/"+appConfigFile)
+	}
+	return args
+}
+
+func backstageContainer(spec backstageSpec, envFrom corev1.EnvFromSourceArray, in backstagePodInputs) corev1.ContainerArgs {
 	httpProbe := func(period, failures int) *corev1.ProbeArgs {
 		return &corev1.ProbeArgs{
 			HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String(spec.HealthCheckPath), Port: pulumi.String("http")},
@@ -153,43 +271,62 @@ func backstageContainer(spec backstageSpec, envFrom corev1.EnvFromSourceArray) c
 			FailureThreshold: pulumi.Int(failures),
 		}
 	}
+	ports := corev1.ContainerPortArray{corev1.ContainerPortArgs{
+		Name: pulumi.String("http"), ContainerPort: pulumi.Int(BackstagePort),
+	}}
+	if spec.Metrics != nil {
+		ports = append(ports, corev1.ContainerPortArgs{Name: pulumi.String("metrics"), ContainerPort: pulumi.Int(spec.Metrics.Port)})
+	}
+	mounts := corev1.VolumeMountArray{volumeMount("tmp", "/tmp"), volumeMount("app-tmp", "/app/tmp")}
+	if in.appConfigName != nil {
+		mounts = append(mounts, readOnlyMount("app-config", appConfigDir))
+	}
+	if in.caBundleName != nil {
+		mounts = append(mounts, readOnlyMount("ca-bundle", caBundleDir))
+	}
 	return corev1.ContainerArgs{
 		Name:            pulumi.String("backstage"),
 		Image:           pulumi.String(spec.Image),
-		ImagePullPolicy: pulumi.String("Always"),
-		Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-			Name: pulumi.String("http"), ContainerPort: pulumi.Int(BackstagePort),
-		}},
+		ImagePullPolicy: pulumi.String(spec.ImagePullPolicy),
+		Command:         pulumi.ToStringArray([]string{"node", "packages/backend"}),
+		Args:            pulumi.ToStringArray(backstageArgs(spec, in.appConfigName != nil)),
+		Ports:           ports,
 		Env: corev1.EnvVarArray{
 			corev1.EnvVarArgs{Name: pulumi.String("NODE_ENV"), Value: pulumi.String("production")},
-			corev1.EnvVarArgs{Name: pulumi.String("NODE_OPTIONS"), Value: pulumi.String("--max-old-space-size=1024")},
+			corev1.EnvVarArgs{Name: pulumi.String("NODE_OPTIONS"), Value: pulumi.String(fmt.Sprintf("--max-old-space-size=%d", spec.Resources.nodeHeapMiB()))},
 		},
+		Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
+			Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(preStopPauseSeconds)},
+		}},
 		EnvFrom:        envFrom,
 		StartupProbe:   httpProbe(5, 24), // up to 2 minutes to start
 		ReadinessProbe: httpProbe(10, 3),
 		// Liveness asks only whether the process still serves: the health path also
 		// fails while the database is down, and restarting every pod then would turn a
 		// database blip into an outage.
-		LivenessProbe: tcpLivenessProbe("http", 3),
-		Resources: containerResources{
-			cpu: "250m", memory: "512Mi", ephemeral: "256Mi",
-			cpuLimit: "1", memoryLimit: "2Gi", ephemeralLimit: "3Gi",
-		}.args(),
+		LivenessProbe:   tcpLivenessProbe("http", 3),
+		Resources:       spec.Resources.args("256Mi", "3Gi"),
 		SecurityContext: containerSecurityContext(backstageUID),
-		VolumeMounts:    corev1.VolumeMountArray{volumeMount("tmp", "/tmp"), volumeMount("app-tmp", "/app/tmp")},
+		VolumeMounts:    mounts,
 	}
 }
 
 func backstageService(spec backstageSpec) *corev1.ServiceArgs {
+	ports := corev1.ServicePortArray{corev1.ServicePortArgs{
+		Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
+	}}
+	if spec.Metrics != nil {
+		ports = append(ports, corev1.ServicePortArgs{
+			Name: pulumi.String("metrics"), Port: pulumi.Int(spec.Metrics.Port), TargetPort: pulumi.String("metrics"),
+		})
+	}
 	return &corev1.ServiceArgs{
 		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
 			pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
 		Spec: &corev1.ServiceSpecArgs{
 			Type:     pulumi.String("ClusterIP"),
 			Selector: pulumi.ToStringMap(BackstageSelector),
-			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
-			}},
+			Ports:    ports,
 			// Sign-in flows keep state per backend instance; keep a browser on one pod.
 			SessionAffinity: pulumi.String("ClientIP"),
 			SessionAffinityConfig: &corev1.SessionAffinityConfigArgs{

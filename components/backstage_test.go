@@ -34,7 +34,7 @@ func TestBackstageDefaultsAreTheExportedConstants(t *testing.T) {
 	assert.Equal(t, DefaultIngressClassName, value(ingress, "spec", "ingressClassName"))
 	assert.Equal(t, DefaultTLS, value(ingress, "spec", "tls", "0", "hosts", "0") == "backstage.example.com", "TLS unless turned off")
 	assert.Nil(t, value(ingress, "metadata", "annotations", "cert-manager.io/cluster-issuer"), "no issuer unless named")
-	assert.ElementsMatch(t, []string{"app-env-config", "app-secrets", "app-deployment", "app-service", "app-ingress", "app-pdb"}, m.childrenOf("app"))
+	assert.ElementsMatch(t, []string{"app-backend-secret", "app-env-config", "app-secrets", "app-deployment", "app-service", "app-ingress", "app-pdb"}, m.childrenOf("app"))
 }
 
 func TestBackstagePlainHTTPAndAnIssuer(t *testing.T) {

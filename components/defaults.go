@@ -31,7 +31,13 @@ const (
 	DefaultMaxConnections             = 100
 	DefaultProtectDatabase            = true
 	DefaultTLS                        = true
+	DefaultImagePullPolicy            = "Always"
+	DefaultRolloutStrategy            = "RollingUpdate"
+	DefaultMetricsPort                = 9464 // the OpenTelemetry Prometheus exporter's port
 )
+
+// DefaultAppConfigBaseFiles are the files the Backstage image's own command loads.
+var DefaultAppConfigBaseFiles = []string{"app-config.yaml", "app-config.production.yaml"}
 
 // Limits that both the components and the stack's checks enforce.
 const (

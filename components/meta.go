@@ -18,11 +18,16 @@ const (
 	BackstageName       = appName
 	BackstageConfigName = "backstage-env-config"
 	BackstageSecretName = "backstage-secrets"
-	BackstageRBACName   = "backstage-backend"
-	PostgresName        = "psql-postgresql"
-	PostgresDatabase    = "backstage_plugin_catalog"
-	PostgresPort        = 5432
-	BackstagePort       = 7007
+	// BackstageAppConfigName holds the stack's app-config, BackstageCABundleName the
+	// certificates Backstage trusts, BackstageRegistryName the registry login.
+	BackstageAppConfigName = "backstage-app-config"
+	BackstageCABundleName  = "backstage-ca-bundle"
+	BackstageRegistryName  = "backstage-registry"
+	BackstageRBACName      = "backstage-backend"
+	PostgresName           = "psql-postgresql"
+	PostgresDatabase       = "backstage_plugin_catalog"
+	PostgresPort           = 5432
+	BackstagePort          = 7007
 )
 
 // Pod labels that Services, PodDisruptionBudgets and NetworkPolicies select on.

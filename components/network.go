@@ -23,6 +23,9 @@ type NetworkIsolationArgs struct {
 	// Optional: defaults to none. Where the Kubernetes API server listens, so that the
 	// Backstage Kubernetes plugin can reach it; without them the plugin sees no clusters.
 	APIServerCIDRs []string
+	// Optional: defaults to no metrics policy. With it, only Metrics.ScraperNamespace
+	// may reach Backstage's metrics port.
+	Metrics *Metrics
 }
 
 // NetworkIsolation denies all traffic in the namespace, then allows exactly: the ingress
@@ -40,6 +43,14 @@ func (a *NetworkIsolationArgs) withDefaults() (NetworkIsolationArgs, error) {
 	}
 	out := *a
 	out.IngressControllerNamespace = orDefault(out.IngressControllerNamespace, DefaultIngressControllerNamespace)
+	if out.Metrics != nil {
+		metrics := *out.Metrics
+		metrics.Port = orDefault(metrics.Port, DefaultMetricsPort)
+		if metrics.ScraperNamespace == "" {
+			return NetworkIsolationArgs{}, errors.New("field Metrics needs ScraperNamespace")
+		}
+		out.Metrics = &metrics
+	}
 	return out, nil
 }
 
@@ -78,7 +89,7 @@ type namedPolicy struct {
 
 func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 	allPods := &metav1.LabelSelectorArgs{}
-	return []namedPolicy{
+	policies := []namedPolicy{
 		{"default-deny", &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: allPods,
 			PolicyTypes: policyTypes("Ingress", "Egress"),
@@ -113,6 +124,17 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 			}},
 		}},
 	}
+	if args.Metrics != nil {
+		policies = append(policies, namedPolicy{"backstage-metrics", &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: labelSelector(BackstageSelector),
+			PolicyTypes: policyTypes("Ingress"),
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  peers(namespaceNamed(args.Metrics.ScraperNamespace)),
+				Ports: ports(tcp(args.Metrics.Port)),
+			}},
+		}})
+	}
+	return policies
 }
 
 // backstageEgress lets Backstage reach its database, HTTPS outside the cluster and, when

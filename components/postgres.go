@@ -34,6 +34,11 @@ type PostgresArgs struct {
 	// Optional: defaults to DefaultProtectDatabase (true). Refuses to delete the
 	// StatefulSet and the generated password until protection is lifted.
 	Protect *bool
+	// Optional: defaults to DefaultPostgresResources. /dev/shm is half the memory limit,
+	// and SharedBuffers must fit it.
+	Resources *Resources
+	// Optional: node selector, tolerations and priority class of the pod.
+	Scheduling Scheduling
 }
 
 // Postgres is a single-instance PostgreSQL StatefulSet whose volume and password outlive
@@ -71,6 +76,15 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 	}
 	if size, err := resource.ParseQuantity(out.StorageSize); err != nil || size.Cmp(resource.MustParse(MinStorageSize)) < 0 {
 		return postgresSpec{}, fmt.Errorf("field StorageSize must be a quantity of at least %s, got %q", MinStorageSize, out.StorageSize)
+	}
+	if out.Resources == nil {
+		out.Resources = &DefaultPostgresResources
+	}
+	if err := out.Resources.Validate(); err != nil {
+		return postgresSpec{}, fmt.Errorf("field Resources %w", err)
+	}
+	if err := SharedBuffersFit(out.SharedBuffers, *out.Resources); err != nil {
+		return postgresSpec{}, fmt.Errorf("field SharedBuffers %w", err)
 	}
 	return out, nil
 }

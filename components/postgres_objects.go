@@ -65,6 +65,9 @@ func postgresStatefulSet(spec postgresSpec, serviceName pulumi.StringInput, secr
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(PostgresSelector)},
 				Spec: &corev1.PodSpecArgs{
+					NodeSelector:                 spec.Scheduling.nodeSelector(),
+					Tolerations:                  spec.Scheduling.tolerations(),
+					PriorityClassName:            spec.Scheduling.priorityClassName(),
 					AutomountServiceAccountToken: pulumi.Bool(false),
 					EnableServiceLinks:           pulumi.Bool(false),
 					SecurityContext:              podSecurityContext(postgresUID),
@@ -74,7 +77,7 @@ func postgresStatefulSet(spec postgresSpec, serviceName pulumi.StringInput, secr
 						scratchVolume("tmp", "256Mi"),
 						// shared_buffers lives in shared memory; the runtime's 64Mi default is too small.
 						corev1.VolumeArgs{Name: pulumi.String("shm"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
-							Medium: pulumi.String("Memory"), SizeLimit: pulumi.String("512Mi"),
+							Medium: pulumi.String("Memory"), SizeLimit: pulumi.String(spec.Resources.SharedMemorySize()),
 						}},
 					},
 				},
@@ -120,11 +123,8 @@ func postgresContainer(spec postgresSpec, secretName pulumi.StringPtrInput) core
 		ReadinessProbe: probe(10, 3),
 		// Liveness only asks whether the server still accepts connections; pg_isready
 		// also fails during recovery, which must not be interrupted.
-		LivenessProbe: tcpLivenessProbe("tcp-postgresql", 6),
-		Resources: containerResources{
-			cpu: "250m", memory: "512Mi", ephemeral: "64Mi",
-			cpuLimit: "1", memoryLimit: "1Gi", ephemeralLimit: "1Gi",
-		}.args(),
+		LivenessProbe:   tcpLivenessProbe("tcp-postgresql", 6),
+		Resources:       spec.Resources.args("64Mi", "1Gi"),
 		SecurityContext: containerSecurityContext(postgresUID),
 		VolumeMounts: corev1.VolumeMountArray{
 			volumeMount("data", "/var/lib/postgresql/data"),

@@ -45,6 +45,18 @@ func volumeMount(volume, path string) corev1.VolumeMountArgs {
 	return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path)}
 }
 
+func readOnlyMount(volume, path string) corev1.VolumeMountArgs {
+	return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path), ReadOnly: pulumi.Bool(true)}
+}
+
+// configMapVolume mounts a ConfigMap's keys as files.
+func configMapVolume(name string, configMap pulumi.StringPtrInput) corev1.VolumeArgs {
+	return corev1.VolumeArgs{
+		Name:      pulumi.String(name),
+		ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap},
+	}
+}
+
 // scratchVolume is a size-capped emptyDir for a path a read-only image must write to.
 func scratchVolume(name, sizeLimit string) corev1.VolumeArgs {
 	return corev1.VolumeArgs{

@@ -43,6 +43,10 @@ type Stack struct {
 	Postgres        components.PostgresArgs
 	ProtectDatabase bool
 
+	AppResources, PostgresResources components.Resources
+	// Scheduling applies to the Backstage and the PostgreSQL pods alike.
+	Scheduling components.Scheduling
+
 	RBAC                            components.RBACArgs
 	RBACClusterWideReadAcknowledged bool
 
@@ -92,6 +96,7 @@ func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *components.N
 		Namespace:                  namespace,
 		IngressControllerNamespace: s.Security.IngressControllerNamespace,
 		APIServerCIDRs:             s.APIServerCIDRs,
+		Metrics:                    s.App.Metrics,
 	}
 }
 
@@ -110,6 +115,8 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *components.PostgresA
 	args := s.Postgres
 	args.Namespace = namespace
 	args.Protect = pulumi.BoolRef(s.ProtectDatabase)
+	args.Resources = &s.PostgresResources
+	args.Scheduling = s.Scheduling
 	return &args
 }
 
@@ -120,6 +127,8 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 	args.ServiceAccountName = serviceAccountName
 	args.Database = database
 	args.IngressClassName = s.Security.IngressClassName
+	args.Resources = &s.AppResources
+	args.Scheduling = s.Scheduling
 	args.TLS = pulumi.BoolRef(s.TLS != components.IssuerNone)
 	if s.TLS != components.IssuerNone {
 		args.ClusterIssuer = s.TLS

@@ -2,7 +2,9 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -68,7 +70,12 @@ func ProjectYAML() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// yamlScalar writes a value on one line: lists in flow style, as JSON is valid YAML.
 func yamlScalar(v any) (string, error) {
+	if list, ok := v.([]string); ok && len(list) > 0 {
+		out, err := json.Marshal(list)
+		return string(out), err
+	}
 	out, err := yaml.Marshal(v)
 	if err != nil {
 		return "", err
@@ -90,7 +97,7 @@ func SettingsTable() string {
 		s := e.setting()
 		typ := string(s.typ)
 		if s.Secret {
-			typ = "secret string"
+			typ = "secret " + typ
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, typ, defaultCell(s, e.defaultValue()), strings.ReplaceAll(s.Description, "|", `\|`))
 	}
@@ -116,6 +123,15 @@ func defaultCell(s *Setting, def any) string {
 			return "none"
 		}
 		return "`" + strings.Join(v, ", ") + "`"
+	}
+	if s.typ == TypeObject {
+		if reflect.ValueOf(def).IsZero() {
+			return "none"
+		}
+		out, err := json.Marshal(def)
+		if err == nil {
+			return "`" + string(out) + "`"
+		}
 	}
 	return fmt.Sprintf("`%v`", def)
 }

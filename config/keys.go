@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -19,8 +20,8 @@ var table []entry
 
 func register[T any](k *Key[T]) *Key[T] {
 	k.typ = typeOf[T]()
-	if k.Secret {
-		k.typ = TypeString
+	if k.Secret && reflect.TypeFor[T]().Kind() == reflect.Interface {
+		k.typ = TypeString // a pulumi.StringInput
 	}
 	table = append(table, k)
 	return k

@@ -18,7 +18,6 @@ func TestEveryKeyIsDeclaredOnceAndDocumented(t *testing.T) {
 		assert.NotEmpty(t, s.Description, s.Name)
 		assert.NotEmpty(t, s.Example, "%s needs an example for its hints", s.Name)
 		assert.False(t, strings.Contains(s.Description, "\n"), "%s: one-line description", s.Name)
-		assert.NotEqual(t, TypeObject, s.Type(), "%s: the program reads no object key yet", s.Name)
 	}
 	assert.Greater(t, len(seen), 30)
 }

@@ -22,6 +22,14 @@ func checkRules(r *reader, s *Stack) {
 		r.problem(KeyKindCluster.Name, "is true but %s is false; the Kind settings only apply to the ingress controller this stack installs",
 			KeyInstallSecurityLayer.Name)
 	}
+	if err := components.SharedBuffersFit(s.Postgres.SharedBuffers, s.PostgresResources); err != nil {
+		r.problem(KeyPostgresSharedBuffers.Name, "%v (%s)", err, KeyPostgresResources.FullName())
+	}
+	for name := range s.App.Env {
+		if _, both := s.App.SecretEnv[name]; both {
+			r.problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name)
+		}
+	}
 	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {
 		r.problem(KeyRBACClusterWideRead.Name, "grants read on every resource, Secrets included; production needs `pulumi config set %s true` to accept that",
 			KeyRBACClusterWideReadAcknowledged.FullName())

@@ -158,10 +158,28 @@ func parseInto[T any](s *Setting, raw string, dst *T) error {
 			return err
 		}
 		v.Set(reflect.ValueOf(list))
+	case TypeObject:
+		if err := json.Unmarshal([]byte(raw), dst); err != nil {
+			return fmt.Errorf("is not a %s: %v; write it as YAML under the key in the stack file, e.g. %s",
+				objectShape(s), unwrapJSONError(err), s.Example)
+		}
 	default:
 		return fmt.Errorf("has type %s, which the program cannot read", s.typ)
 	}
 	return nil
+}
+
+// objectShape names what an object key holds, for messages.
+func objectShape(s *Setting) string {
+	if s.Example != "" && strings.HasPrefix(s.Example, "[") {
+		return "list"
+	}
+	return "map"
+}
+
+// unwrapJSONError drops the encoding/json prefix users would not recognise.
+func unwrapJSONError(err error) string {
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // parseList reads a YAML list, which reaches the program as JSON, or for keys that
@@ -182,9 +200,12 @@ func parseList(s *Setting, raw string) ([]string, error) {
 	return nil, fmt.Errorf("is not a list of strings; write it as a YAML list in the stack file or set it with `pulumi config set --path '%s[0]' %s`", s.FullName(), s.Example)
 }
 
-// typeOf derives the declared type from the Go type of a key's values.
+// typeOf derives the declared type from the Go type of a key's values: lists of
+// strings are arrays, anything structured (maps, structs, lists of those) an object,
+// which Pulumi.yaml cannot declare.
 func typeOf[T any]() Type {
-	switch reflect.TypeFor[T]().Kind() {
+	t := reflect.TypeFor[T]()
+	switch t.Kind() {
 	case reflect.String:
 		return TypeString
 	case reflect.Int:
@@ -192,7 +213,9 @@ func typeOf[T any]() Type {
 	case reflect.Bool:
 		return TypeBoolean
 	case reflect.Slice:
-		return TypeArray
+		if t.Elem().Kind() == reflect.String {
+			return TypeArray
+		}
 	}
 	return TypeObject
 }
@@ -226,10 +249,19 @@ func (r *reader) readSecret(s *Setting, dst any) {
 		r.problem(s.Name, "cannot be read: %v", err)
 		return
 	}
-	out, ok := dst.(*pulumi.StringInput)
-	if !ok {
-		r.problem(s.Name, "is declared secret but is not a string")
+	if out, ok := dst.(*pulumi.StringInput); ok {
+		*out = v
 		return
 	}
-	*out = v
+	// A structured secret: the program sees the whole key as secret (one secure leaf
+	// marks it all), and the key's type makes every value it holds a secret output.
+	raw, err := r.cfg.Try(s.Name)
+	if err != nil {
+		r.problem(s.Name, "cannot be read: %v", err)
+		return
+	}
+	if err := json.Unmarshal([]byte(raw), dst); err != nil {
+		r.problem(s.Name, "%s; set each entry with `pulumi config set --secret --path '%s.<name>' <value>`",
+			strings.TrimPrefix(unwrapJSONError(err), "json: "), s.FullName())
+	}
 }

@@ -1,0 +1,181 @@
+package config
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/arhean/backstage-pulumi/components"
+)
+
+// Checks of the keys in keys_app.go.
+
+var (
+	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// envReference is app-config's substitution, ${NAME}, the only form a credential
+	// may take in appConfig.
+	envReference = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
+	// credentialKeys are app-config keys whose literal values would be credentials in a
+	// ConfigMap and in git.
+	credentialKeys = []string{"password", "token", "secret", "clientsecret", "privatekey"}
+)
+
+func oneOf(allowed ...string) func(string) error {
+	return func(v string) error {
+		if !slices.Contains(allowed, v) {
+			return fmt.Errorf("%q is not allowed; use %s", v, strings.Join(allowed, ", "))
+		}
+		return nil
+	}
+}
+
+func each(check func(string) error) func([]string) error {
+	return func(list []string) error {
+		for _, v := range list {
+			if err := check(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// noLiteralCredentials refuses app-config that would put a credential in a ConfigMap.
+func noLiteralCredentials(appConfig map[string]any) error {
+	var found []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch node := v.(type) {
+		case map[string]any:
+			for key, child := range node {
+				childPath := strings.TrimPrefix(path+"."+key, ".")
+				if value, ok := child.(string); ok && slices.Contains(credentialKeys, strings.ToLower(key)) && !envReference.MatchString(value) {
+					found = append(found, childPath)
+					continue
+				}
+				walk(childPath, child)
+			}
+		case []any:
+			for i, child := range node {
+				walk(fmt.Sprintf("%s[%d]", path, i), child)
+			}
+		}
+	}
+	walk("", appConfig)
+	if len(found) == 0 {
+		return nil
+	}
+	sort.Strings(found)
+	return fmt.Errorf("%s holds a literal credential, which would sit in a ConfigMap and in git; write ${SOME_NAME} there and set the value with `pulumi config set --secret --path '%s.SOME_NAME' <value>`",
+		strings.Join(found, ", "), Namespace+":secretEnv")
+}
+
+func appConfigFiles(files []string) error {
+	if len(files) == 0 {
+		return fmt.Errorf("is empty; the image's own files are %s", strings.Join(components.DefaultAppConfigBaseFiles, ", "))
+	}
+	for _, f := range files {
+		if f == "" || strings.Contains(f, "..") {
+			return fmt.Errorf("%q is not a file in the image's working directory", f)
+		}
+	}
+	return nil
+}
+
+// envNames refuses names a shell or Kubernetes cannot take, and names the program sets.
+func envNames[V any](env map[string]V) error {
+	for name := range env {
+		if !envNamePattern.MatchString(name) {
+			return fmt.Errorf("%q is not an environment variable name; use letters, digits and _, not starting with a digit", name)
+		}
+		if components.EnvNameOwned(name) {
+			return fmt.Errorf("%s is set by the program (POSTGRES_*, APP_CONFIG_*, NODE_*, BACKEND_SECRET, GITHUB_* and the base URLs); use another name, or the github* keys for GitHub", name)
+		}
+	}
+	return nil
+}
+
+// pemCertificates accepts one or more PEM certificates, each of which must parse.
+func pemCertificates(bundle string) error {
+	if bundle == "" {
+		return nil
+	}
+	rest, count := []byte(bundle), 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return fmt.Errorf("holds a %s block; only certificates belong here, never a key", block.Type)
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return fmt.Errorf("certificate %d does not parse: %v", count+1, err)
+		}
+		count++
+	}
+	if count == 0 || strings.TrimSpace(string(rest)) != "" {
+		return fmt.Errorf("is not a PEM bundle of certificates (-----BEGIN CERTIFICATE----- blocks only); set it from a file with `pulumi config set %s:caBundle -- \"$(cat ca.pem)\"`", Namespace)
+	}
+	return nil
+}
+
+func labelMap(labels map[string]string) error {
+	for k, v := range labels {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return fmt.Errorf("%q is not a label key (%s)", k, errs[0])
+		}
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return fmt.Errorf("%q is not a label value (%s)", v, errs[0])
+		}
+	}
+	return nil
+}
+
+func validTolerations(tolerations []components.Toleration) error {
+	for i, t := range tolerations {
+		if !slices.Contains([]string{"", "Equal", "Exists"}, t.Operator) {
+			return fmt.Errorf("[%d].operator %q is not Equal or Exists", i, t.Operator)
+		}
+		if !slices.Contains([]string{"", "NoSchedule", "PreferNoSchedule", "NoExecute"}, t.Effect) {
+			return fmt.Errorf("[%d].effect %q is not NoSchedule, PreferNoSchedule or NoExecute", i, t.Effect)
+		}
+		if t.Operator == "Exists" && t.Value != "" {
+			return fmt.Errorf("[%d] has operator Exists and a value; Exists matches any value, so drop the value", i)
+		}
+		if t.Key == "" && t.Operator != "Exists" {
+			return fmt.Errorf("[%d] has no key; only operator Exists may leave it out", i)
+		}
+		if t.TolerationSeconds != nil && t.Effect != "NoExecute" {
+			return fmt.Errorf("[%d].tolerationSeconds only applies to effect NoExecute", i)
+		}
+	}
+	return nil
+}
+
+func validMetrics(m *components.Metrics) error {
+	if m == nil {
+		return nil
+	}
+	if m.Port != 0 && (m.Port < 1024 || m.Port > 65535 || m.Port == components.BackstagePort) {
+		return fmt.Errorf("port %d is not a free unprivileged port; the exporter's default is %d", m.Port, components.DefaultMetricsPort)
+	}
+	if errs := validation.IsDNS1123Label(m.ScraperNamespace); len(errs) > 0 {
+		return fmt.Errorf("needs scraperNamespace, the namespace of the Prometheus allowed to scrape (e.g. monitoring)")
+	}
+	return nil
+}
+
+func rollingUpdateOnly(strategy string) error {
+	if strategy != components.DefaultRolloutStrategy {
+		return fmt.Errorf("is %s, which stops every pod before new ones start: an outage at each deploy; production rolls", strategy)
+	}
+	return nil
+}
