@@ -3,6 +3,7 @@ package components
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
@@ -232,7 +233,7 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 		pod.appConfigHash = pulumi.String(checksum(data))
 	}
 	if spec.CABundle != "" {
-		data := map[string]string{caBundleFile: spec.CABundle}
+		data := map[string]string{caBundleFile: strings.TrimSpace(spec.CABundle) + "\n"}
 		bundle, err := corev1.NewConfigMap(ctx, name+"-ca-bundle", fileConfigMap(BackstageCABundleName, spec, data), child)
 		if err != nil {
 			return nil, err

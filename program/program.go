@@ -81,7 +81,15 @@ func Run(ctx *pulumi.Context) error {
 }
 
 func providerArgs(cfg *config.Stack) *kubernetes.ProviderArgs {
-	args := &kubernetes.ProviderArgs{EnableServerSideApply: pulumi.Bool(true)}
+	args := &kubernetes.ProviderArgs{
+		EnableServerSideApply: pulumi.Bool(true),
+		// The ConfigMaps and Secrets have fixed names that pods and users refer to, and a
+		// checksum annotation rolls the pods when their data changes. Left immutable, the
+		// provider would replace them (delete, then create) on every edit, and with them
+		// the Deployment: an outage for a changed environment variable.
+		EnableConfigMapMutable: pulumi.Bool(true),
+		EnableSecretMutable:    pulumi.Bool(true),
+	}
 	if cfg.KubeContext != "" {
 		args.Context = pulumi.String(cfg.KubeContext)
 	}

@@ -269,3 +269,14 @@ func isSecretAt(m resource.PropertyMap, path ...string) bool {
 func containsString(v resource.PropertyValue, s string) bool {
 	return strings.Contains(fmt.Sprint(plain(v)), s)
 }
+
+// ofTypeNamed are the registrations of a type under one Pulumi name.
+func (r *recorder) ofTypeNamed(typeToken, name string) []registered {
+	var out []registered
+	for _, res := range r.ofType(typeToken) {
+		if res.Name == name {
+			out = append(out, res)
+		}
+	}
+	return out
+}
