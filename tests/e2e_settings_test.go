@@ -148,4 +148,3 @@ func decoded(t *testing.T, b64 string) string {
 	require.NoError(t, err)
 	return string(out)
 }
-
