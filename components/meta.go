@@ -25,15 +25,22 @@ const (
 	BackstageRegistryName  = "backstage-registry"
 	BackstageRBACName      = "backstage-backend"
 	PostgresName           = "psql-postgresql"
-	PostgresDatabase       = "backstage_plugin_catalog"
-	PostgresPort           = 5432
-	BackstagePort          = 7007
+	// PostgresBootstrapSecretName holds the superuser's password, and nothing else does.
+	PostgresBootstrapSecretName = "psql-postgresql-bootstrap"
+	// PostgresSuperuser is the bootstrap superuser the official image creates.
+	PostgresSuperuser = "postgres"
+	PostgresDatabase  = "backstage_plugin_catalog"
+	PostgresPort      = 5432
+	BackstagePort     = 7007
 )
 
 // Pod labels that Services, PodDisruptionBudgets and NetworkPolicies select on.
 var (
-	BackstageSelector = map[string]string{"app": "backstage", "component": "backend"}
-	PostgresSelector  = map[string]string{"app": "postgres", "component": "database"}
+	// DatabaseClientSelector marks the program's own database Jobs (role changes,
+	// backups): the only pods besides Backstage that may reach PostgreSQL.
+	DatabaseClientSelector = map[string]string{"app": "postgres-client", "component": "database-client"}
+	BackstageSelector      = map[string]string{"app": "backstage", "component": "backend"}
+	PostgresSelector       = map[string]string{"app": "postgres", "component": "database"}
 )
 
 // skipAwaitAnnotation stops the provider from waiting on an object whose readiness

@@ -119,7 +119,16 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 			PodSelector: labelSelector(PostgresSelector),
 			PolicyTypes: policyTypes("Ingress"),
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
-				From:  peers(podsLabelled(BackstageSelector)),
+				From:  peers(podsLabelled(BackstageSelector), podsLabelled(DatabaseClientSelector)),
+				Ports: ports(tcp(PostgresPort)),
+			}},
+		}},
+		// The program's database Jobs (role changes, backups) reach PostgreSQL and nothing else.
+		{"database-client-egress", &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: labelSelector(DatabaseClientSelector),
+			PolicyTypes: policyTypes("Egress"),
+			Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
+				To:    peers(podsLabelled(PostgresSelector)),
 				Ports: ports(tcp(PostgresPort)),
 			}},
 		}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
@@ -30,7 +31,11 @@ type PostgresArgs struct {
 	// Optional: defaults to DefaultPostgresUser. The owner of the database.
 	User string
 	// Optional: defaults to a 32-character password generated once and kept in state.
+	// The app role's password: a LOGIN CREATEDB role that is not a superuser.
 	Password pulumi.StringInput
+	// Optional: defaults to a 32-character password generated once and kept in state.
+	// The bootstrap superuser's (postgres) password, kept only in its own Secret.
+	BootstrapPassword pulumi.StringInput
 	// Optional: defaults to DefaultProtectDatabase (true). Refuses to delete the
 	// StatefulSet and the generated password until protection is lifted.
 	Protect *bool
@@ -59,6 +64,22 @@ type Postgres struct {
 type postgresSpec struct {
 	PostgresArgs
 	protect bool
+}
+
+// generatedOnce is the given secret, or a password generated once and kept in state:
+// no keepers, so nothing ever regenerates it.
+func generatedOnce(ctx *pulumi.Context, name string, given pulumi.StringInput, protect bool, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	if given != nil {
+		return pulumi.ToSecret(given).(pulumi.StringOutput), nil
+	}
+	generated, err := random.NewRandomPassword(ctx, name, &random.RandomPasswordArgs{
+		Length:  pulumi.Int(32),
+		Special: pulumi.Bool(false), // it ends up in a connection string
+	}, append(opts, pulumi.Protect(protect))...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return pulumi.ToSecret(generated.Result).(pulumi.StringOutput), nil
 }
 
 func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
@@ -102,20 +123,26 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	}
 	child := pulumi.Parent(comp)
 
-	password := spec.Password
-	if password == nil {
-		generated, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{
-			Length:  pulumi.Int(32),
-			Special: pulumi.Bool(false), // it ends up in a connection string
-		}, child, pulumi.Protect(spec.protect))
-		if err != nil {
-			return nil, err
-		}
-		password = generated.Result
+	password, err := generatedOnce(ctx, name+"-password", spec.Password, spec.protect, child)
+	if err != nil {
+		return nil, err
 	}
-	password = pulumi.ToSecret(password).(pulumi.StringOutput)
-
-	secret, err := corev1.NewSecret(ctx, name+"-secret", postgresSecret(spec, password), child)
+	bootstrapPassword, err := generatedOnce(ctx, name+"-bootstrap-password", spec.BootstrapPassword, spec.protect, child)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := corev1.NewSecret(ctx, name+"-secret", postgresSecret(spec, PostgresName, password), child)
+	if err != nil {
+		return nil, err
+	}
+	// The superuser's password never leaves this Secret: the app's Secret holds only the
+	// app role's. Both outlive a destroy, with the data they open.
+	bootstrap, err := corev1.NewSecret(ctx, name+"-bootstrap-secret", postgresSecret(spec, PostgresBootstrapSecretName, bootstrapPassword),
+		child, pulumi.RetainOnDelete(true))
+	if err != nil {
+		return nil, err
+	}
+	initScripts, err := corev1.NewConfigMap(ctx, name+"-init", postgresInitScripts(spec), child)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +151,12 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		return nil, err
 	}
 	statefulSet, err := appsv1.NewStatefulSet(ctx, name+"-statefulset",
-		postgresStatefulSet(spec, service.Metadata.Name().Elem(), secret.Metadata.Name()), child,
+		postgresStatefulSet(spec, postgresInputs{
+			serviceName:         service.Metadata.Name().Elem(),
+			secretName:          secret.Metadata.Name(),
+			bootstrapSecretName: bootstrap.Metadata.Name(),
+			initScriptsName:     initScripts.Metadata.Name(),
+		}), child,
 		// The data outlives the program: `pulumi destroy` leaves the StatefulSet (and so
 		// its claim) in place, and a change to the claim template, which Kubernetes would
 		// only accept by replacing the StatefulSet, is ignored instead.
@@ -133,6 +165,15 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		pulumi.IgnoreChanges([]string{"spec.volumeClaimTemplates"}),
 	)
 	if err != nil {
+		return nil, err
+	}
+	// Databases initialised before the bootstrap superuser existed have the app role as
+	// their superuser; this Job makes them match new ones, and is a no-op on those.
+	if _, err := batchv1.NewJob(ctx, name+"-least-privilege", leastPrivilegeJob(spec, service.Metadata.Name().Elem(),
+		secret.Metadata.Name(), bootstrap.Metadata.Name()), child, pulumi.DependsOn([]pulumi.Resource{statefulSet}),
+		// It has done its work once it completed: a later image bump must not replace
+		// (and so rerun) it, since a Job's template cannot change in place.
+		pulumi.IgnoreChanges([]string{"spec"})); err != nil {
 		return nil, err
 	}
 	// A single instance cannot stay up through a drain; allowing one eviction keeps node

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -17,9 +18,9 @@ const postgresUID = 999
 // pgdata is a subfolder of the volume, since the volume's root may hold lost+found.
 const pgdata = "/var/lib/postgresql/data/pgdata"
 
-func postgresSecret(spec postgresSpec, password pulumi.StringInput) *corev1.SecretArgs {
+func postgresSecret(spec postgresSpec, name string, password pulumi.StringInput) *corev1.SecretArgs {
 	return &corev1.SecretArgs{
-		Metadata:   objectMeta(PostgresName, spec.Namespace, PostgresSelector, nil),
+		Metadata:   objectMeta(name, spec.Namespace, PostgresSelector, nil),
 		Type:       pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{"password": password},
 	}
@@ -40,7 +41,100 @@ func postgresService(spec postgresSpec) *corev1.ServiceArgs {
 	}
 }
 
-func postgresStatefulSet(spec postgresSpec, serviceName pulumi.StringInput, secretName pulumi.StringPtrInput) *appsv1.StatefulSetArgs {
+// postgresInputs are what the StatefulSet takes from the objects registered before it.
+type postgresInputs struct {
+	serviceName                                      pulumi.StringInput
+	secretName, bootstrapSecretName, initScriptsName pulumi.StringPtrInput
+}
+
+// createAppRole runs once, when the official image initialises an empty volume: the app
+// role may log in and create the database per plugin Backstage makes, and is no
+// superuser, so it cannot reach the server's files or programs (COPY ... TO PROGRAM).
+const createAppRole = `psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+  -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" -v db="$POSTGRES_DB" <<'SQL'
+CREATE ROLE :"app_user" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD :'app_password';
+ALTER DATABASE :"db" OWNER TO :"app_user";
+SQL
+`
+
+func postgresInitScripts(spec postgresSpec) *corev1.ConfigMapArgs {
+	return &corev1.ConfigMapArgs{
+		Metadata: objectMeta(PostgresName+"-init", spec.Namespace, PostgresSelector, nil),
+		Data:     pulumi.StringMap{"10-create-app-role.sh": pulumi.String(createAppRole)},
+	}
+}
+
+// demoteAppRole brings a database initialised before the bootstrap superuser existed,
+// where the app role is the superuser, to the same roles as a new one; on those it
+// changes nothing. It connects as the superuser when it can, else (old databases) as the
+// app role, which can still create the superuser.
+const demoteAppRole = `set -eu
+if ! PGPASSWORD="$BOOTSTRAP_PASSWORD" psql -U "$BOOTSTRAP_USER" -c 'SELECT 1' >/dev/null 2>&1; then
+  PGPASSWORD="$APP_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$APP_USER" -v su="$BOOTSTRAP_USER" -v pw="$BOOTSTRAP_PASSWORD" <<'SQL'
+SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'su') AS missing \gset
+\if :missing
+CREATE ROLE :"su" SUPERUSER LOGIN PASSWORD :'pw';
+\else
+ALTER ROLE :"su" SUPERUSER LOGIN PASSWORD :'pw';
+\endif
+SQL
+fi
+PGPASSWORD="$BOOTSTRAP_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$BOOTSTRAP_USER" -v app="$APP_USER" <<'SQL'
+ALTER ROLE :"app" NOSUPERUSER NOCREATEROLE CREATEDB LOGIN;
+SQL
+echo "the app role is not a superuser"
+`
+
+// leastPrivilegeJob runs demoteAppRole once, after the StatefulSet is ready.
+func leastPrivilegeJob(spec postgresSpec, host pulumi.StringInput, secretName, bootstrapSecretName pulumi.StringPtrInput) *batchv1.JobArgs {
+	env := corev1.EnvVarArray{
+		corev1.EnvVarArgs{Name: pulumi.String("PGHOST"), Value: host},
+		corev1.EnvVarArgs{Name: pulumi.String("PGDATABASE"), Value: pulumi.String(PostgresDatabase)},
+		corev1.EnvVarArgs{Name: pulumi.String("APP_USER"), Value: pulumi.String(spec.User)},
+		corev1.EnvVarArgs{Name: pulumi.String("BOOTSTRAP_USER"), Value: pulumi.String(PostgresSuperuser)},
+		secretEnv("APP_PASSWORD", secretName),
+		secretEnv("BOOTSTRAP_PASSWORD", bootstrapSecretName),
+	}
+	return &batchv1.JobArgs{
+		Metadata: objectMeta(PostgresName+"-least-privilege", spec.Namespace, DatabaseClientSelector,
+			kubeScoreIgnoreUID("runs the postgres image's psql as its postgres user, UID 999")),
+		Spec: &batchv1.JobSpecArgs{
+			BackoffLimit: pulumi.Int(6),
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(DatabaseClientSelector)},
+				Spec: &corev1.PodSpecArgs{
+					RestartPolicy:                pulumi.String("OnFailure"),
+					AutomountServiceAccountToken: pulumi.Bool(false),
+					EnableServiceLinks:           pulumi.Bool(false),
+					SecurityContext:              podSecurityContext(postgresUID),
+					NodeSelector:                 spec.Scheduling.nodeSelector(),
+					Tolerations:                  spec.Scheduling.tolerations(),
+					Containers: corev1.ContainerArray{corev1.ContainerArgs{
+						Name:    pulumi.String("least-privilege"),
+						Image:   pulumi.String(spec.Image),
+						Command: pulumi.ToStringArray([]string{"sh", "-c", demoteAppRole}),
+						Env:     env,
+						Resources: containerResources{
+							cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
+							cpuLimit: "200m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
+						}.args(),
+						SecurityContext: containerSecurityContext(postgresUID),
+						VolumeMounts:    corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
+					}},
+					Volumes: corev1.VolumeArray{scratchVolume("tmp", "16Mi")},
+				},
+			},
+		},
+	}
+}
+
+func secretEnv(name string, secretName pulumi.StringPtrInput) corev1.EnvVarArgs {
+	return corev1.EnvVarArgs{Name: pulumi.String(name), ValueFrom: &corev1.EnvVarSourceArgs{
+		SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secretName, Key: pulumi.String("password")},
+	}}
+}
+
+func postgresStatefulSet(spec postgresSpec, in postgresInputs) *appsv1.StatefulSetArgs {
 	claimSpec := &corev1.PersistentVolumeClaimSpecArgs{
 		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
 		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(spec.StorageSize)}},
@@ -52,7 +146,7 @@ func postgresStatefulSet(spec postgresSpec, serviceName pulumi.StringInput, secr
 		Metadata: objectMeta(PostgresName, spec.Namespace, PostgresSelector,
 			kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced")),
 		Spec: &appsv1.StatefulSetSpecArgs{
-			ServiceName:         serviceName,
+			ServiceName:         in.serviceName,
 			Replicas:            pulumi.Int(1),
 			PodManagementPolicy: pulumi.String("OrderedReady"),
 			UpdateStrategy:      &appsv1.StatefulSetUpdateStrategyArgs{Type: pulumi.String("RollingUpdate")},
@@ -71,10 +165,11 @@ func postgresStatefulSet(spec postgresSpec, serviceName pulumi.StringInput, secr
 					AutomountServiceAccountToken: pulumi.Bool(false),
 					EnableServiceLinks:           pulumi.Bool(false),
 					SecurityContext:              podSecurityContext(postgresUID),
-					Containers:                   corev1.ContainerArray{postgresContainer(spec, secretName)},
+					Containers:                   corev1.ContainerArray{postgresContainer(spec, in)},
 					Volumes: corev1.VolumeArray{
 						scratchVolume("run", "16Mi"),
 						scratchVolume("tmp", "256Mi"),
+						configMapVolume("init", in.initScriptsName),
 						// shared_buffers lives in shared memory; the runtime's 64Mi default is too small.
 						corev1.VolumeArgs{Name: pulumi.String("shm"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
 							Medium: pulumi.String("Memory"), SizeLimit: pulumi.String(spec.Resources.SharedMemorySize()),
@@ -90,7 +185,7 @@ func postgresStatefulSet(spec postgresSpec, serviceName pulumi.StringInput, secr
 	}
 }
 
-func postgresContainer(spec postgresSpec, secretName pulumi.StringPtrInput) corev1.ContainerArgs {
+func postgresContainer(spec postgresSpec, in postgresInputs) corev1.ContainerArgs {
 	isReady := pulumi.ToStringArray([]string{"pg_isready", "-h", "127.0.0.1", "-p", fmt.Sprint(PostgresPort), "-U", spec.User, "-d", PostgresDatabase})
 	probe := func(period, failures int) *corev1.ProbeArgs {
 		return &corev1.ProbeArgs{
@@ -113,10 +208,13 @@ func postgresContainer(spec postgresSpec, secretName pulumi.StringPtrInput) core
 		}},
 		Env: corev1.EnvVarArray{
 			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_DB"), Value: pulumi.String(PostgresDatabase)},
-			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_USER"), Value: pulumi.String(spec.User)},
-			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_PASSWORD"), ValueFrom: &corev1.EnvVarSourceArgs{
-				SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secretName, Key: pulumi.String("password")},
-			}},
+			// The image reads these only when it initialises an empty volume.
+			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_USER"), Value: pulumi.String(PostgresSuperuser)},
+			secretEnv("POSTGRES_PASSWORD", in.bootstrapSecretName),
+			corev1.EnvVarArgs{Name: pulumi.String("APP_USER"), Value: pulumi.String(spec.User)},
+			secretEnv("APP_PASSWORD", in.secretName),
+			// Passwords on the socket too: no "trust" for local connections.
+			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_INITDB_ARGS"), Value: pulumi.String("--auth-local=scram-sha-256 --auth-host=scram-sha-256")},
 			corev1.EnvVarArgs{Name: pulumi.String("PGDATA"), Value: pulumi.String(pgdata)},
 		},
 		StartupProbe:   probe(5, 60),
@@ -131,6 +229,7 @@ func postgresContainer(spec postgresSpec, secretName pulumi.StringPtrInput) core
 			volumeMount("run", "/var/run/postgresql"),
 			volumeMount("tmp", "/tmp"),
 			volumeMount("shm", "/dev/shm"),
+			readOnlyMount("init", "/docker-entrypoint-initdb.d"),
 		},
 	}
 }

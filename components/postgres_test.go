@@ -23,7 +23,7 @@ func TestPostgresDefaultsAreTheExportedConstants(t *testing.T) {
 	assert.True(t, sts.retainOnDelete)
 	assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.ignoreChanges)
 	assert.Equal(t, DefaultProtectDatabase, m.named(t, "db-password").protect)
-	assert.ElementsMatch(t, []string{"db-password", "db-secret", "db-service", "db-statefulset", "db-pdb"}, m.childrenOf("db"))
+	assert.ElementsMatch(t, []string{"db-password", "db-bootstrap-password", "db-secret", "db-bootstrap-secret", "db-init", "db-service", "db-statefulset", "db-least-privilege", "db-pdb"}, m.childrenOf("db"))
 }
 
 func TestPostgresProtectionCanBeLifted(t *testing.T) {

@@ -246,7 +246,7 @@ var KeyPostgresSharedBuffers = register(&Key[string]{
 
 var KeyPostgresUser = register(&Key[string]{
 	Setting: Setting{Name: "postgresUser", Example: "portal",
-		Description: "The database owner Backstage logs in as."},
+		Description: "The role Backstage logs in as: it owns the catalog database and may create one per plugin, and is no superuser."},
 	Default: components.DefaultPostgresUser,
 	Into:    func(s *Stack) *string { return &s.Postgres.User },
 	Check:   postgresRole,
@@ -254,8 +254,14 @@ var KeyPostgresUser = register(&Key[string]{
 
 var KeyPostgresPassword = register(&Key[pulumi.StringInput]{
 	Setting: Setting{Name: "postgresPassword", Secret: true, Example: "<password>",
-		Description: "The database password; when unset, one is generated once with pulumi-random and kept in state."},
+		Description: "The password of postgresUser; when unset, one is generated once with pulumi-random and kept in state."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.Postgres.Password },
+})
+
+var KeyPostgresBootstrapPassword = register(&Key[pulumi.StringInput]{
+	Setting: Setting{Name: "postgresBootstrapPassword", Secret: true, Example: "<password>",
+		Description: "The bootstrap superuser's (postgres) password, kept only in the Secret psql-postgresql-bootstrap; when unset, generated once with pulumi-random."},
+	Into: func(s *Stack) *pulumi.StringInput { return &s.Postgres.BootstrapPassword },
 })
 
 var KeyProtectDatabase = register(&Key[bool]{

@@ -18,6 +18,7 @@ import (
 var linkedKubernetesPackages = []string{
 	"apiextensions",
 	"apps/v1",
+	"batch/v1",
 	"core/v1",
 	"helm/v4",
 	"meta/v1",

@@ -31,6 +31,7 @@ var repoRoot = func() string {
 // stack values take, so tests can look for them where they must never appear.
 const (
 	mockGeneratedPassword = "mock-generated-password-3f9a"
+	mockBootstrapPassword = "mock-superuser-password-7c1e"
 	mockCAKey             = "-----BEGIN PRIVATE KEY-----mock-ca-key"
 	secretPlaceholder     = "mock-secret-value-of-"
 )
@@ -166,7 +167,11 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	outputs := args.Inputs.Copy()
 	switch args.TypeToken {
 	case "random:index/randomPassword:RandomPassword":
-		outputs["result"] = resource.MakeSecret(resource.NewProperty(mockGeneratedPassword))
+		generated := mockGeneratedPassword
+		if strings.Contains(args.Name, "bootstrap") {
+			generated = mockBootstrapPassword
+		}
+		outputs["result"] = resource.MakeSecret(resource.NewProperty(generated))
 	case "tls:index/privateKey:PrivateKey":
 		outputs["privateKeyPem"] = resource.MakeSecret(resource.NewProperty(mockCAKey))
 	case "tls:index/selfSignedCert:SelfSignedCert":

@@ -280,3 +280,38 @@ func TestTheProviderUpdatesConfigMapsAndSecretsInPlace(t *testing.T) {
 	assert.Equal(t, "true", str(providers[0].Inputs, "enableConfigMapMutable"))
 	assert.Equal(t, "true", str(providers[0].Inputs, "enableSecretMutable"))
 }
+
+// The app logs in as a role that is no superuser; the superuser's password is in its own
+// Secret, and in no object Backstage can read.
+func TestTheAppNeverHoldsTheSuperuserPassword(t *testing.T) {
+	for _, want := range stackExpectations {
+		t.Run(want.stack, func(t *testing.T) {
+			rec := mustRun(t, loadStack(t, want.stack))
+			superuser := mockBootstrapPassword
+			if want.stack == "local" {
+				superuser = secretPlaceholder + "backstage:postgresBootstrapPassword"
+			}
+			bootstrap := rec.kube(t, typeSecret, "psql-postgresql-bootstrap")
+			assert.Equal(t, superuser, str(bootstrap.Inputs, "stringData", "password"))
+			assert.True(t, isSecretAt(bootstrap.Inputs, "stringData", "password"))
+			assert.True(t, bootstrap.RetainOnDelete, "the superuser's password outlives a destroy, with the data it opens")
+			for _, res := range rec.resources {
+				if res.Name == "postgres-bootstrap-secret" || res.Type == typePassword {
+					continue
+				}
+				assert.False(t, containsString(get(res.Inputs), superuser), "%s holds the superuser password", res.Name)
+			}
+			secrets := rec.kube(t, typeSecret, "backstage-secrets").Inputs
+			assert.NotEqual(t, "postgres", str(secrets, "stringData", "POSTGRES_USER"))
+		})
+	}
+}
+
+// The role Job is a one-off: once it completed, nothing may replace it and so run it again.
+func TestTheRoleJobRunsOnce(t *testing.T) {
+	rec := mustRun(t, loadStack(t, "prod"))
+	jobs := rec.ofType(typeJob)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, []string{"spec"}, jobs[0].IgnoreChanges)
+	assert.True(t, dependsOn(jobs[0], "postgres-statefulset"), "it runs once the server is ready")
+}

@@ -25,6 +25,7 @@ const (
 	typeRole        = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 	typeBinding     = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 	typeChart       = "kubernetes:helm.sh/v4:Chart"
+	typeJob         = "kubernetes:batch/v1:Job"
 	typeCustom      = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 	typePassword    = "random:index/randomPassword:RandomPassword"
 	typeProvider    = "pulumi:providers:kubernetes"
@@ -129,8 +130,12 @@ func TestStacksPostgres(t *testing.T) {
 			assert.Equal(t, []any{"-c", "max_connections=100", "-c", "shared_buffers=256MB"}, plain(get(c, "args")))
 			env := envByName(c)
 			assert.Equal(t, "backstage_plugin_catalog", env["POSTGRES_DB"])
-			assert.Equal(t, "backstage", env["POSTGRES_USER"])
-			assert.Equal(t, "secret:psql-postgresql/password", env["POSTGRES_PASSWORD"])
+			assert.Equal(t, "postgres", env["POSTGRES_USER"], "the image's bootstrap superuser")
+			assert.Equal(t, "secret:psql-postgresql-bootstrap/password", env["POSTGRES_PASSWORD"])
+			assert.Equal(t, "backstage", env["APP_USER"], "the init script's app role")
+			assert.Equal(t, "secret:psql-postgresql/password", env["APP_PASSWORD"])
+			assert.Equal(t, "--auth-local=scram-sha-256 --auth-host=scram-sha-256", env["POSTGRES_INITDB_ARGS"], "no trust on the socket")
+			assert.Contains(t, mountPaths(c), "/docker-entrypoint-initdb.d")
 			assert.Equal(t, "/var/lib/postgresql/data/pgdata", env["PGDATA"])
 			assert.Contains(t, mountPaths(c), "/var/lib/postgresql/data")
 			for _, probe := range []string{"startupProbe", "readinessProbe"} {
