@@ -79,6 +79,8 @@ test-e2e: ## the real engine on the local control plane
 
 test: ## everything CI runs: tracked-file sizes, unit, end-to-end, manifest lint, code lint
 	@hack/check-tracked-sizes.sh
+	@# The role scripts' test starts Debian's PostgreSQL server.
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt-get install -y --no-install-recommends postgresql-15
 	@tools/build.sh
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...

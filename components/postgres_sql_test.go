@@ -1,0 +1,166 @@
+package components
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The role scripts run against a real PostgreSQL server (Debian's, the version this
+// machine has), not a model of one: the init script on a new database, the demotion on
+// a database made the old way (the app role as superuser), and the demotion again.
+
+const (
+	appUser, appPassword             = "backstage", "app-pass-1"
+	bootstrapPass                    = "bootstrap-pass-1"
+	sqlTestPortNew, sqlTestPortOld   = "55432", "55433"
+	permissionDeniedToRunPrograms    = "must be superuser or have privileges of the pg_execute_server_program role"
+	permissionDeniedToRunProgramsOld = "must be superuser to COPY to or from an external program"
+)
+
+func TestRoleScriptsOnARealServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL servers (make test runs it)")
+	}
+	bin := postgresBin(t)
+
+	t.Run("a new database: the init script makes the app role no superuser", func(t *testing.T) {
+		server := startServer(t, bin, sqlTestPortNew, PostgresSuperuser, bootstrapPass)
+		server.psql(t, PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+PostgresDatabase)
+		server.shell(t, createAppRole, map[string]string{
+			"POSTGRES_USER": PostgresSuperuser, "POSTGRES_DB": PostgresDatabase, "PGPASSWORD": bootstrapPass,
+			"APP_USER": appUser, "APP_PASSWORD": appPassword,
+		})
+		server.assertLeastPrivilege(t)
+
+		// The demotion Job finds nothing to do on a database made this way.
+		out := server.shell(t, demoteAppRole, server.demoteEnv())
+		assert.Contains(t, out, "the app role is not a superuser")
+		server.assertLeastPrivilege(t)
+	})
+
+	t.Run("an old database: the Job demotes the app role and makes the superuser", func(t *testing.T) {
+		// As the official image made it before: POSTGRES_USER was the app role.
+		server := startServer(t, bin, sqlTestPortOld, appUser, appPassword)
+		server.psql(t, appUser, appPassword, "postgres", "CREATE DATABASE "+PostgresDatabase)
+		assert.Equal(t, "t", server.psql(t, appUser, appPassword, PostgresDatabase, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+
+		server.shell(t, demoteAppRole, server.demoteEnv())
+		server.assertLeastPrivilege(t)
+		assert.Equal(t, "t", server.psql(t, PostgresSuperuser, bootstrapPass, PostgresDatabase, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+
+		server.shell(t, demoteAppRole, server.demoteEnv()) // and again: idempotent
+		server.assertLeastPrivilege(t)
+	})
+}
+
+type sqlServer struct {
+	bin, port, dir string
+}
+
+// postgresBin finds the server binaries Debian installs outside PATH.
+func postgresBin(t *testing.T) string {
+	t.Helper()
+	if path, err := exec.LookPath("initdb"); err == nil {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			return filepath.Dir(real) // where psql and pg_ctl are too
+		}
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	require.NotEmpty(t, matches, "no PostgreSQL server here: apt-get install postgresql-15 (make test does)")
+	return filepath.Dir(matches[len(matches)-1])
+}
+
+// startServer initialises and starts a throwaway server as the postgres system user,
+// with passwords required on the socket and on TCP, as the StatefulSet's is.
+func startServer(t *testing.T, bin, port, superuser, password string) *sqlServer {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pg-role-test-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	pwfile := filepath.Join(dir, "pw")
+	require.NoError(t, os.WriteFile(pwfile, []byte(password), 0o600))
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		require.NoError(t, exec.Command("chown", "-R", "postgres:postgres", dir).Run())
+	}
+	s := &sqlServer{bin: bin, port: port, dir: dir}
+	s.run(t, filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", superuser, "--pwfile", pwfile,
+		"--auth-local=scram-sha-256", "--auth-host=scram-sha-256")
+	s.run(t, filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-w", "-l", filepath.Join(dir, "log"),
+		"-o", fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1", port, dir), "start")
+	t.Cleanup(func() {
+		_ = s.command(filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-m", "immediate", "stop").Run()
+	})
+	return s
+}
+
+func (s *sqlServer) command(name string, args ...string) *exec.Cmd {
+	if os.Geteuid() == 0 {
+		return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+	}
+	return exec.Command(name, args...)
+}
+
+func (s *sqlServer) run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	out, err := s.command(name, args...).CombinedOutput()
+	require.NoError(t, err, "%s: %s", name, out)
+}
+
+// psql runs one statement and returns its unaligned result.
+func (s *sqlServer) psql(t *testing.T, user, password, db, sql string) string {
+	t.Helper()
+	out, err := s.tryPSQL(user, password, db, sql)
+	require.NoError(t, err, out)
+	return out
+}
+
+func (s *sqlServer) tryPSQL(user, password, db, sql string) (string, error) {
+	cmd := exec.Command(filepath.Join(s.bin, "psql"), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", s.port, "-U", user, "-d", db, "-c", sql)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// shell runs a script as the containers do, with psql on PATH and the server in PGHOST.
+func (s *sqlServer) shell(t *testing.T, script string, env map[string]string) string {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+s.bin+":"+os.Getenv("PATH"), "PGHOST=127.0.0.1", "PGPORT="+s.port)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return string(out)
+}
+
+func (s *sqlServer) demoteEnv() map[string]string {
+	return map[string]string{
+		"PGDATABASE": PostgresDatabase, "APP_USER": appUser, "APP_PASSWORD": appPassword,
+		"BOOTSTRAP_USER": PostgresSuperuser, "BOOTSTRAP_PASSWORD": bootstrapPass,
+	}
+}
+
+// assertLeastPrivilege: the app role logs in, owns its work, creates databases, and
+// cannot run programs on the server.
+func (s *sqlServer) assertLeastPrivilege(t *testing.T) {
+	t.Helper()
+	assert.Equal(t, "false|true", s.psql(t, appUser, appPassword, PostgresDatabase,
+		"SELECT rolsuper || '|' || rolcreatedb FROM pg_roles WHERE rolname = current_user"), "no superuser, may create databases")
+	dbName := fmt.Sprintf("plugin_%d", len(t.Name()))
+	s.psql(t, appUser, appPassword, PostgresDatabase, "DROP DATABASE IF EXISTS "+dbName)
+	s.psql(t, appUser, appPassword, PostgresDatabase, "CREATE DATABASE "+dbName)
+	out, err := s.tryPSQL(appUser, appPassword, PostgresDatabase, "COPY (SELECT 1) TO PROGRAM 'true'")
+	require.Error(t, err, "COPY TO PROGRAM must be refused")
+	assert.True(t, strings.Contains(out, permissionDeniedToRunPrograms) || strings.Contains(out, permissionDeniedToRunProgramsOld), out)
+	_, err = s.tryPSQL(appUser, "wrong", PostgresDatabase, "SELECT 1")
+	assert.Error(t, err, "a wrong password is refused")
+}
