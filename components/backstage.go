@@ -99,6 +99,12 @@ type DatabaseConnection struct {
 	Name     string
 	User     pulumi.StringInput
 	Password pulumi.StringInput
+	// Optional: defaults to no TLS (the in-cluster database). require, verify-ca or
+	// verify-full, as libpq's sslmode.
+	SSLMode string
+	// Optional: PEM certificates that sign the server's certificate; without them the
+	// public CAs Node.js knows are trusted.
+	CABundle string
 }
 
 // Backstage is the Deployment, its configuration, Service, Ingress and disruption budget.
@@ -143,6 +149,11 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 	out.HealthCheckPath = orDefault(out.HealthCheckPath, DefaultHealthCheckPath)
 	out.IngressClassName = orDefault(out.IngressClassName, DefaultIngressClassName)
 	out.Database.Port = orDefault(out.Database.Port, PostgresPort)
+	switch out.Database.SSLMode {
+	case "", "require", "verify-ca", "verify-full":
+	default:
+		return backstageSpec{}, fmt.Errorf("field Database.SSLMode must be require, verify-ca or verify-full, got %q", out.Database.SSLMode)
+	}
 	out.RateLimitRPS = orDefault(out.RateLimitRPS, DefaultRateLimitRPS)
 	if len(out.AppConfigBaseFiles) == 0 {
 		out.AppConfigBaseFiles = DefaultAppConfigBaseFiles
@@ -220,17 +231,18 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 		configHash:    env.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
 		secretHash:    secretData.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
 	}
-	if len(spec.AppConfig) > 0 {
-		data, err := appConfigData(spec.AppConfig)
-		if err != nil {
-			return nil, fmt.Errorf("component Backstage %q: field AppConfig: %w", name, err)
-		}
-		appConfig, err := corev1.NewConfigMap(ctx, name+"-app-config", fileConfigMap(BackstageAppConfigName, spec, data), child)
+	appConfigFiles, err := appConfigData(spec)
+	if err != nil {
+		return nil, fmt.Errorf("component Backstage %q: field AppConfig: %w", name, err)
+	}
+	if len(appConfigFiles) > 0 {
+		appConfig, err := corev1.NewConfigMap(ctx, name+"-app-config", fileConfigMap(BackstageAppConfigName, spec, appConfigFiles), child)
 		if err != nil {
 			return nil, err
 		}
 		pod.appConfigName = appConfig.Metadata.Name()
-		pod.appConfigHash = pulumi.String(checksum(data))
+		pod.appConfigFiles = sortedKeys(appConfigFiles)
+		pod.appConfigHash = pulumi.String(checksum(appConfigFiles))
 	}
 	if spec.CABundle != "" {
 		data := map[string]string{caBundleFile: strings.TrimSpace(spec.CABundle) + "\n"}

@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
@@ -21,10 +22,11 @@ const backstageUID = 1000
 
 // Where the pod finds the files the program mounts.
 const (
-	appConfigFile = "app-config.extra.yaml"
-	appConfigDir  = "/app/config-extra"
-	caBundleFile  = "ca.crt"
-	caBundleDir   = "/etc/backstage/ca"
+	appConfigFile      = "app-config.extra.yaml"
+	databaseConfigFile = "app-config.database.yaml"
+	appConfigDir       = "/app/config-extra"
+	caBundleFile       = "ca.crt"
+	caBundleDir        = "/etc/backstage/ca"
 )
 
 // backstageEnv is the non-secret environment, read once at start-up: the user's, then
@@ -36,6 +38,10 @@ func backstageEnv(spec backstageSpec) pulumi.StringMap {
 	}
 	if spec.CABundle != "" {
 		env["NODE_EXTRA_CA_CERTS"] = pulumi.String(caBundleDir + "/" + caBundleFile)
+	}
+	if spec.Database.SSLMode != "" {
+		// For libpq's tools (psql, pg_dump), which Backstage's driver does not read.
+		env["PGSSLMODE"] = pulumi.String(spec.Database.SSLMode)
 	}
 	for name, value := range programEnv(spec) {
 		env[name] = value
@@ -94,13 +100,47 @@ func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.SecretAr
 	}
 }
 
-// appConfigData renders the stack's app-config as the file Backstage reads.
-func appConfigData(appConfig map[string]any) (map[string]string, error) {
-	out, err := yaml.Marshal(appConfig)
-	if err != nil {
-		return nil, err
+// appConfigData renders the app-config files the program passes with --config: the
+// stack's, then the database's TLS, which node-postgres takes only from app-config
+// (it ignores PGSSLMODE), last so that nothing overrides it.
+func appConfigData(spec backstageSpec) (map[string]string, error) {
+	files := map[string]string{}
+	if len(spec.AppConfig) > 0 {
+		out, err := yaml.Marshal(spec.AppConfig)
+		if err != nil {
+			return nil, err
+		}
+		files[appConfigFile] = string(out)
 	}
-	return map[string]string{appConfigFile: string(out)}, nil
+	if spec.Database.SSLMode != "" {
+		ssl := map[string]any{
+			// require encrypts without checking the certificate; both verify modes check
+			// it, and node-postgres checks the host name too (verify-full) as it has no
+			// verify-ca of its own.
+			"rejectUnauthorized": spec.Database.SSLMode != "require",
+		}
+		if spec.Database.CABundle != "" {
+			ssl["ca"] = strings.TrimSpace(spec.Database.CABundle) + "\n"
+		}
+		out, err := yaml.Marshal(map[string]any{"backend": map[string]any{"database": map[string]any{"connection": map[string]any{"ssl": ssl}}}})
+		if err != nil {
+			return nil, err
+		}
+		files[databaseConfigFile] = string(out)
+	}
+	return files, nil
+}
+
+// sortedKeys orders the app-config files as Backstage must load them: the stack's,
+// then the database's.
+func sortedKeys(files map[string]string) []string {
+	var out []string
+	for _, name := range []string{appConfigFile, databaseConfigFile} {
+		if _, ok := files[name]; ok {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // fileConfigMap holds files the pods mount read-only.
@@ -141,6 +181,8 @@ type backstagePodInputs struct {
 	configHash, secretHash pulumi.StringInput
 	// Set when the stack has app-config, a CA bundle or a registry login.
 	appConfigName, caBundleName pulumi.StringPtrInput
+	// appConfigFiles are the files of the app-config ConfigMap, in load order.
+	appConfigFiles              []string
 	appConfigHash, caBundleHash pulumi.StringInput
 	registrySecretName          pulumi.StringInput
 }
@@ -251,13 +293,13 @@ func waitForPostgresContainer(spec backstageSpec, env corev1.EnvFromSourceInput)
 
 // backstageArgs loads the image's own app-config files, then the stack's, so the stack's
 // values win, as the official chart orders them.
-func backstageArgs(spec backstageSpec, withAppConfig bool) []string {
+func backstageArgs(spec backstageSpec, mounted []string) []string {
 	var args []string
 	for _, file := range spec.AppConfigBaseFiles {
 		args = append(args, "--config", file)
 	}
-	if withAppConfig {
-		args = append(args, "--config", appConfigDir+"/"+appConfigFile)
+	for _, file := range mounted {
+		args = append(args, "--config", appConfigDir+"/"+file)
 	}
 	return args
 }
@@ -289,7 +331,7 @@ func backstageContainer(spec backstageSpec, envFrom corev1.EnvFromSourceArray, i
 		Image:           pulumi.String(spec.Image),
 		ImagePullPolicy: pulumi.String(spec.ImagePullPolicy),
 		Command:         pulumi.ToStringArray([]string{"node", "packages/backend"}),
-		Args:            pulumi.ToStringArray(backstageArgs(spec, in.appConfigName != nil)),
+		Args:            pulumi.ToStringArray(backstageArgs(spec, in.appConfigFiles)),
 		Ports:           ports,
 		Env: corev1.EnvVarArray{
 			corev1.EnvVarArgs{Name: pulumi.String("NODE_ENV"), Value: pulumi.String("production")},

@@ -23,6 +23,10 @@ type NetworkIsolationArgs struct {
 	// Optional: defaults to none. Where the Kubernetes API server listens, so that the
 	// Backstage Kubernetes plugin can reach it; without them the plugin sees no clusters.
 	APIServerCIDRs []string
+	// Optional: defaults to the in-cluster database's pods. With an external database,
+	// the addresses it is reached at, on DatabasePort (default PostgresPort).
+	DatabaseCIDRs []string
+	DatabasePort  int
 	// Optional: defaults to no metrics policy. With it, only Metrics.ScraperNamespace
 	// may reach Backstage's metrics port.
 	Metrics *Metrics
@@ -43,6 +47,7 @@ func (a *NetworkIsolationArgs) withDefaults() (NetworkIsolationArgs, error) {
 	}
 	out := *a
 	out.IngressControllerNamespace = orDefault(out.IngressControllerNamespace, DefaultIngressControllerNamespace)
+	out.DatabasePort = orDefault(out.DatabasePort, PostgresPort)
 	if out.Metrics != nil {
 		metrics := *out.Metrics
 		metrics.Port = orDefault(metrics.Port, DefaultMetricsPort)
@@ -113,25 +118,24 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 		{"backstage-egress", &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: labelSelector(BackstageSelector),
 			PolicyTypes: policyTypes("Egress"),
-			Egress:      backstageEgress(args.APIServerCIDRs),
+			Egress:      backstageEgress(args),
 		}},
-		{"postgres-ingress", &networkingv1.NetworkPolicySpecArgs{
+		// The program's database Jobs (role changes, backups) reach PostgreSQL and nothing else.
+		{"database-client-egress", &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: labelSelector(DatabaseClientSelector),
+			PolicyTypes: policyTypes("Egress"),
+			Egress:      networkingv1.NetworkPolicyEgressRuleArray{databaseEgress(args)},
+		}},
+	}
+	if len(args.DatabaseCIDRs) == 0 {
+		policies = append(policies, namedPolicy{"postgres-ingress", &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: labelSelector(PostgresSelector),
 			PolicyTypes: policyTypes("Ingress"),
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
 				From:  peers(podsLabelled(BackstageSelector), podsLabelled(DatabaseClientSelector)),
 				Ports: ports(tcp(PostgresPort)),
 			}},
-		}},
-		// The program's database Jobs (role changes, backups) reach PostgreSQL and nothing else.
-		{"database-client-egress", &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: labelSelector(DatabaseClientSelector),
-			PolicyTypes: policyTypes("Egress"),
-			Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
-				To:    peers(podsLabelled(PostgresSelector)),
-				Ports: ports(tcp(PostgresPort)),
-			}},
-		}},
+		}})
 	}
 	if args.Metrics != nil {
 		policies = append(policies, namedPolicy{"backstage-metrics", &networkingv1.NetworkPolicySpecArgs{
@@ -146,11 +150,21 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 	return policies
 }
 
+// databaseEgress reaches the in-cluster database's pods, or exactly the external
+// database's addresses on its port.
+func databaseEgress(args NetworkIsolationArgs) networkingv1.NetworkPolicyEgressRuleArgs {
+	if len(args.DatabaseCIDRs) > 0 {
+		return networkingv1.NetworkPolicyEgressRuleArgs{To: cidrPeers(args.DatabaseCIDRs), Ports: ports(tcp(args.DatabasePort))}
+	}
+	return networkingv1.NetworkPolicyEgressRuleArgs{To: peers(podsLabelled(PostgresSelector)), Ports: ports(tcp(PostgresPort))}
+}
+
 // backstageEgress lets Backstage reach its database, HTTPS outside the cluster and, when
 // its addresses are known, the API server.
-func backstageEgress(apiServerCIDRs []string) networkingv1.NetworkPolicyEgressRuleArray {
+func backstageEgress(args NetworkIsolationArgs) networkingv1.NetworkPolicyEgressRuleArray {
+	apiServerCIDRs := args.APIServerCIDRs
 	rules := networkingv1.NetworkPolicyEgressRuleArray{
-		networkingv1.NetworkPolicyEgressRuleArgs{To: peers(podsLabelled(PostgresSelector)), Ports: ports(tcp(PostgresPort))},
+		databaseEgress(args),
 		networkingv1.NetworkPolicyEgressRuleArgs{
 			To: peers(networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{
 				Cidr: pulumi.String("0.0.0.0/0"), Except: pulumi.ToStringArray(privateRanges)}}),

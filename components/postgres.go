@@ -131,18 +131,20 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	secret, err := corev1.NewSecret(ctx, name+"-secret", postgresSecret(spec, PostgresName, password), child)
+	// What the retained StatefulSet's pod needs to start again outlives a destroy or a
+	// move to an external database with it: its Secrets and its init scripts.
+	secret, err := corev1.NewSecret(ctx, name+"-secret", postgresSecret(spec, PostgresName, password), child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
 	// The superuser's password never leaves this Secret: the app's Secret holds only the
-	// app role's. Both outlive a destroy, with the data they open.
+	// app role's.
 	bootstrap, err := corev1.NewSecret(ctx, name+"-bootstrap-secret", postgresSecret(spec, PostgresBootstrapSecretName, bootstrapPassword),
 		child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
-	initScripts, err := corev1.NewConfigMap(ctx, name+"-init", postgresInitScripts(spec), child)
+	initScripts, err := corev1.NewConfigMap(ctx, name+"-init", postgresInitScripts(spec), child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,8 @@ type Stack struct {
 	Security             components.SecurityLayerArgs
 
 	App             components.BackstageArgs
+	Database        string
+	External        ExternalDatabase
 	Postgres        components.PostgresArgs
 	ProtectDatabase bool
 
@@ -97,6 +99,8 @@ func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *components.N
 		IngressControllerNamespace: s.Security.IngressControllerNamespace,
 		APIServerCIDRs:             s.APIServerCIDRs,
 		Metrics:                    s.App.Metrics,
+		DatabaseCIDRs:              s.DatabaseCIDRs(),
+		DatabasePort:               s.External.Port,
 	}
 }
 
@@ -118,6 +122,27 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *components.PostgresA
 	args.Resources = &s.PostgresResources
 	args.Scheduling = s.Scheduling
 	return &args
+}
+
+// DatabaseCIDRs are the external database's addresses, none for the in-cluster one.
+func (s *Stack) DatabaseCIDRs() []string {
+	if s.Database != DatabaseExternal {
+		return nil
+	}
+	return s.External.CIDRs
+}
+
+// ExternalDatabaseConnection is how Backstage reaches the external database.
+func (s *Stack) ExternalDatabaseConnection() components.DatabaseConnection {
+	return components.DatabaseConnection{
+		Host:     pulumi.String(s.External.Host),
+		Port:     s.External.Port,
+		Name:     components.PostgresDatabase,
+		User:     pulumi.String(s.External.User),
+		Password: s.External.Password,
+		SSLMode:  s.External.SSLMode,
+		CABundle: s.External.CABundle,
+	}
 }
 
 // BackstageArgs are the args of the app tier, given what the other components made.

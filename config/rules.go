@@ -30,6 +30,7 @@ func checkRules(r *reader, s *Stack) {
 			r.problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name)
 		}
 	}
+	checkDatabaseRules(r, s)
 	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {
 		r.problem(KeyRBACClusterWideRead.Name, "grants read on every resource, Secrets included; production needs `pulumi config set %s true` to accept that",
 			KeyRBACClusterWideReadAcknowledged.FullName())

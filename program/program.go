@@ -49,9 +49,25 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	postgres, err := components.NewPostgres(ctx, "postgres", cfg.PostgresArgs(ns), k8s)
-	if err != nil {
-		return err
+	var database components.DatabaseConnection
+	if cfg.Database == config.DatabaseExternal {
+		// No StatefulSet, claim or generated password. An in-cluster database this stack
+		// ran before is retained (StatefulSet, claim, Secrets), not deleted.
+		_ = ctx.Log.Warn("backstage:database is external: if this stack ran the in-cluster PostgreSQL, its StatefulSet psql-postgresql, "+
+			"its claim and its Secrets are kept in the namespace; delete them once the data is moved (README: Choosing in-cluster or managed)", nil)
+		database = cfg.ExternalDatabaseConnection()
+	} else {
+		postgres, err := components.NewPostgres(ctx, "postgres", cfg.PostgresArgs(ns), k8s)
+		if err != nil {
+			return err
+		}
+		database = components.DatabaseConnection{
+			Host:     postgres.Host,
+			Port:     components.PostgresPort,
+			Name:     components.PostgresDatabase,
+			User:     postgres.User,
+			Password: postgres.Password,
+		}
 	}
 
 	appOpts := []pulumi.ResourceOption{k8s}
@@ -59,20 +75,14 @@ func Run(ctx *pulumi.Context) error {
 		// The Ingress needs the controller's admission webhook and the issuer in place.
 		appOpts = append(appOpts, pulumi.DependsOn([]pulumi.Resource{security}))
 	}
-	app, err := components.NewBackstage(ctx, "backstage", cfg.BackstageArgs(ns, rbac.ServiceAccountName, components.DatabaseConnection{
-		Host:     postgres.Host,
-		Port:     components.PostgresPort,
-		Name:     components.PostgresDatabase,
-		User:     postgres.User,
-		Password: postgres.Password,
-	}), appOpts...)
+	app, err := components.NewBackstage(ctx, "backstage", cfg.BackstageArgs(ns, rbac.ServiceAccountName, database), appOpts...)
 	if err != nil {
 		return err
 	}
 
 	ctx.Export("url", app.URL)
 	ctx.Export("namespace", ns)
-	ctx.Export("databaseHost", postgres.Host)
+	ctx.Export("databaseHost", database.Host)
 	ctx.Export("image", app.Image)
 	if security != nil {
 		ctx.Export("caCertificate", security.CACertificate)

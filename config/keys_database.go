@@ -1,0 +1,143 @@
+package config
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/arhean/backstage-pulumi/components"
+)
+
+// Where the database is: the in-cluster StatefulSet, or a managed PostgreSQL (RDS,
+// Cloud SQL, Azure) reached over TLS. These follow keys_app.go's in the table.
+
+// Database modes.
+const (
+	DatabaseInCluster = "in-cluster"
+	DatabaseExternal  = "external"
+)
+
+// ExternalDatabase is a managed PostgreSQL Backstage reaches over TLS.
+type ExternalDatabase struct {
+	Host                string
+	Port                int
+	User                string
+	Password            pulumi.StringInput
+	SSLMode             string
+	SSLModeAcknowledged bool
+	CABundle            string
+	CIDRs               []string
+}
+
+var KeyDatabase = register(&Key[string]{
+	Setting: Setting{Name: "database", Example: DatabaseExternal,
+		Description: "in-cluster (a PostgreSQL StatefulSet) or external (a managed PostgreSQL, with the database* keys)."},
+	Default: DatabaseInCluster,
+	Into:    func(s *Stack) *string { return &s.Database },
+	Check:   oneOf(DatabaseInCluster, DatabaseExternal),
+})
+
+var KeyDatabaseHost = register(&Key[string]{
+	Setting: Setting{Name: "databaseHost", Example: "backstage.abc123.eu-west-1.rds.amazonaws.com",
+		Description: "The external database's host name (or address); required with database: external."},
+	Into:  func(s *Stack) *string { return &s.External.Host },
+	Check: hostOrAddress,
+})
+
+var KeyDatabasePort = register(&Key[int]{
+	Setting: Setting{Name: "databasePort", Example: "6432",
+		Description: "The external database's port."},
+	Default: components.PostgresPort,
+	Into:    func(s *Stack) *int { return &s.External.Port },
+	Check:   between(1, 65535, "a TCP port"),
+})
+
+var KeyDatabaseUser = register(&Key[string]{
+	Setting: Setting{Name: "databaseUser", Example: "backstage",
+		Description: "The external database role Backstage logs in as: LOGIN CREATEDB, no superuser (Backstage creates a database per plugin)."},
+	Into:  func(s *Stack) *string { return &s.External.User },
+	Check: optionalPostgresRole,
+})
+
+var KeyDatabasePassword = register(&Key[pulumi.StringInput]{
+	Setting: Setting{Name: "databasePassword", Secret: true, Example: "<password>",
+		Description: "The password of databaseUser; required with database: external."},
+	Into: func(s *Stack) *pulumi.StringInput { return &s.External.Password },
+})
+
+var KeyDatabaseSSLMode = register(&Key[string]{
+	Setting: Setting{Name: "databaseSslMode", Example: "verify-full",
+		Description: "TLS to the external database: require (encrypt only), verify-ca or verify-full (check the certificate and host name); production needs verify-full unless acknowledged."},
+	Default: "verify-full",
+	Into:    func(s *Stack) *string { return &s.External.SSLMode },
+	Check:   oneOf("require", "verify-ca", "verify-full"),
+})
+
+var KeyDatabaseSSLModeAcknowledged = register(&Key[bool]{
+	Setting: Setting{Name: "databaseSslModeAcknowledged", Example: "true",
+		Description: "Production's explicit acceptance of a databaseSslMode weaker than verify-full."},
+	Into: func(s *Stack) *bool { return &s.External.SSLModeAcknowledged },
+})
+
+var KeyDatabaseCABundle = register(&Key[string]{
+	Setting: Setting{Name: "databaseCaBundle", Example: "-----BEGIN CERTIFICATE-----...",
+		Description: "PEM certificates that sign the external database's certificate (the RDS, Cloud SQL or Azure CA bundle)."},
+	Into:  func(s *Stack) *string { return &s.External.CABundle },
+	Check: pemCertificates,
+})
+
+var KeyDatabaseCIDRs = register(&Key[[]string]{
+	Setting: Setting{Name: "databaseCidrs", Example: "10.20.0.0/24",
+		Description: "The external database's addresses (a YAML list of CIDRs): the only ones Backstage's egress policy allows on databasePort."},
+	Default: []string{},
+	Into:    func(s *Stack) *[]string { return &s.External.CIDRs },
+	Check:   cidrList("10.20.0.0/24"),
+})
+
+func hostOrAddress(v string) error {
+	if v == "" || net.ParseIP(v) != nil {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(v); len(errs) > 0 {
+		return fmt.Errorf("%q is neither a DNS name nor an IP address (%s)", v, errs[0])
+	}
+	return nil
+}
+
+func optionalPostgresRole(v string) error {
+	if v == "" {
+		return nil
+	}
+	return postgresRole(v)
+}
+
+// checkDatabaseRules applies the rules between the database keys.
+func checkDatabaseRules(r *reader, s *Stack) {
+	if s.Database != DatabaseExternal {
+		if s.External.Host != "" {
+			r.problem(KeyDatabaseHost.Name, "is set but %s is %s; set `%s external` to use it", KeyDatabase.Name, s.Database, KeyDatabase.FullName())
+		}
+		return
+	}
+	for _, missing := range []struct {
+		unset bool
+		key   *Setting
+	}{{s.External.Host == "", &KeyDatabaseHost.Setting}, {s.External.User == "", &KeyDatabaseUser.Setting}} {
+		if missing.unset {
+			r.problem(missing.key.Name, "is required with database: external; `pulumi config set %s %s`", missing.key.FullName(), missing.key.Example)
+		}
+	}
+	if !r.has(KeyDatabasePassword.Name) {
+		r.problem(KeyDatabasePassword.Name, "is required with database: external; `pulumi config set --secret %s <password>`", KeyDatabasePassword.FullName())
+	}
+	if s.NetworkPolicies && len(s.External.CIDRs) == 0 {
+		r.problem(KeyDatabaseCIDRs.Name, "is required with database: external and networkPolicies: the egress policy lets Backstage reach only these addresses; `pulumi config set --path '%s[0]' %s`",
+			KeyDatabaseCIDRs.FullName(), KeyDatabaseCIDRs.Example)
+	}
+	if s.Environment == Production && s.External.SSLMode != "verify-full" && !s.External.SSLModeAcknowledged {
+		r.problem(KeyDatabaseSSLMode.Name, "is %s, which does not check the server's host name (require: not even its certificate); production uses verify-full, or `pulumi config set %s true` to accept it",
+			s.External.SSLMode, KeyDatabaseSSLModeAcknowledged.FullName())
+	}
+}

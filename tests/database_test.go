@@ -1,0 +1,118 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+// The external database mode: a managed PostgreSQL over TLS, and no in-cluster one.
+
+const externalHost = "backstage.abc123.eu-west-1.rds.amazonaws.com"
+
+func withExternalDatabase(t *testing.T, stack string) stackConfig {
+	return loadStack(t, stack).
+		with("database", "external").
+		with("databaseHost", externalHost).
+		with("databasePort", "6432").
+		with("databaseUser", "backstage").
+		withSecret("databasePassword", "mock-rds-password").
+		with("databaseCaBundle", testCertificatePEM(t)).
+		with("databaseCidrs", `["10.20.0.0/24"]`)
+}
+
+func TestExternalDatabaseRegistersNoInClusterDatabase(t *testing.T) {
+	rec := mustRun(t, withExternalDatabase(t, "prod"))
+	assert.Empty(t, rec.ofType(typeStatefulSet), "no StatefulSet, so no claim")
+	assert.Zero(t, countNamed(rec.ofType(typePassword), "postgres"), "no generated database password")
+	assert.Empty(t, rec.ofType(typeJob))
+	for _, res := range rec.resources {
+		assert.False(t, strings.HasPrefix(res.Name, "postgres"), "%s belongs to the in-cluster database", res.Name)
+	}
+
+	env := rec.kube(t, typeConfigMap, "backstage-env-config").Inputs
+	assert.Equal(t, externalHost, str(env, "data", "POSTGRES_HOST"))
+	assert.Equal(t, "6432", str(env, "data", "POSTGRES_PORT"))
+	assert.Equal(t, "verify-full", str(env, "data", "PGSSLMODE"), "for libpq's tools")
+	secret := rec.kube(t, typeSecret, "backstage-secrets").Inputs
+	assert.Equal(t, "mock-rds-password", str(secret, "stringData", "POSTGRES_PASSWORD"))
+	assert.True(t, isSecretAt(secret, "stringData", "POSTGRES_PASSWORD"))
+
+	// node-postgres reads TLS only from app-config: the database file, loaded last.
+	appConfig := rec.kube(t, typeConfigMap, "backstage-app-config").Inputs
+	var database struct {
+		Backend struct {
+			Database struct {
+				Connection struct {
+					SSL struct {
+						RejectUnauthorized bool   `yaml:"rejectUnauthorized"`
+						CA                 string `yaml:"ca"`
+					} `yaml:"ssl"`
+				} `yaml:"connection"`
+			} `yaml:"database"`
+		} `yaml:"backend"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(str(appConfig, "data", "app-config.database.yaml")), &database))
+	ssl := database.Backend.Database.Connection.SSL
+	assert.True(t, ssl.RejectUnauthorized)
+	assert.Contains(t, ssl.CA, "BEGIN CERTIFICATE")
+	args := plain(get(rec.kube(t, typeDeployment, "backstage").Inputs, "spec", "template", "spec", "containers", "0", "args")).([]any)
+	assert.Equal(t, "/app/config-extra/app-config.database.yaml", args[len(args)-1], "the database's TLS is loaded last")
+
+	// Egress to exactly the database's addresses and port; no policy for absent pods.
+	egress := rec.kube(t, typeNetPol, "backstage-egress").Inputs
+	assert.Equal(t, "10.20.0.0/24", str(egress, "spec", "egress", "0", "to", "0", "ipBlock", "cidr"))
+	assert.Equal(t, "6432", str(egress, "spec", "egress", "0", "ports", "0", "port"))
+	assert.Empty(t, rec.ofTypeNamed(typeNetPol, "network-postgres-ingress"))
+}
+
+func TestRequireModeEncryptsWithoutCheckingTheCertificate(t *testing.T) {
+	rec := mustRun(t, withExternalDatabase(t, "dev").with("databaseSslMode", "require"))
+	file := str(rec.kube(t, typeConfigMap, "backstage-app-config").Inputs, "data", "app-config.database.yaml")
+	assert.Contains(t, file, "rejectUnauthorized: false")
+}
+
+func TestExternalDatabaseRefusals(t *testing.T) {
+	cases := []struct {
+		name    string
+		cfg     stackConfig
+		wantErr []string
+	}{
+		{"no host", withExternalDatabase(t, "dev").with("databaseHost", "<unset>"), []string{"backstage:databaseHost: is required with database: external"}},
+		{"no user", withExternalDatabase(t, "dev").with("databaseUser", "<unset>"), []string{"backstage:databaseUser: is required"}},
+		{"no password", withExternalDatabase(t, "dev").with("databasePassword", "<unset>"), []string{"backstage:databasePassword: is required", "--secret"}},
+		{"password in plaintext", withExternalDatabase(t, "dev").with("databasePassword", "<unset>").with("databasePassword", "hunter2"), []string{"backstage:databasePassword: is stored in plaintext"}},
+		{"no CIDRs with policies", withExternalDatabase(t, "dev").with("databaseCidrs", "<unset>"), []string{"backstage:databaseCidrs: is required", "egress"}},
+		{"weak TLS in prod", withExternalDatabase(t, "prod").with("databaseSslMode", "require"), []string{"backstage:databaseSslMode: is require", "databaseSslModeAcknowledged"}},
+		{"unknown mode", withExternalDatabase(t, "dev").with("databaseSslMode", "disable"), []string{"backstage:databaseSslMode:", "require, verify-ca, verify-full"}},
+		{"host not a name", withExternalDatabase(t, "dev").with("databaseHost", "db host"), []string{"backstage:databaseHost:", "neither a DNS name nor an IP address"}},
+		{"superuser name", withExternalDatabase(t, "dev").with("databaseUser", "postgres"), []string{"backstage:databaseUser:", "superuser"}},
+		{"host without external", loadStack(t, "dev").with("databaseHost", externalHost), []string{"backstage:databaseHost: is set but database is in-cluster"}},
+		{"unknown database mode", loadStack(t, "dev").with("database", "rds"), []string{"backstage:database:", "in-cluster, external"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := run(t, tc.cfg)
+			require.Error(t, err)
+			for _, want := range tc.wantErr {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.Empty(t, rec.resources, "nothing registered")
+		})
+	}
+	// Acknowledged, production accepts verify-ca.
+	mustRun(t, withExternalDatabase(t, "prod").with("databaseSslMode", "verify-ca").with("databaseSslModeAcknowledged", "true"))
+}
+
+func countNamed(list []registered, prefix string) int {
+	n := 0
+	for _, r := range list {
+		if strings.HasPrefix(r.Name, prefix) {
+			n++
+		}
+	}
+	return n
+}
