@@ -9,8 +9,13 @@ package components
 const (
 	DefaultIngressNginxChartVersion = "4.15.1"  // the final release: ingress-nginx is retired upstream
 	DefaultCertManagerChartVersion  = "v1.21.2" // 1.19 or later: older releases are out of support
-	DefaultPostgresImage            = "postgres:14.19"
-	DefaultInitImage                = "busybox:1.36"
+	// One pinned image per PostgreSQL major: Renovate moves each within its major only.
+	DefaultPostgres14Image = "postgres:14.19"
+	DefaultPostgres15Image = "postgres:15.14"
+	DefaultPostgres16Image = "postgres:16.10"
+	DefaultPostgres17Image = "postgres:17.6"
+	DefaultPostgres18Image = "postgres:18.1"
+	DefaultInitImage       = "busybox:1.36"
 )
 
 // appName names the app in every place where the default is simply "backstage".
@@ -34,6 +39,26 @@ const (
 	DefaultImagePullPolicy            = "Always"
 	DefaultRolloutStrategy            = "RollingUpdate"
 	DefaultMetricsPort                = 9464 // the OpenTelemetry Prometheus exporter's port
+	// DefaultPostgresMajorVersion is for new stacks; existing ones pin the major they run.
+	DefaultPostgresMajorVersion = 18
+)
+
+// PostgresImages are the pinned images by major, PostgresEndOfLife the day each major's
+// community support ends (postgresql.org/support/versioning).
+var (
+	PostgresImages = map[int]string{
+		14: DefaultPostgres14Image, 15: DefaultPostgres15Image, 16: DefaultPostgres16Image,
+		17: DefaultPostgres17Image, 18: DefaultPostgres18Image,
+	}
+	PostgresEndOfLife = map[int]string{
+		14: "2026-11-12", 15: "2027-11-11", 16: "2028-11-09", 17: "2029-11-08", 18: "2030-11-14",
+	}
+)
+
+// Oldest and newest majors the program runs.
+const (
+	MinPostgresMajorVersion = 14
+	MaxPostgresMajorVersion = 18
 )
 
 // DefaultAppConfigBaseFiles are the files the Backstage image's own command loads.

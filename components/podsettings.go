@@ -121,6 +121,22 @@ var (
 	postgresUnits       = map[string]int64{"kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 )
 
+// imageMajor is the PostgreSQL major an image's tag starts with (postgres:16.4 -> 16).
+var imageMajor = regexp.MustCompile(`:(\d+)(?:[.\-@]|$)`)
+
+// ImageMatchesMajor refuses an image of another major than the data directory's: a
+// server never starts on another major's files, so a mismatch is an outage, not an upgrade.
+func ImageMatchesMajor(image string, major int) error {
+	m := imageMajor.FindStringSubmatch(image)
+	if m == nil {
+		return fmt.Errorf("%q has no tag that names its PostgreSQL major; pin one such as postgres:%d.x", image, major)
+	}
+	if m[1] != strconv.Itoa(major) {
+		return fmt.Errorf("%q is PostgreSQL %s but the major is %d; a major change copies the data (README: upgrading PostgreSQL), it is never an image edit", image, m[1], major)
+	}
+	return nil
+}
+
 // Toleration lets the pods run on tainted nodes, as in a pod spec.
 type Toleration struct {
 	Key               string `json:"key,omitempty"`

@@ -17,7 +17,9 @@ import (
 type PostgresArgs struct {
 	// Required: the namespace to run in.
 	Namespace pulumi.StringInput
-	// Optional: defaults to DefaultPostgresImage. A PostgreSQL 14 image, pinned by tag.
+	// Optional: defaults to DefaultPostgresMajorVersion. The PostgreSQL major.
+	MajorVersion int
+	// Optional: defaults to PostgresImages[MajorVersion]. An image of that major.
 	Image string
 	// Optional: defaults to DefaultStorageSize, at least MinStorageSize. Size of the data
 	// volume; fixed once the claim exists.
@@ -87,7 +89,14 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 		return postgresSpec{}, errors.New("missing required field Namespace")
 	}
 	out := postgresSpec{PostgresArgs: *a, protect: boolOr(a.Protect, DefaultProtectDatabase)}
-	out.Image = orDefault(out.Image, DefaultPostgresImage)
+	out.MajorVersion = orDefault(out.MajorVersion, DefaultPostgresMajorVersion)
+	if out.MajorVersion < MinPostgresMajorVersion || out.MajorVersion > MaxPostgresMajorVersion {
+		return postgresSpec{}, fmt.Errorf("field MajorVersion must be from %d to %d, got %d", MinPostgresMajorVersion, MaxPostgresMajorVersion, out.MajorVersion)
+	}
+	out.Image = orDefault(out.Image, PostgresImages[out.MajorVersion])
+	if err := ImageMatchesMajor(out.Image, out.MajorVersion); err != nil {
+		return postgresSpec{}, fmt.Errorf("field Image %w", err)
+	}
 	out.StorageSize = orDefault(out.StorageSize, DefaultStorageSize)
 	out.SharedBuffers = orDefault(out.SharedBuffers, DefaultSharedBuffers)
 	out.User = orDefault(out.User, DefaultPostgresUser)

@@ -15,7 +15,7 @@ func TestPostgresDefaultsAreTheExportedConstants(t *testing.T) {
 	})
 	require.NoError(t, err)
 	sts := m.named(t, "db-statefulset")
-	assert.Equal(t, DefaultPostgresImage, value(sts.inputs, "spec", "template", "spec", "containers", "0", "image"))
+	assert.Equal(t, PostgresImages[DefaultPostgresMajorVersion], value(sts.inputs, "spec", "template", "spec", "containers", "0", "image"))
 	assert.Equal(t, DefaultStorageSize, value(sts.inputs, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"))
 	assert.Equal(t, []any{"-c", "max_connections=100", "-c", "shared_buffers=" + DefaultSharedBuffers},
 		value(sts.inputs, "spec", "template", "spec", "containers", "0", "args"))

@@ -139,6 +139,29 @@ func imagePinned(image string) (bool, error) {
 	return ok && tagged.Tag() != "latest", nil
 }
 
+// The optional* checks are the image checks for a key whose default comes later (the
+// PostgreSQL image of the chosen major).
+func optionalImage(v string) error {
+	if v == "" {
+		return nil
+	}
+	return validImage(v)
+}
+
+func optionalPinnedImage(v string) error {
+	if v == "" {
+		return nil
+	}
+	return pinnedImage(v)
+}
+
+func optionalUnpinnedImageWarning(v string) string {
+	if v == "" {
+		return ""
+	}
+	return unpinnedImageWarning(v)
+}
+
 func exactChartVersion(v string) error {
 	if !chartVersionPattern.MatchString(v) {
 		return fmt.Errorf("%q is not a pinned chart version; use an exact version such as 1.2.3 (no ranges)", v)

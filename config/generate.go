@@ -16,7 +16,7 @@ import (
 // projectHeader is Pulumi.yaml above its config block.
 const projectHeader = `# Generated from config/keys.go by ` + "`make generate`" + `: edit the key table, not this file.
 name: backstage
-description: Backstage on Kubernetes - ingress-nginx, cert-manager, PostgreSQL 14 and the Backstage app tier.
+description: Backstage on Kubernetes - ingress-nginx, cert-manager, PostgreSQL and the Backstage app tier.
 runtime: go
 `
 

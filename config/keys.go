@@ -202,14 +202,21 @@ var KeyGitHubClientSecret = register(&Key[pulumi.StringInput]{
 	Into: func(s *Stack) *pulumi.StringInput { return &s.App.GitHubClientSecret },
 })
 
+var KeyPostgresMajorVersion = register(&Key[int]{
+	Setting: Setting{Name: "postgresMajorVersion", Example: "14",
+		Description: "The PostgreSQL major, 14 to 18; new stacks get 18, existing ones pin what their data directory is (the committed stacks pin 14)."},
+	Default: components.DefaultPostgresMajorVersion,
+	Into:    func(s *Stack) *int { return &s.Postgres.MajorVersion },
+	Check:   between(components.MinPostgresMajorVersion, components.MaxPostgresMajorVersion, "the majors the program has images for"),
+})
+
 var KeyPostgresImage = register(&Key[string]{
-	Setting: Setting{Name: "postgresImage", Pinned: true, Example: components.DefaultPostgresImage,
-		Description: "The PostgreSQL 14 image."},
-	Default:    components.DefaultPostgresImage,
+	Setting: Setting{Name: "postgresImage", Pinned: true, Example: components.DefaultPostgres18Image,
+		Description: "The PostgreSQL image; its tag's major must be postgresMajorVersion. Defaults to that major's pinned image."},
 	Into:       func(s *Stack) *string { return &s.Postgres.Image },
-	Check:      validImage,
-	Production: pinnedImage,
-	Warn:       unpinnedImageWarning,
+	Check:      optionalImage,
+	Production: optionalPinnedImage,
+	Warn:       optionalUnpinnedImageWarning,
 })
 
 var KeyPostgresStorageClass = register(&Key[string]{

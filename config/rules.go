@@ -1,6 +1,11 @@
 package config
 
-import "github.com/arhean/backstage-pulumi/components"
+import (
+	"fmt"
+	"time"
+
+	"github.com/arhean/backstage-pulumi/components"
+)
 
 // checkRules applies the rules that involve more than one key; each key's own checks
 // are in the table.
@@ -31,8 +36,27 @@ func checkRules(r *reader, s *Stack) {
 		}
 	}
 	checkDatabaseRules(r, s)
+	checkPostgresMajor(r, s, time.Now())
 	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {
 		r.problem(KeyRBACClusterWideRead.Name, "grants read on every resource, Secrets included; production needs `pulumi config set %s true` to accept that",
 			KeyRBACClusterWideReadAcknowledged.FullName())
+	}
+}
+
+// checkPostgresMajor keeps the image on the data directory's major, and warns a
+// production stack that runs a major past its end of life.
+func checkPostgresMajor(r *reader, s *Stack, now time.Time) {
+	if s.Database != DatabaseInCluster {
+		return
+	}
+	major := s.Postgres.MajorVersion
+	if s.Postgres.Image != "" {
+		if err := components.ImageMatchesMajor(s.Postgres.Image, major); err != nil {
+			r.problem(KeyPostgresImage.Name, "%v (%s)", err, KeyPostgresMajorVersion.FullName())
+		}
+	}
+	if eol, err := time.Parse(time.DateOnly, components.PostgresEndOfLife[major]); err == nil && now.After(eol) && s.Environment == Production {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: PostgreSQL %d reached its end of life on %s and gets no more fixes; plan the major upgrade (README: upgrading PostgreSQL)",
+			KeyPostgresMajorVersion.FullName(), major, components.PostgresEndOfLife[major]))
 	}
 }

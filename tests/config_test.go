@@ -65,6 +65,9 @@ func TestBadConfigIsRefusedBeforeAnyResource(t *testing.T) {
 		{"metrics on the app port", "kind", "metrics", `{"port":7007,"scraperNamespace":"monitoring"}`, []string{"backstage:metrics:", "port 7007"}},
 		{"Recreate in prod", "prod", "rolloutStrategy", "Recreate", []string{"backstage:rolloutStrategy: is Recreate", "production"}},
 		{"unknown strategy", "kind", "rolloutStrategy", "BlueGreen", []string{"backstage:rolloutStrategy:", "RollingUpdate, Recreate"}},
+		{"image of another major", "prod", "postgresImage", "postgres:18.1", []string{"backstage:postgresImage:", "is PostgreSQL 18 but the major is 14", "copies the data"}},
+		{"image without a major", "kind", "postgresImage", "postgres:latest", []string{"backstage:postgresImage:", "no tag that names its PostgreSQL major"}},
+		{"major out of range", "kind", "postgresMajorVersion", "13", []string{"backstage:postgresMajorVersion: is 13"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +90,15 @@ func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 	for _, key := range []string{"backstage:image:", "backstage:replicas:", "backstage:postgresStorageSize:"} {
 		assert.Contains(t, err.Error(), key)
 	}
+}
+
+// PostgreSQL 14's support ended in November 2026: production says so at every run.
+func TestProductionWarnsWhileRunningAnEndOfLifeMajor(t *testing.T) {
+	loaded := loadConfig(t, loadStack(t, "prod"))
+	require.Len(t, loaded.Warnings, 1)
+	assert.Contains(t, loaded.Warnings[0], "backstage:postgresMajorVersion: PostgreSQL 14 reached its end of life on 2026-11-12")
+	assert.Empty(t, loadConfig(t, loadStack(t, "prod").with("postgresMajorVersion", "18").with("postgresImage", "<unset>")).Warnings,
+		"a supported major warns nothing")
 }
 
 func TestDevelopmentAcceptsAnUnpinnedImageWithAWarning(t *testing.T) {

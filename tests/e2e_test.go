@@ -164,7 +164,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			"backstage:postgresMaxConnections": "150",
 			"backstage:postgresSharedBuffers":  "128MB",
 			"backstage:postgresStorageSize":    "16Gi",
-			"backstage:postgresImage":          components.DefaultPostgresImage + "-bumped",
+			"backstage:postgresImage":          components.PostgresImages[components.DefaultPostgresMajorVersion] + "-bumped",
 		} {
 			withTemporaryConfig(t, s, key, value, func() {
 				preview, err := s.Preview(ctx)

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -125,7 +126,7 @@ func TestStacksPostgres(t *testing.T) {
 			assert.Equal(t, "true", str(pod, "securityContext", "runAsNonRoot"))
 			assert.Equal(t, "999", str(pod, "securityContext", "fsGroup"))
 			c := get(pod, "containers", "0").ObjectValue()
-			assert.Equal(t, pinned(t, want.stack, "postgresImage", components.DefaultPostgresImage), str(c, "image"))
+			assert.Equal(t, postgresImageOf(t, want.stack), str(c, "image"))
 			assert.Equal(t, "5432", str(c, "ports", "0", "containerPort"))
 			assert.Equal(t, []any{"-c", "max_connections=100", "-c", "shared_buffers=256MB"}, plain(get(c, "args")))
 			env := envByName(c)
@@ -518,4 +519,20 @@ func pinned(t testing.TB, stack, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// postgresImageOf is the image a stack runs: its own pin, or the pinned image of its
+// major (the stack file's, or the program's default).
+func postgresImageOf(t testing.TB, stack string) string {
+	cfg := loadStack(t, stack)
+	if image, ok := cfg.values["backstage:postgresImage"]; ok {
+		return image
+	}
+	major := components.DefaultPostgresMajorVersion
+	if v, ok := cfg.values["backstage:postgresMajorVersion"]; ok {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err)
+		major = n
+	}
+	return components.PostgresImages[major]
 }

@@ -56,7 +56,7 @@ func TestDatabaseSettingsNeverTouchThePasswordOrTheClaim(t *testing.T) {
 		{"postgresSharedBuffers", "512MB", []string{typeStatefulSet + "::postgres-statefulset"}},
 		// The role Job's inputs follow the image, but it ignores changes to its spec
 		// (checked in TestTheRoleJobRunsOnce), so the engine leaves it alone.
-		{"postgresImage", components.DefaultPostgresImage + "-bumped", []string{typeStatefulSet + "::postgres-statefulset", typeJob + "::postgres-least-privilege"}},
+		{"postgresImage", components.DefaultPostgres14Image + "-bumped", []string{typeStatefulSet + "::postgres-statefulset", typeJob + "::postgres-least-privilege"}},
 		// Only the claim template changes, which the StatefulSet ignores (TestStacksPostgres).
 		{"postgresStorageSize", "16Gi", []string{typeStatefulSet + "::postgres-statefulset"}},
 	}
