@@ -14,7 +14,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 STACK_CMD := go run ./cmd/stack -s $(STACK)
 
-.PHONY: migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
+.PHONY: restore migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ up: ## pulumi up STACK (default local) on $KUBECONFIG (default: the local contro
 preview: ## pulumi preview STACK; DRIFT=1 refreshes from the cluster and fails on any difference
 	$(ensure_cluster)
 	@$(STACK_CMD) preview $(if $(DRIFT),-expect-no-changes)
+
+restore: ## restore BACKUP (a folder name; the newest when empty) of STACK's database; stop Backstage first (backstage:maintenance true)
+	$(ensure_cluster)
+	@hack/restore.sh "$$($(STACK_CMD) output namespace)" "$(BACKUP)"
 
 migrate-charts: ## once per stack deployed before the Charts: forget the helm.sh/v3 Releases and let the Charts adopt their objects in place
 	$(ensure_cluster)

@@ -80,6 +80,9 @@ type BackstageArgs struct {
 	Metrics *Metrics
 	// Optional: defaults to DefaultRolloutStrategy; Recreate stops every old pod first.
 	RolloutStrategy string
+	// Optional: defaults to false. Runs no pod (replicas 0), so that nothing writes to
+	// the database during a restore or a major upgrade.
+	Stopped bool
 }
 
 // Metrics exposes the Prometheus exporter's port to one scraper namespace.

@@ -187,6 +187,14 @@ type backstagePodInputs struct {
 	registrySecretName          pulumi.StringInput
 }
 
+// runningReplicas is Replicas, or none while stopped for maintenance.
+func (spec backstageSpec) runningReplicas() int {
+	if spec.Stopped {
+		return 0
+	}
+	return spec.Replicas
+}
+
 // preStopPause keeps a stopping pod serving while the endpoints controller and the
 // ingress controller take it out of rotation, so rollouts drop no requests.
 const (
@@ -237,7 +245,7 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
 			kubeScoreIgnoreUID("the Backstage image runs as its node user, UID 1000; runAsNonRoot is enforced")),
 		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas:             pulumi.Int(spec.Replicas),
+			Replicas:             pulumi.Int(spec.runningReplicas()),
 			RevisionHistoryLimit: pulumi.Int(5),
 			Selector:             selector,
 			Strategy:             strategy,

@@ -41,6 +41,9 @@ const (
 	DefaultMetricsPort                = 9464 // the OpenTelemetry Prometheus exporter's port
 	// DefaultPostgresMajorVersion is for new stacks; existing ones pin the major they run.
 	DefaultPostgresMajorVersion = 18
+	DefaultBackupSchedule       = "17 3 * * *" // daily, off the hour
+	DefaultBackupRetention      = 7
+	DefaultBackupSize           = "8Gi"
 )
 
 // PostgresImages are the pinned images by major, PostgresEndOfLife the day each major's

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,6 +59,64 @@ func TestRoleScriptsOnARealServer(t *testing.T) {
 		server.shell(t, demoteAppRole, server.demoteEnv()) // and again: idempotent
 		server.assertLeastPrivilege(t)
 	})
+}
+
+// The backup keeps RETENTION complete runs, and a restore brings back what a bad
+// migration or a deleted table took, into the running server.
+func TestBackupAndRestoreScriptsOnARealServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server (make test runs it)")
+	}
+	server := startServer(t, postgresBin(t), "55434", PostgresSuperuser, bootstrapPass)
+	server.psql(t, PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+PostgresDatabase)
+	server.shell(t, createAppRole, map[string]string{
+		"POSTGRES_USER": PostgresSuperuser, "POSTGRES_DB": PostgresDatabase, "PGPASSWORD": bootstrapPass,
+		"APP_USER": appUser, "APP_PASSWORD": appPassword,
+	})
+	// As Backstage leaves them: a database per plugin, owned by the app role.
+	server.psql(t, appUser, appPassword, PostgresDatabase, "CREATE DATABASE backstage_plugin_search")
+	server.psql(t, appUser, appPassword, PostgresDatabase, "CREATE TABLE entities (id int PRIMARY KEY, name text); INSERT INTO entities VALUES (1, 'service-a'), (2, 'service-b')")
+	server.psql(t, appUser, appPassword, "backstage_plugin_search", "CREATE TABLE documents (id int); INSERT INTO documents VALUES (7)")
+
+	backups := t.TempDir()
+	env := map[string]string{
+		"PGUSER": appUser, "PGPASSWORD": appPassword, "PGDATABASE": PostgresDatabase,
+		"BACKUP_DIR": backups, "RETENTION": "2",
+	}
+	for range 3 {
+		out := server.shell(t, backupScript, env)
+		assert.Contains(t, out, "dumped backstage_plugin_catalog")
+		assert.Contains(t, out, "dumped backstage_plugin_search")
+		time.Sleep(1100 * time.Millisecond) // one folder per second
+	}
+	complete, err := filepath.Glob(filepath.Join(backups, "*", "COMPLETE"))
+	require.NoError(t, err)
+	assert.Len(t, complete, 2, "the newest RETENTION complete backups are kept")
+
+	// A bad migration: a table gone, rows changed.
+	server.psql(t, appUser, appPassword, PostgresDatabase, "DROP TABLE entities")
+	server.psql(t, appUser, appPassword, "backstage_plugin_search", "DELETE FROM documents")
+	out := server.shell(t, restoreScript, env)
+	assert.Contains(t, out, "restored backstage_plugin_catalog")
+	assert.Equal(t, "service-a,service-b", server.psql(t, appUser, appPassword, PostgresDatabase, "SELECT string_agg(name, ',' ORDER BY id) FROM entities"))
+	assert.Equal(t, "7", server.psql(t, appUser, appPassword, "backstage_plugin_search", "SELECT string_agg(id::text, ',') FROM documents"))
+
+	// A named backup, into a server that lost a whole database.
+	server.psql(t, appUser, appPassword, PostgresDatabase, "DROP DATABASE backstage_plugin_search")
+	named := filepath.Base(filepath.Dir(complete[0]))
+	env["BACKUP"] = named
+	assert.Contains(t, server.shell(t, restoreScript, env), "restored backup "+named)
+	assert.Equal(t, "7", server.psql(t, appUser, appPassword, "backstage_plugin_search", "SELECT string_agg(id::text, ',') FROM documents"))
+
+	env["BACKUP"] = "20000101T000000Z"
+	cmd := exec.Command("sh", "-c", restoreScript)
+	cmd.Env = append(os.Environ(), "PATH="+server.bin+":"+os.Getenv("PATH"), "PGHOST=127.0.0.1", "PGPORT="+server.port)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	missing, err := cmd.CombinedOutput()
+	require.Error(t, err, "a backup that does not exist is refused")
+	assert.Contains(t, string(missing), "no complete backup 20000101T000000Z")
 }
 
 type sqlServer struct {

@@ -42,6 +42,7 @@ type Stack struct {
 	App             components.BackstageArgs
 	Database        string
 	External        ExternalDatabase
+	Backup          *components.BackupArgs
 	Postgres        components.PostgresArgs
 	ProtectDatabase bool
 
@@ -143,6 +144,24 @@ func (s *Stack) ExternalDatabaseConnection() components.DatabaseConnection {
 		SSLMode:  s.External.SSLMode,
 		CABundle: s.External.CABundle,
 	}
+}
+
+// BackupArgs are the args of the backups of the database Backstage uses, with the
+// tools of the server's major (the newest major's for an external database, whose
+// pg_dump reads every older server).
+func (s *Stack) BackupArgs(namespace pulumi.StringInput, database components.DatabaseConnection) *components.BackupArgs {
+	args := *s.Backup
+	args.Namespace = namespace
+	args.Database = database
+	args.Scheduling = s.Scheduling
+	args.Image = components.PostgresImages[components.MaxPostgresMajorVersion]
+	if s.Database != DatabaseExternal {
+		args.Image = s.Postgres.Image
+		if args.Image == "" {
+			args.Image = components.PostgresImages[s.Postgres.MajorVersion]
+		}
+	}
+	return &args
 }
 
 // BackstageArgs are the args of the app tier, given what the other components made.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"regexp"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -141,3 +142,42 @@ func checkDatabaseRules(r *reader, s *Stack) {
 			s.External.SSLMode, KeyDatabaseSSLModeAcknowledged.FullName())
 	}
 }
+
+var KeyBackup = register(&Key[*components.BackupArgs]{
+	Setting: Setting{Name: "backup", Example: "{schedule: \"17 3 * * *\", retention: 7, size: 8Gi}",
+		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike."},
+	Into:  func(s *Stack) **components.BackupArgs { return &s.Backup },
+	Check: validBackup,
+})
+
+var cronField = `(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*`
+
+var cronSchedule = regexp.MustCompile(`^` + cronField + `( ` + cronField + `){4}$`)
+
+func validBackup(b *components.BackupArgs) error {
+	if b == nil {
+		return nil
+	}
+	if b.Schedule != "" && !cronSchedule.MatchString(b.Schedule) {
+		return fmt.Errorf("schedule %q is not a five-field cron schedule such as \"17 3 * * *\"", b.Schedule)
+	}
+	if b.Retention < 0 || b.Retention > 365 {
+		return fmt.Errorf("retention %d is not from 1 to 365 backups", b.Retention)
+	}
+	if b.Size != "" {
+		if err := quantityAtLeast("1Gi")(b.Size); err != nil {
+			return fmt.Errorf("size %w", err)
+		}
+	}
+	if b.ExistingClaim != "" && b.Size != "" {
+		return fmt.Errorf("has both existingClaim and size; an existing claim has its own size")
+	}
+	return dnsSubdomain("claim")(b.ExistingClaim)
+}
+
+var KeyMaintenance = register(&Key[bool]{
+	Setting: Setting{Name: "maintenance", Example: "true",
+		Description: "Stop Backstage (no pod) so that nothing writes to the database during a restore or a major upgrade; the Ingress answers 503 meanwhile."},
+	Into: func(s *Stack) *bool { return &s.App.Stopped },
+	Warn: warnWhen(true, "Backstage is stopped for maintenance: no pod runs until it is false again"),
+})

@@ -70,6 +70,12 @@ func Run(ctx *pulumi.Context) error {
 		}
 	}
 
+	if cfg.Backup != nil {
+		if _, err := components.NewBackups(ctx, "backups", cfg.BackupArgs(ns, database), k8s); err != nil {
+			return err
+		}
+	}
+
 	appOpts := []pulumi.ResourceOption{k8s}
 	if security != nil {
 		// The Ingress needs the controller's admission webhook and the issuer in place.

@@ -116,3 +116,59 @@ func countNamed(list []registered, prefix string) int {
 	}
 	return n
 }
+
+func TestBackupsCronJobsAndClaim(t *testing.T) {
+	for _, stack := range []string{"dev", "prod", "local"} {
+		t.Run(stack, func(t *testing.T) {
+			rec := mustRun(t, loadStack(t, stack))
+			backup := rec.kube(t, typeCronJob, "backstage-backup")
+			spec := get(backup.Inputs, "spec").ObjectValue()
+			assert.Equal(t, "Forbid", str(spec, "concurrencyPolicy"), "one backup at a time")
+			assert.Equal(t, "3", str(spec, "successfulJobsHistoryLimit"))
+			assert.Equal(t, "3", str(spec, "failedJobsHistoryLimit"))
+			assert.Equal(t, "false", str(spec, "suspend"))
+			pod := get(spec, "jobTemplate", "spec", "template").ObjectValue()
+			assert.Equal(t, "database-client", str(pod, "metadata", "labels", "component"), "the policies let it reach the database only")
+			c := get(pod, "spec", "containers", "0").ObjectValue()
+			assert.Equal(t, postgresImageOf(t, stack), str(c, "image"), "pg_dump of the server's major")
+			env := envByName(c)
+			assert.Equal(t, "secret:backstage-backup-credentials/password", env["PGPASSWORD"])
+			assert.Equal(t, "backstage", env["PGUSER"], "the app role, which owns the plugin databases")
+			assert.Equal(t, "/backups", env["BACKUP_DIR"])
+
+			restore := rec.kube(t, typeCronJob, "backstage-restore")
+			assert.Equal(t, "true", str(restore.Inputs, "spec", "suspend"), "restores run only by hand")
+			claim := rec.kube(t, "kubernetes:core/v1:PersistentVolumeClaim", "backstage-backups")
+			assert.True(t, claim.RetainOnDelete, "the backups outlive the stack")
+			credentials := rec.kube(t, typeSecret, "backstage-backup-credentials")
+			assert.True(t, isSecretAt(credentials.Inputs, "stringData", "password"))
+		})
+	}
+}
+
+func TestBackupsOfAnExternalDatabaseUseTLS(t *testing.T) {
+	rec := mustRun(t, withExternalDatabase(t, "prod"))
+	c := get(rec.kube(t, typeCronJob, "backstage-backup").Inputs, "spec", "jobTemplate", "spec", "template", "spec", "containers", "0").ObjectValue()
+	env := envByName(c)
+	assert.Equal(t, externalHost, env["PGHOST"])
+	assert.Equal(t, "verify-full", env["PGSSLMODE"])
+	assert.Equal(t, "/etc/backstage/database-ca/ca.crt", env["PGSSLROOTCERT"])
+	assert.Equal(t, "/etc/backstage/database-ca", mountPath(c, "database-ca"))
+	assert.Contains(t, str(c, "image"), ":18.", "the newest pg_dump reads every older server")
+}
+
+func TestBackupRefusals(t *testing.T) {
+	for value, want := range map[string]string{
+		`{"schedule":"every night"}`:                "not a five-field cron schedule",
+		`{"retention":1000}`:                        "retention 1000 is not from 1 to 365",
+		`{"size":"100Mi"}`:                          "below 1Gi",
+		`{"existingClaim":"backups","size":"10Gi"}`: "both existingClaim and size",
+		`{"existingClaim":"Not_A_Name"}`:            "not a valid claim name",
+	} {
+		rec, err := run(t, loadStack(t, "dev").with("backup", value))
+		require.Error(t, err, value)
+		assert.Contains(t, err.Error(), "backstage:backup: ")
+		assert.Contains(t, err.Error(), want)
+		assert.Empty(t, rec.resources)
+	}
+}

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -170,11 +172,16 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 				preview, err := s.Preview(ctx)
 				require.NoError(t, err, key)
 				assertNothingReplacedOrDeleted(t, preview.ChangeSummary, key)
-				if key == "backstage:postgresStorageSize" {
+				switch key {
+				case "backstage:postgresStorageSize":
 					// The claim template is ignored: a size change needs a volume expansion
 					// by hand, never a new StatefulSet and an empty volume.
 					assert.Zero(t, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
-				} else {
+				case "backstage:postgresImage":
+					// The StatefulSet, and the backup and restore CronJobs that use its tools;
+					// the role Job ignores it (it ran once).
+					assert.Equal(t, 3, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
+				default:
 					assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
 				}
 			})
@@ -195,6 +202,39 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		require.NoError(t, s.RemoveConfig(ctx, key))
 		_, err = s.Preview(ctx, optpreview.ExpectNoChanges())
 		assert.NoError(t, err)
+	})
+
+	step("a backup and a restore run as restricted pods, through make restore's script", func(t *testing.T) {
+		object(t, "cronjob", "backstage-backup")
+		claim := object(t, "pvc", "backstage-backups")
+		waitFor(t, "the backup claim to bind", 30*time.Second, func() bool {
+			return fieldString(object(t, "pvc", "backstage-backups"), "status", "phase") == "Bound"
+		})
+		_ = claim
+		_, err := kubectl(t, "create", "job", "backup-now", "-n", e2eNamespace, "--from=cronjob/backstage-backup")
+		require.NoError(t, err, "the API server admits the backup's pod under restricted Pod Security")
+		waitFor(t, "the backup Job to complete", 60*time.Second, func() bool {
+			return fieldString(object(t, "job", "backup-now"), "status", "succeeded") == "1"
+		})
+
+		// The restore refuses while Backstage runs, then runs from the suspended CronJob.
+		restore := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace, "20261128T031700Z")
+		out, err := restore.CombinedOutput()
+		require.Error(t, err)
+		assert.Contains(t, string(out), "set backstage:maintenance to true")
+		withTemporaryConfig(t, s, "backstage:maintenance", "true", func() {
+			_, err := s.Up(ctx)
+			require.NoError(t, err)
+			out, err := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace, "20261128T031700Z").CombinedOutput()
+			require.NoError(t, err, string(out))
+			jobs, err := kubectl(t, "get", "jobs", "-n", e2eNamespace, "-o", `jsonpath={range .items[*]}{.metadata.name}={.spec.template.spec.containers[0].env[?(@.name=="BACKUP")].value}{"\n"}{end}`)
+			require.NoError(t, err)
+			assert.Contains(t, jobs, "=20261128T031700Z", "the Job restores the backup asked for")
+		})
+		_, err = s.Up(ctx)
+		require.NoError(t, err)
+		_, _ = kubectl(t, "delete", "jobs", "-n", e2eNamespace, "-l", "component=database-client", "--ignore-not-found")
+		_, _ = kubectl(t, "delete", "job", "backup-now", "-n", e2eNamespace, "--ignore-not-found")
 	})
 
 	step("secrets never reach the state in plaintext", func(t *testing.T) {

@@ -24,11 +24,16 @@ func TestEveryPodTemplatePassesPodSecurityRestricted(t *testing.T) {
 			rec := mustRun(t, loadStack(t, stack))
 			workloads := append(rec.ofType(typeDeployment), rec.ofType(typeStatefulSet)...)
 			workloads = append(workloads, rec.ofType(typeJob)...)
+			workloads = append(workloads, rec.ofType(typeCronJob)...)
 			require.NotEmpty(t, rec.ofType(typeJob), "the database Jobs are judged too")
-			require.Len(t, workloads, 3)
+			require.Len(t, workloads, 3+len(rec.ofType(typeCronJob)))
 			for _, w := range workloads {
 				var template corev1.PodTemplateSpec
-				data, err := json.Marshal(plain(get(w.Inputs, "spec", "template")))
+				templatePath := []string{"spec", "template"}
+				if w.Type == typeCronJob {
+					templatePath = []string{"spec", "jobTemplate", "spec", "template"}
+				}
+				data, err := json.Marshal(plain(get(w.Inputs, templatePath...)))
 				require.NoError(t, err)
 				require.NoError(t, json.Unmarshal(data, &template))
 				require.NotEmpty(t, template.Spec.Containers, w.Name)

@@ -315,3 +315,13 @@ func TestTheRoleJobRunsOnce(t *testing.T) {
 	assert.Equal(t, []string{"spec"}, jobs[0].IgnoreChanges)
 	assert.True(t, dependsOn(jobs[0], "postgres-statefulset"), "it runs once the server is ready")
 }
+
+// maintenance stops Backstage for a restore or an upgrade, and says so at every run.
+func TestMaintenanceStopsBackstage(t *testing.T) {
+	cfg := loadStack(t, "prod").with("maintenance", "true")
+	rec := mustRun(t, cfg)
+	assert.Equal(t, "0", str(rec.kube(t, typeDeployment, "backstage").Inputs, "spec", "replicas"))
+	warnings := loadConfig(t, cfg).Warnings
+	assert.Contains(t, strings.Join(warnings, "\n"), "backstage:maintenance: Backstage is stopped for maintenance")
+	assert.Equal(t, "2", str(mustRun(t, loadStack(t, "prod")).kube(t, typeDeployment, "backstage").Inputs, "spec", "replicas"))
+}

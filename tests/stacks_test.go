@@ -27,6 +27,7 @@ const (
 	typeBinding     = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 	typeChart       = "kubernetes:helm.sh/v4:Chart"
 	typeJob         = "kubernetes:batch/v1:Job"
+	typeCronJob     = "kubernetes:batch/v1:CronJob"
 	typeCustom      = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 	typePassword    = "random:index/randomPassword:RandomPassword"
 	typeProvider    = "pulumi:providers:kubernetes"

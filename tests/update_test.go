@@ -56,7 +56,10 @@ func TestDatabaseSettingsNeverTouchThePasswordOrTheClaim(t *testing.T) {
 		{"postgresSharedBuffers", "512MB", []string{typeStatefulSet + "::postgres-statefulset"}},
 		// The role Job's inputs follow the image, but it ignores changes to its spec
 		// (checked in TestTheRoleJobRunsOnce), so the engine leaves it alone.
-		{"postgresImage", components.DefaultPostgres14Image + "-bumped", []string{typeStatefulSet + "::postgres-statefulset", typeJob + "::postgres-least-privilege"}},
+		// The backups use the server's own tools, so they follow its image (CronJobs
+		// update in place; the next run uses the new tools).
+		{"postgresImage", components.DefaultPostgres14Image + "-bumped", []string{typeStatefulSet + "::postgres-statefulset",
+			typeCronJob + "::backups-cronjob", typeCronJob + "::backups-restore", typeJob + "::postgres-least-privilege"}},
 		// Only the claim template changes, which the StatefulSet ignores (TestStacksPostgres).
 		{"postgresStorageSize", "16Gi", []string{typeStatefulSet + "::postgres-statefulset"}},
 	}

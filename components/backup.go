@@ -1,0 +1,219 @@
+package components
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Kubernetes names of the backups, which the restore runbook and `make restore` use.
+const (
+	BackupClaimName   = "backstage-backups"
+	BackupCronJobName = "backstage-backup"
+	RestoreJobName    = "backstage-restore"
+	backupDir         = "/backups"
+	databaseCADir     = "/etc/backstage/database-ca"
+)
+
+// BackupArgs configures the database backups.
+type BackupArgs struct {
+	// Required: the namespace of the database's clients.
+	Namespace pulumi.StringInput
+	// Optional: defaults to DefaultBackupSchedule. A cron schedule, in the cluster's time zone.
+	Schedule string `json:"schedule"`
+	// Optional: defaults to DefaultBackupRetention. Complete backups kept on the claim.
+	Retention int `json:"retention"`
+	// Optional: defaults to DefaultBackupSize. The backup claim's size.
+	Size string `json:"size"`
+	// Optional: defaults to the cluster's default StorageClass.
+	StorageClass string `json:"storageClass"`
+	// Optional: an existing claim to write to instead of a claim of the program's.
+	ExistingClaim string `json:"existingClaim"`
+	// Required: the database and the role the backups log in as.
+	Database DatabaseConnection `json:"-"`
+	// Required: an image whose pg_dump is at least the server's major.
+	Image string `json:"-"`
+	// Optional: node selector, tolerations and priority class of the pods.
+	Scheduling Scheduling `json:"-"`
+}
+
+// Backups are a CronJob that dumps every Backstage database into a retained claim, and
+// a suspended CronJob that restores one backup when started by hand.
+type Backups struct {
+	pulumi.ResourceState
+
+	ClaimName   pulumi.StringOutput `pulumi:"claimName"`
+	CronJobName pulumi.StringOutput `pulumi:"cronJobName"`
+}
+
+func (a *BackupArgs) withDefaults() (BackupArgs, error) {
+	switch {
+	case a == nil || a.Namespace == nil:
+		return BackupArgs{}, errors.New("missing required field Namespace")
+	case a.Database.Host == nil || a.Database.User == nil || a.Database.Password == nil:
+		return BackupArgs{}, errors.New("missing required field Database (Host, User and Password)")
+	case a.Image == "":
+		return BackupArgs{}, errors.New("missing required field Image")
+	}
+	out := *a
+	out.Schedule = orDefault(out.Schedule, DefaultBackupSchedule)
+	out.Retention = orDefault(out.Retention, DefaultBackupRetention)
+	out.Size = orDefault(out.Size, DefaultBackupSize)
+	out.Database.Port = orDefault(out.Database.Port, PostgresPort)
+	if out.Retention < 1 {
+		return BackupArgs{}, fmt.Errorf("field Retention must be at least 1, got %d", out.Retention)
+	}
+	return out, nil
+}
+
+// NewBackups registers the claim, the CA bundle for TLS to an external database, and
+// the backup and restore CronJobs.
+func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi.ResourceOption) (*Backups, error) {
+	args, err := in.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("component Backups %q: %w", name, err)
+	}
+	comp := &Backups{}
+	if err := ctx.RegisterComponentResource("backstage:index:Backups", name, comp, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(comp)
+
+	credentials, err := corev1.NewSecret(ctx, name+"-credentials", &corev1.SecretArgs{
+		Metadata:   objectMeta(BackupCronJobName+"-credentials", args.Namespace, DatabaseClientSelector, nil),
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{"password": pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput)},
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	claimName := pulumi.String(args.ExistingClaim).ToStringOutput()
+	if args.ExistingClaim == "" {
+		// The backups outlive the stack, as the data they copy does.
+		claim, err := corev1.NewPersistentVolumeClaim(ctx, name+"-claim", backupClaim(args), child, pulumi.RetainOnDelete(true))
+		if err != nil {
+			return nil, err
+		}
+		claimName = claim.Metadata.Name().Elem()
+	}
+	var caName pulumi.StringPtrInput
+	if args.Database.CABundle != "" {
+		ca, err := corev1.NewConfigMap(ctx, name+"-database-ca", &corev1.ConfigMapArgs{
+			Metadata: objectMeta(BackupCronJobName+"-database-ca", args.Namespace, DatabaseClientSelector, nil),
+			Data:     pulumi.StringMap{caBundleFile: pulumi.String(args.Database.CABundle)},
+		}, child)
+		if err != nil {
+			return nil, err
+		}
+		caName = ca.Metadata.Name()
+	}
+	inputs := cronJobInputs{claimName: claimName, caName: caName, passwordSecret: credentials.Metadata.Name()}
+	backup, err := batchv1.NewCronJob(ctx, name+"-cronjob", databaseCronJob(args, BackupCronJobName, backupScript, false, inputs), child)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := batchv1.NewCronJob(ctx, name+"-restore", databaseCronJob(args, RestoreJobName, restoreScript, true, inputs), child); err != nil {
+		return nil, err
+	}
+
+	comp.ClaimName = claimName
+	comp.CronJobName = backup.Metadata.Name().Elem()
+	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
+		"claimName":   comp.ClaimName,
+		"cronJobName": comp.CronJobName,
+	})
+}
+
+func backupClaim(args BackupArgs) *corev1.PersistentVolumeClaimArgs {
+	spec := &corev1.PersistentVolumeClaimSpecArgs{
+		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(args.Size)}},
+	}
+	if args.StorageClass != "" {
+		spec.StorageClassName = pulumi.String(args.StorageClass)
+	}
+	return &corev1.PersistentVolumeClaimArgs{
+		Metadata: objectMeta(BackupClaimName, args.Namespace, DatabaseClientSelector, pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
+		Spec:     spec,
+	}
+}
+
+// databaseCronJob runs a script with libpq's environment and the backup claim: the
+// backup on its schedule, one run at a time; the restore suspended, started by hand.
+// cronJobInputs are what the CronJobs take from the objects registered before them.
+type cronJobInputs struct {
+	claimName              pulumi.StringInput
+	caName, passwordSecret pulumi.StringPtrInput
+}
+
+func databaseCronJob(args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJobArgs {
+	env := corev1.EnvVarArray{
+		corev1.EnvVarArgs{Name: pulumi.String("PGHOST"), Value: args.Database.Host},
+		corev1.EnvVarArgs{Name: pulumi.String("PGPORT"), Value: pulumi.String(strconv.Itoa(args.Database.Port))},
+		corev1.EnvVarArgs{Name: pulumi.String("PGUSER"), Value: args.Database.User},
+		corev1.EnvVarArgs{Name: pulumi.String("PGDATABASE"), Value: pulumi.String(PostgresDatabase)},
+		secretEnv("PGPASSWORD", in.passwordSecret),
+		corev1.EnvVarArgs{Name: pulumi.String("BACKUP_DIR"), Value: pulumi.String(backupDir)},
+		corev1.EnvVarArgs{Name: pulumi.String("RETENTION"), Value: pulumi.String(strconv.Itoa(args.Retention))},
+	}
+	volumes := corev1.VolumeArray{
+		corev1.VolumeArgs{Name: pulumi.String("backups"), PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{ClaimName: in.claimName}},
+		scratchVolume("tmp", "64Mi"),
+	}
+	mounts := corev1.VolumeMountArray{volumeMount("backups", backupDir), volumeMount("tmp", "/tmp")}
+	if args.Database.SSLMode != "" {
+		env = append(env, corev1.EnvVarArgs{Name: pulumi.String("PGSSLMODE"), Value: pulumi.String(args.Database.SSLMode)})
+	}
+	if in.caName != nil {
+		env = append(env, corev1.EnvVarArgs{Name: pulumi.String("PGSSLROOTCERT"), Value: pulumi.String(databaseCADir + "/" + caBundleFile)})
+		volumes = append(volumes, configMapVolume("database-ca", in.caName))
+		mounts = append(mounts, readOnlyMount("database-ca", databaseCADir))
+	}
+	return &batchv1.CronJobArgs{
+		Metadata: objectMeta(name, args.Namespace, DatabaseClientSelector,
+			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
+		Spec: &batchv1.CronJobSpecArgs{
+			Schedule:                   pulumi.String(args.Schedule),
+			Suspend:                    pulumi.Bool(suspended),
+			ConcurrencyPolicy:          pulumi.String("Forbid"),
+			StartingDeadlineSeconds:    pulumi.Int(3600),
+			SuccessfulJobsHistoryLimit: pulumi.Int(3),
+			FailedJobsHistoryLimit:     pulumi.Int(3),
+			JobTemplate: &batchv1.JobTemplateSpecArgs{
+				Spec: &batchv1.JobSpecArgs{
+					BackoffLimit: pulumi.Int(2),
+					Template: &corev1.PodTemplateSpecArgs{
+						Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(DatabaseClientSelector)},
+						Spec: &corev1.PodSpecArgs{
+							RestartPolicy:                pulumi.String("Never"),
+							AutomountServiceAccountToken: pulumi.Bool(false),
+							EnableServiceLinks:           pulumi.Bool(false),
+							SecurityContext:              podSecurityContext(postgresUID),
+							NodeSelector:                 args.Scheduling.nodeSelector(),
+							Tolerations:                  args.Scheduling.tolerations(),
+							PriorityClassName:            args.Scheduling.priorityClassName(),
+							Containers: corev1.ContainerArray{corev1.ContainerArgs{
+								Name:    pulumi.String(name),
+								Image:   pulumi.String(args.Image),
+								Command: pulumi.ToStringArray([]string{"sh", "-c", script}),
+								Env:     env,
+								Resources: containerResources{
+									cpu: "100m", memory: "128Mi", ephemeral: "16Mi",
+									cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "64Mi",
+								}.args(),
+								SecurityContext: containerSecurityContext(postgresUID),
+								VolumeMounts:    mounts,
+							}},
+							Volumes: volumes,
+						},
+					},
+				},
+			},
+		},
+	}
+}
