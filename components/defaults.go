@@ -73,6 +73,8 @@ const (
 	// upstream when this program was written.
 	MinCertManagerChartVersion = "v1.19.0"
 	MinReplicas                = 1
+	MaxReplicas                = 20
+	MaxStorageSize             = "16Ti"
 	MinMaxConnections          = 10
 	MaxMaxConnections          = 10000
 	MinStorageSize             = "1Gi"

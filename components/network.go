@@ -72,10 +72,16 @@ func NewNetworkIsolation(ctx *pulumi.Context, name string, in *NetworkIsolationA
 
 	var names pulumi.StringArray
 	for _, p := range namespacePolicies(args) {
+		opts := []pulumi.ResourceOption{pulumi.Parent(comp)}
+		if fencesTheDatabase[p.name] {
+			// The database is retained on destroy; so is what keeps the namespace's other
+			// pods away from it.
+			opts = append(opts, pulumi.RetainOnDelete(true))
+		}
 		policy, err := networkingv1.NewNetworkPolicy(ctx, name+"-"+p.name, &networkingv1.NetworkPolicyArgs{
 			Metadata: objectMeta(p.name, args.Namespace, nil, nil),
 			Spec:     p.spec,
-		}, pulumi.Parent(comp))
+		}, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -85,6 +91,9 @@ func NewNetworkIsolation(ctx *pulumi.Context, name string, in *NetworkIsolationA
 	comp.PolicyNames = names.ToStringArrayOutput()
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{"policyNames": comp.PolicyNames})
 }
+
+// fencesTheDatabase are the policies a retained database needs after a destroy.
+var fencesTheDatabase = map[string]bool{"default-deny": true, "postgres-ingress": true}
 
 // namedPolicy is a NetworkPolicy's name, which is also its Pulumi name's suffix.
 type namedPolicy struct {
@@ -119,6 +128,16 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 			PodSelector: labelSelector(BackstageSelector),
 			PolicyTypes: policyTypes("Egress"),
 			Egress:      backstageEgress(args),
+		}},
+		// cert-manager answers Let's Encrypt's HTTP-01 challenges from solver pods it starts
+		// here; the ingress controller must reach them, or no certificate is issued.
+		{"acme-solver-ingress", &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: labelSelector(map[string]string{"acme.cert-manager.io/http01-solver": "true"}),
+			PolicyTypes: policyTypes("Ingress"),
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  peers(namespaceNamed(args.IngressControllerNamespace)),
+				Ports: ports(tcp(8089)),
+			}},
 		}},
 		// The program's database Jobs (role changes, backups) reach PostgreSQL and nothing else.
 		{"database-client-egress", &networkingv1.NetworkPolicySpecArgs{

@@ -96,18 +96,26 @@ func (r Resources) args(ephemeral, ephemeralLimit string) *corev1.ResourceRequir
 	}.args()
 }
 
-// SharedBuffersFit is the one rule for shared_buffers' upper bound: it lives in
-// /dev/shm, which is half the memory limit, so it must fit there.
-func SharedBuffersFit(sharedBuffers string, r Resources) error {
-	m := postgresSizePattern.FindStringSubmatch(sharedBuffers)
+// PostgresSizeBytes reads a PostgreSQL size such as 256MB.
+func PostgresSizeBytes(size string) (int64, error) {
+	m := postgresSizePattern.FindStringSubmatch(size)
 	if m == nil {
-		return fmt.Errorf("%q is not a PostgreSQL size such as 256MB", sharedBuffers)
+		return 0, fmt.Errorf("%q is not a PostgreSQL size such as 256MB", size)
 	}
 	n, err := strconv.ParseInt(m[1], 10, 64)
 	if err != nil {
-		return fmt.Errorf("%q is too large", sharedBuffers)
+		return 0, fmt.Errorf("%q is too large", size)
 	}
-	bytes := n * postgresUnits[m[2]]
+	return n * postgresUnits[m[2]], nil
+}
+
+// SharedBuffersFit is the one rule for shared_buffers' upper bound: it lives in
+// /dev/shm, which is half the memory limit, so it must fit there.
+func SharedBuffersFit(sharedBuffers string, r Resources) error {
+	bytes, err := PostgresSizeBytes(sharedBuffers)
+	if err != nil {
+		return err
+	}
 	if shm := r.sharedMemoryBytes(); bytes > shm {
 		return fmt.Errorf("%s does not fit /dev/shm (%s, half the memory limit %s); lower it or raise the memory limit",
 			sharedBuffers, r.SharedMemorySize(), r.Limits.Memory)

@@ -34,6 +34,9 @@ type SecurityLayerArgs struct {
 	// Optional: defaults to any source. Where the API server calls the ingress-nginx
 	// admission webhook from; the webhook port is closed to everything else.
 	WebhookSourceCIDRs []string
+	// Optional: defaults to none. The namespace allowed to scrape the controller's
+	// metrics port; without it the port is closed.
+	MetricsScraperNamespace string
 }
 
 // SecurityLayer is ingress-nginx and cert-manager from pinned charts, with TLS 1.2/1.3
@@ -108,7 +111,7 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 			"kube-score/ignore":        pulumi.String("networkpolicy-targets-pod"),
 			"kube-score/ignore-reason": pulumi.String("selects the ingress-nginx chart's controller pods"),
 		}),
-		Spec: controllerPolicy(args.WebhookSourceCIDRs),
+		Spec: controllerPolicy(args.WebhookSourceCIDRs, args.MetricsScraperNamespace),
 	}, child); err != nil {
 		return nil, err
 	}
@@ -241,6 +244,8 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 			"limits":   pulumi.StringMap{"memory": pulumi.String("512Mi")},
 		},
 	}
+	// Keep the client's address, so that rate limits count clients rather than nodes.
+	controller["service"] = pulumi.Map{"externalTrafficPolicy": pulumi.String("Local")}
 	if args.KindCluster {
 		controller["hostPort"] = pulumi.Map{"enabled": pulumi.Bool(true)}
 		controller["nodeSelector"] = pulumi.StringMap{"ingress-ready": pulumi.String("true"), "kubernetes.io/os": pulumi.String("linux")}
@@ -255,22 +260,31 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 	return pulumi.Map{"controller": controller}
 }
 
-// controllerPolicy lets clients reach the controller's HTTP and HTTPS ports and only
-// the given sources (the API server) reach its admission webhook.
-func controllerPolicy(webhookSources []string) *networkingv1.NetworkPolicySpecArgs {
+// controllerPolicy lets clients reach the controller's HTTP and HTTPS ports, only the
+// given sources (the API server) reach its admission webhook, and only the scraper
+// namespace, when there is one, its metrics port; nothing else reaches 10254.
+func controllerPolicy(webhookSources []string, scraperNamespace string) *networkingv1.NetworkPolicySpecArgs {
 	webhook := networkingv1.NetworkPolicyIngressRuleArgs{Ports: ports(tcp(8443))}
 	if len(webhookSources) > 0 {
 		webhook.From = cidrPeers(webhookSources)
 	}
+	rules := networkingv1.NetworkPolicyIngressRuleArray{
+		networkingv1.NetworkPolicyIngressRuleArgs{Ports: ports(tcp(80), tcp(443))},
+		webhook,
+	}
+	if scraperNamespace != "" {
+		rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{
+			From: peers(namespaceNamed(scraperNamespace)), Ports: ports(tcp(ingressNginxMetricsPort)),
+		})
+	}
 	return &networkingv1.NetworkPolicySpecArgs{
 		PodSelector: labelSelector(ingressNginxControllerSelector),
 		PolicyTypes: policyTypes("Ingress"),
-		Ingress: networkingv1.NetworkPolicyIngressRuleArray{
-			networkingv1.NetworkPolicyIngressRuleArgs{Ports: ports(tcp(80), tcp(443), tcp(10254))},
-			webhook,
-		},
+		Ingress:     rules,
 	}
 }
+
+const ingressNginxMetricsPort = 10254
 
 // ingressNginxControllerSelector matches the chart's controller pods.
 var ingressNginxControllerSelector = map[string]string{

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -12,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/arhean/backstage-pulumi/components"
 )
 
 // The checks the key table uses. Each returns the message that follows the key's
@@ -66,6 +69,8 @@ func publicHost(v string) error {
 	switch {
 	case strings.Contains(v, "://") || strings.Contains(v, "/"):
 		return fmt.Errorf("%q must be a bare DNS name, without scheme or path, e.g. backstage.example.com", v)
+	case net.ParseIP(v) != nil:
+		return fmt.Errorf("%q is an IP address; an Ingress host and a certificate need a DNS name, e.g. backstage.example.com", v)
 	case len(validation.IsDNS1123Subdomain(v)) > 0 || !strings.Contains(v, "."):
 		return fmt.Errorf("%q is not a fully qualified DNS name (lower case letters, digits, '-' and '.'), e.g. backstage.example.com", v)
 	}
@@ -202,12 +207,42 @@ func postgresSize(v string) error {
 	if !postgresSizePattern.MatchString(v) {
 		return fmt.Errorf("%q is not a PostgreSQL size; use a number with kB, MB, GB or TB, e.g. 256MB", v)
 	}
+	if bytes, err := components.PostgresSizeBytes(v); err != nil || bytes < 128<<10 {
+		return fmt.Errorf("%q is below PostgreSQL's minimum of 128kB; e.g. 256MB", v)
+	}
 	return nil
 }
 
+// systemNamespaces would be labelled restricted and default-denied by the program.
+var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+func appNamespace(v string) error {
+	if err := dnsLabel("namespace")(v); err != nil {
+		return err
+	}
+	if slices.Contains(systemNamespaces, v) {
+		return fmt.Errorf("%q is a system namespace; the program labels its namespace restricted and denies all traffic in it, so give Backstage its own, e.g. backstage", v)
+	}
+	return nil
+}
+
+// quantityBetween is quantityAtLeast with an upper bound that catches unit slips (8Ei).
+func quantityBetween(minimum, maximum string) func(string) error {
+	return func(v string) error {
+		if err := quantityAtLeast(minimum)(v); err != nil {
+			return err
+		}
+		q := resource.MustParse(v)
+		if q.Cmp(resource.MustParse(maximum)) > 0 {
+			return fmt.Errorf("%q is above %s; check the unit (Gi, Ti), e.g. 8Gi", v, maximum)
+		}
+		return nil
+	}
+}
+
 func postgresRole(v string) error {
-	if !postgresIdentPattern.MatchString(v) || v == "postgres" {
-		return fmt.Errorf("%q is not allowed; use a lower-case identifier other than the superuser name postgres, e.g. backstage", v)
+	if !postgresIdentPattern.MatchString(v) || v == "postgres" || strings.HasPrefix(v, "pg_") {
+		return fmt.Errorf("%q is not allowed; use a lower-case identifier other than the superuser name postgres and not starting with pg_ (reserved by PostgreSQL), e.g. backstage", v)
 	}
 	return nil
 }
@@ -247,6 +282,15 @@ func cidrList(example string) func([]string) error {
 		}
 		if len(bad) > 0 {
 			return fmt.Errorf("%s is not a CIDR; give CIDRs such as %s", strings.Join(bad, ", "), example)
+		}
+		for _, cidr := range v {
+			ip, network, _ := net.ParseCIDR(cidr)
+			if ones, _ := network.Mask.Size(); ones == 0 {
+				return fmt.Errorf("%q allows every address, which is no restriction; give the exact range, e.g. %s", cidr, example)
+			}
+			if !ip.Equal(network.IP) {
+				return fmt.Errorf("%q has host bits set; did you mean %s?", cidr, network.String())
+			}
 		}
 		return nil
 	}

@@ -90,6 +90,9 @@ func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
 	}
 	args.SelfSignedCA = s.TLS == components.IssuerSelfSignedCA
 	args.WebhookSourceCIDRs = s.APIServerCIDRs
+	if s.App.Metrics != nil {
+		args.MetricsScraperNamespace = s.App.Metrics.ScraperNamespace
+	}
 	return &args
 }
 

@@ -64,7 +64,7 @@ var KeyNamespace = register(&Key[string]{
 		Description: "The namespace of Backstage and PostgreSQL; the ClusterRole is <namespace>-backend."},
 	Default: components.DefaultNamespace,
 	Into:    func(s *Stack) *string { return &s.Namespace },
-	Check:   dnsLabel("namespace"),
+	Check:   appNamespace,
 })
 
 var KeyKubeContext = register(&Key[string]{
@@ -155,7 +155,7 @@ var KeyReplicas = register(&Key[int]{
 		Description: "Backstage replicas; production needs at least 2."},
 	Default:    components.DefaultReplicas,
 	Into:       func(s *Stack) *int { return &s.App.Replicas },
-	Check:      atLeast(components.MinReplicas, ""),
+	Check:      between(components.MinReplicas, components.MaxReplicas, "more pods need more database connections than postgresMaxConnections allows"),
 	Production: atLeast(productionMinReplicas, "; production runs at least 2 replicas so that a node loss or a rollout keeps Backstage up"),
 })
 
@@ -231,7 +231,7 @@ var KeyPostgresStorageSize = register(&Key[string]{
 		Description: "The size of the database volume (a Kubernetes quantity such as 8Gi). Fixed once the claim exists."},
 	Default: components.DefaultStorageSize,
 	Into:    func(s *Stack) *string { return &s.Postgres.StorageSize },
-	Check:   quantityAtLeast(components.MinStorageSize),
+	Check:   quantityBetween(components.MinStorageSize, components.MaxStorageSize),
 })
 
 var KeyPostgresMaxConnections = register(&Key[int]{

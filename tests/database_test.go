@@ -172,3 +172,28 @@ func TestBackupRefusals(t *testing.T) {
 		assert.Empty(t, rec.resources)
 	}
 }
+
+// The edge and the database's fence, as cert-manager's and ingress-nginx's documents
+// require them.
+func TestEdgePoliciesLetCertificatesIssueAndKeepTheDatabaseFenced(t *testing.T) {
+	rec := mustRun(t, loadStack(t, "prod"))
+	solver := rec.kube(t, typeNetPol, "acme-solver-ingress").Inputs
+	assert.Equal(t, "true", str(solver, "spec", "podSelector", "matchLabels", "acme.cert-manager.io/http01-solver"))
+	assert.Equal(t, "ingress-nginx", str(solver, "spec", "ingress", "0", "from", "0", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"))
+	assert.Equal(t, "8089", str(solver, "spec", "ingress", "0", "ports", "0", "port"))
+
+	for _, name := range []string{"default-deny", "postgres-ingress"} {
+		assert.True(t, rec.kube(t, typeNetPol, name).RetainOnDelete, "%s outlives a destroy, as the database does", name)
+	}
+	assert.False(t, rec.kube(t, typeNetPol, "backstage-ingress").RetainOnDelete)
+
+	controller := rec.kube(t, typeNetPol, "ingress-nginx-controller").Inputs
+	assert.NotContains(t, str(controller, "spec"), "10254", "the controller's metrics port is closed without a scraper")
+	nginx := rec.byName(t, "security-ingress-nginx").Inputs
+	assert.Equal(t, "Local", str(nginx, "values", "controller", "service", "externalTrafficPolicy"), "rate limits count clients, not nodes")
+
+	withMetrics := mustRun(t, loadStack(t, "prod").with("metrics", `{"scraperNamespace":"monitoring"}`))
+	controller = withMetrics.kube(t, typeNetPol, "ingress-nginx-controller").Inputs
+	assert.Equal(t, "monitoring", str(controller, "spec", "ingress", "2", "from", "0", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"))
+	assert.Equal(t, "10254", str(controller, "spec", "ingress", "2", "ports", "0", "port"))
+}
