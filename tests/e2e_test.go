@@ -262,9 +262,17 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		for _, gone := range [][2]string{
 			{"deployment", "backstage"}, {"service", "backstage"}, {"ingress", "backstage"},
-			{"configmap", "backstage-env-config"}, {"secret", "backstage-secrets"}, {"networkpolicy", "default-deny"},
+			{"configmap", "backstage-env-config"}, {"secret", "backstage-secrets"}, {"networkpolicy", "backstage-ingress"},
 		} {
 			assert.False(t, exists(t, gone[0], gone[1]), "%s/%s deleted", gone[0], gone[1])
+		}
+		// The retained database stays fenced and able to restart.
+		for _, kept := range [][2]string{
+			{"networkpolicy", "default-deny"}, {"networkpolicy", "postgres-ingress"},
+			{"secret", "psql-postgresql"}, {"secret", "psql-postgresql-bootstrap"}, {"configmap", "psql-postgresql-init"},
+			{"pvc", "backstage-backups"},
+		} {
+			assert.True(t, exists(t, kept[0], kept[1]), "%s/%s is retained", kept[0], kept[1])
 		}
 		_, err = kubectl(t, "get", "clusterrole", e2eNamespace+"-backend")
 		assert.Error(t, err, "the ClusterRole is deleted")
