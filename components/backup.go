@@ -198,10 +198,11 @@ func databaseCronJob(args BackupArgs, name, script string, suspended bool, in cr
 							Tolerations:                  args.Scheduling.tolerations(),
 							PriorityClassName:            args.Scheduling.priorityClassName(),
 							Containers: corev1.ContainerArray{corev1.ContainerArgs{
-								Name:    pulumi.String(name),
-								Image:   pulumi.String(args.Image),
-								Command: pulumi.ToStringArray([]string{"sh", "-c", script}),
-								Env:     env,
+								Name:            pulumi.String(name),
+								Image:           pulumi.String(args.Image),
+								ImagePullPolicy: pulumi.String("Always"),
+								Command:         pulumi.ToStringArray([]string{"sh", "-c", script}),
+								Env:             env,
 								Resources: containerResources{
 									cpu: "100m", memory: "128Mi", ephemeral: "16Mi",
 									cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "64Mi",

@@ -110,10 +110,11 @@ func leastPrivilegeJob(spec postgresSpec, host pulumi.StringInput, secretName, b
 					NodeSelector:                 spec.Scheduling.nodeSelector(),
 					Tolerations:                  spec.Scheduling.tolerations(),
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:    pulumi.String("least-privilege"),
-						Image:   pulumi.String(spec.Image),
-						Command: pulumi.ToStringArray([]string{"sh", "-c", demoteAppRole}),
-						Env:     env,
+						Name:            pulumi.String("least-privilege"),
+						Image:           pulumi.String(spec.Image),
+						ImagePullPolicy: pulumi.String("Always"),
+						Command:         pulumi.ToStringArray([]string{"sh", "-c", demoteAppRole}),
+						Env:             env,
 						Resources: containerResources{
 							cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
 							cpuLimit: "200m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
