@@ -14,7 +14,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 STACK_CMD := go run ./cmd/stack -s $(STACK)
 
-.PHONY: restore migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
+.PHONY: test-traffic restore migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -88,7 +88,12 @@ test: ## everything CI runs: tracked-file sizes, unit, end-to-end, manifest lint
 	@tools/build.sh
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...
-	@$(MAKE) --no-print-directory lint-manifests lint
+	@$(MAKE) --no-print-directory test-traffic lint-manifests lint
+
+test-traffic: ## judge every scenario's NetworkPolicies as traffic with cyclonus's engine (tests/traffic, a module of its own)
+	@objects=$$(mktemp -d); trap 'rm -rf "$$objects"' EXIT; \
+	  TRAFFIC_OBJECTS=$$objects go test -short -count=1 -run '^TestRenderedObjectsForTheTrafficMatrix$$' ./tests/ >/dev/null && \
+	  cd tests/traffic && TRAFFIC_OBJECTS=$$objects go test -count=1 -v ./... | grep -E '^(---|ok|FAIL)|flows judged|allowed='; exit $${PIPESTATUS[0]}
 
 lint-manifests: ## render the local stack with the real provider and fail on any kube-score CRITICAL
 	@tools/build.sh pulumi kubernetes-provider lint
