@@ -14,7 +14,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 STACK_CMD := go run ./cmd/stack -s $(STACK)
 
-.PHONY: test-traffic restore migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
+.PHONY: recover test-traffic restore migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ define ensure_cluster
 	@if [ "$$KUBECONFIG" = "$(LOCAL_KUBECONFIG)" ]; then hack/cluster.sh up >/dev/null; fi
 endef
 
-up: ## pulumi up STACK (default local) on $KUBECONFIG (default: the local control plane)
+up: ## pulumi up STACK (default local) on $KUBECONFIG (default: the local control plane); RECOVER=1 recovers an interrupted deploy first
 	$(ensure_cluster)
 	@$(STACK_CMD) up
 	@echo; kubectl get deployment,statefulset,pod,service,ingress,pvc,networkpolicy,pdb -n "$$($(STACK_CMD) output namespace)"
@@ -56,6 +56,10 @@ up: ## pulumi up STACK (default local) on $KUBECONFIG (default: the local contro
 preview: ## pulumi preview STACK; DRIFT=1 refreshes from the cluster and fails on any difference
 	$(ensure_cluster)
 	@$(STACK_CMD) preview $(if $(DRIFT),-expect-no-changes)
+
+recover: ## after an interrupted deploy: clear STACK's stale lock (FORCE=1: any lock), drop pending operations, preview
+	$(ensure_cluster)
+	@$(STACK_CMD) recover
 
 restore: ## restore BACKUP (a folder name; the newest when empty) of STACK's database; stop Backstage first (backstage:maintenance true)
 	$(ensure_cluster)

@@ -41,6 +41,15 @@ func postgresService(spec postgresSpec) *corev1.ServiceArgs {
 	}
 }
 
+// adoptable lets a later stack take the retained StatefulSet over after a destroy (or
+// an interrupted one): the new field manager's apply would otherwise conflict with the
+// old one's on the claim templates the API server filled in, and the database could
+// never be re-adopted (found by the fault-injection test).
+func adoptable(annotations pulumi.StringMap) pulumi.StringMap {
+	annotations["pulumi.com/patchForce"] = pulumi.String("true")
+	return annotations
+}
+
 // postgresInputs are what the StatefulSet takes from the objects registered before it.
 type postgresInputs struct {
 	serviceName                                      pulumi.StringInput
@@ -145,7 +154,7 @@ func postgresStatefulSet(spec postgresSpec, in postgresInputs) *appsv1.StatefulS
 	}
 	return &appsv1.StatefulSetArgs{
 		Metadata: objectMeta(PostgresName, spec.Namespace, PostgresSelector,
-			kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced")),
+			adoptable(kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced"))),
 		Spec: &appsv1.StatefulSetSpecArgs{
 			ServiceName:         in.serviceName,
 			Replicas:            pulumi.Int(1),

@@ -151,6 +151,8 @@ func TestStacksPostgres(t *testing.T) {
 			assert.True(t, sts.RetainOnDelete)
 			assert.Equal(t, want.protect, sts.Protect)
 			assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.IgnoreChanges)
+			assert.Equal(t, "true", str(sts.Inputs, "metadata", "annotations", "pulumi.com/patchForce"),
+				"a stack re-adopts the StatefulSet a destroy retained")
 
 			svc := rec.kube(t, typeService, "psql-postgresql")
 			assert.Equal(t, "None", str(svc.Inputs, "spec", "clusterIP"))

@@ -9,6 +9,7 @@
 //	stack [-s local] [-state DIR] output NAME
 //	stack [-s prod] bump <registry>/<repository>:<tag>
 //	stack [-s dev] [-state DIR] migrate-charts
+//	stack [-s local] [-state DIR] recover   (FORCE=1 clears a lock whose holder may live)
 package main
 
 import (
@@ -31,7 +32,10 @@ import (
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
-const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE | migrate-charts"
+// projectName is Pulumi.yaml's name, under which the file backend keeps the stacks.
+const projectName = "backstage"
+
+const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE | migrate-charts | recover"
 
 func main() {
 	if err := run(); err != nil {
@@ -79,6 +83,18 @@ func run() error {
 		if err != nil {
 			return err
 		}
+		interrupted, err := stackrun.Interrupted(ctx, s.Stack, *stateDir, projectName)
+		if err != nil {
+			return err
+		}
+		if interrupted != "" {
+			if os.Getenv("RECOVER") == "" {
+				return fmt.Errorf("%s: an earlier deploy was interrupted; run `make recover STACK=%s` (or `make up RECOVER=1`)", interrupted, *stackName)
+			}
+			if err := stackrun.Recover(ctx, s.Stack, *stateDir, projectName, os.Getenv("FORCE") != "", os.Stdout); err != nil {
+				return err
+			}
+		}
 		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout))
 		if err != nil {
 			return err
@@ -115,6 +131,12 @@ func run() error {
 			return errors.New("usage: stack -s STACK bump <registry>/<repository>:<tag>")
 		}
 		return bump(projectDir, *stackName, rest[0])
+	case "recover":
+		s, err := stackrun.Select(ctx, opts)
+		if err != nil {
+			return err
+		}
+		return stackrun.Recover(ctx, s.Stack, *stateDir, projectName, os.Getenv("FORCE") != "", os.Stdout)
 	case "migrate-charts":
 		s, err := stackrun.Select(ctx, opts)
 		if err != nil {

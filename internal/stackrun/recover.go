@@ -1,0 +1,149 @@
+package stackrun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+)
+
+// An interrupted deploy (a killed engine, a runner that died) leaves two things behind
+// on the local file backend: the stack's lock file, and operations the state marks
+// pending. Recover clears both, and only clears a lock on its own when its holder is
+// provably gone.
+
+// Lock is a lock file the file backend wrote for a running update.
+type Lock struct {
+	Path      string    `json:"-"`
+	Pid       int       `json:"pid"`
+	Username  string    `json:"username"`
+	Hostname  string    `json:"hostname"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+func (l Lock) String() string {
+	return fmt.Sprintf("%s@%s (pid %d) since %s", l.Username, l.Hostname, l.Pid, l.Timestamp.Format(time.RFC3339))
+}
+
+// Gone says whether the lock's holder provably no longer runs: it was this host, and
+// no process has its pid. A lock from another host (a CI runner) can never be proven gone.
+func (l Lock) Gone() bool {
+	host, err := os.Hostname()
+	if err != nil || host != l.Hostname || l.Pid <= 0 {
+		return false
+	}
+	err = syscall.Kill(l.Pid, 0)
+	return errors.Is(err, syscall.ESRCH)
+}
+
+// Locks are the stack's lock files in the file backend at stateDir.
+func Locks(stateDir, project, stack string) ([]Lock, error) {
+	dir := filepath.Join(stateDir, ".pulumi", "locks", "organization", project, stack)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var locks []Lock
+	for _, e := range entries {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".json" {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		lock := Lock{Path: path}
+		if err := json.Unmarshal(data, &lock); err != nil {
+			return nil, fmt.Errorf("reading the lock %s: %w", path, err)
+		}
+		locks = append(locks, lock)
+	}
+	return locks, nil
+}
+
+// PendingOperations counts the operations the state still marks as in flight.
+func PendingOperations(ctx context.Context, s auto.Stack) (int, error) {
+	exported, err := s.Export(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var deployment struct {
+		PendingOperations []json.RawMessage `json:"pending_operations"`
+	}
+	if err := json.Unmarshal(exported.Deployment, &deployment); err != nil {
+		return 0, err
+	}
+	return len(deployment.PendingOperations), nil
+}
+
+// Interrupted describes what an interrupted deploy left, or "" when nothing.
+func Interrupted(ctx context.Context, s auto.Stack, stateDir, project string) (string, error) {
+	locks, err := Locks(stateDir, project, s.Name())
+	if err != nil {
+		return "", err
+	}
+	if len(locks) > 0 {
+		return fmt.Sprintf("the stack is locked by %s", locks[0]), nil
+	}
+	pending, err := PendingOperations(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	if pending > 0 {
+		return fmt.Sprintf("the state holds %d pending operations from an interrupted deploy", pending), nil
+	}
+	return "", nil
+}
+
+// Recover clears the stack's stale locks (any lock with force), refreshes the state
+// from the cluster dropping pending creates, and previews what the next `up` does.
+func Recover(ctx context.Context, s auto.Stack, stateDir, project string, force bool, out io.Writer) error {
+	locks, err := Locks(stateDir, project, s.Name())
+	if err != nil {
+		return err
+	}
+	for _, lock := range locks {
+		if !lock.Gone() && !force {
+			return fmt.Errorf("the stack is locked by %s, which may still be running; if it is gone (a CI runner that died, another machine), run the recovery again with FORCE=1", lock)
+		}
+		if err := os.Remove(lock.Path); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "recover: removed the lock of %s\n", lock)
+	}
+	pending, err := PendingOperations(ctx, s)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "recover: refreshing from the cluster (%d pending operations)\n", pending)
+	// A pending create that reached the cluster is adopted by the next up (server-side
+	// apply upserts); one that did not is simply created again.
+	if _, err := s.Refresh(ctx, optrefresh.ClearPendingCreates(), optrefresh.ProgressStreams(out)); err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	if pending, err = PendingOperations(ctx, s); err != nil {
+		return err
+	}
+	if pending > 0 {
+		return fmt.Errorf("%d pending operations remain after the refresh", pending)
+	}
+	preview, err := s.Preview(ctx, optpreview.ProgressStreams(out))
+	if err != nil {
+		return fmt.Errorf("preview: %w", err)
+	}
+	fmt.Fprintf(out, "recover: the stack is unlocked and consistent; the next up will do %v\n", preview.ChangeSummary)
+	return nil
+}

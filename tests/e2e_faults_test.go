@@ -1,0 +1,186 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/internal/stackrun"
+)
+
+// TestE2EInterruptedDeploysRecover kills the engine (SIGKILL of the pulumi process) part
+// way through a fresh up, an image bump, a database settings change and a destroy, at
+// several points of each, then recovers and deploys again. After every trial the stack
+// converges, no operation stays pending, a second up changes nothing, and the database's
+// objects keep their uids and its passwords their values.
+func TestE2EInterruptedDeploysRecover(t *testing.T) {
+	requireControlPlane(t)
+	resetNamespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	s := e2eStack(t, "faults")
+	stateDir := stateDirOf(t, s)
+	t.Cleanup(func() { _, _ = s.Destroy(context.Background()); resetNamespace(t) })
+
+	type trial struct {
+		op    string
+		delay time.Duration
+	}
+	var trials []trial
+	for _, op := range []string{"fresh up", "image bump", "database setting", "destroy"} {
+		for _, delay := range []time.Duration{300 * time.Millisecond, 900 * time.Millisecond, 1600 * time.Millisecond} {
+			trials = append(trials, trial{op, delay})
+		}
+	}
+	outcomes := map[string]int{}
+	for i, tr := range trials {
+		name := fmt.Sprintf("%02d %s killed after %v", i+1, tr.op, tr.delay)
+		ok := t.Run(name, func(t *testing.T) {
+			// Every trial starts from a deployed stack, except a fresh up's.
+			if tr.op == "fresh up" {
+				_, err := s.Destroy(ctx)
+				require.NoError(t, err)
+				resetNamespace(t)
+			} else {
+				_, err := s.Up(ctx)
+				require.NoError(t, err)
+			}
+			before := databaseIdentity(t, tr.op != "fresh up")
+
+			var run func() error
+			switch tr.op {
+			case "fresh up":
+				run = func() error { _, err := s.Up(ctx); return err }
+			case "image bump":
+				require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: fmt.Sprintf("ghcr.io/arhean/backstage:1.0.%d", i+1)}))
+				run = func() error { _, err := s.Up(ctx); return err }
+			case "database setting":
+				require.NoError(t, s.SetConfig(ctx, "backstage:postgresMaxConnections", auto.ConfigValue{Value: strconv.Itoa(100 + i)}))
+				run = func() error { _, err := s.Up(ctx); return err }
+			case "destroy":
+				run = func() error { _, err := s.Destroy(ctx); return err }
+			}
+			killed := runAndKillEngine(t, run, tr.delay)
+			outcome := "completed before the kill"
+			if killed {
+				outcome = "killed mid-operation"
+			}
+			outcomes[outcome]++
+
+			interrupted, err := stackrun.Interrupted(ctx, s.Stack, stateDir, "backstage")
+			require.NoError(t, err)
+			if interrupted != "" {
+				outcomes["left a lock or pending operations"]++
+			}
+			var log bytes.Buffer
+			require.NoError(t, stackrun.Recover(ctx, s.Stack, stateDir, "backstage", false, &log),
+				"the holder of the lock is provably gone, so no FORCE is needed:\n%s", log.String())
+
+			_, err = s.Up(ctx)
+			require.NoError(t, err, "one up converges after the recovery")
+			again, err := s.Up(ctx)
+			require.NoError(t, err)
+			changes := *again.Summary.ResourceChanges
+			assert.Equal(t, map[string]int{"same": changes["same"]}, changes, "a second up changes nothing")
+			pending, err := stackrun.PendingOperations(ctx, s.Stack)
+			require.NoError(t, err)
+			assert.Zero(t, pending)
+
+			after := databaseIdentity(t, true)
+			for key, value := range before {
+				assert.Equal(t, value, after[key], "%s survived the interruption", key)
+			}
+			assertNoDuplicateURNs(t, s)
+		})
+		if !ok {
+			outcomes["failed"]++
+		}
+	}
+	t.Logf("%d trials: %v", len(trials), outcomes)
+	assert.Positive(t, outcomes["killed mid-operation"], "some kills must land mid-operation, or the test proves nothing")
+	assert.Positive(t, outcomes["left a lock or pending operations"], "some kills must leave a lock behind")
+}
+
+// runAndKillEngine runs op and SIGKILLs the pulumi CLI it starts after delay; it says
+// whether the kill landed while the operation ran.
+func runAndKillEngine(t *testing.T, op func() error, delay time.Duration) bool {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+		return false
+	case <-time.After(delay):
+	}
+	pids := engineProcesses(t)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	err := <-done
+	if len(pids) == 0 {
+		require.NoError(t, err)
+		return false
+	}
+	return err != nil
+}
+
+// engineProcesses are this test's pulumi CLI children running up or destroy.
+func engineProcesses(t *testing.T) []int {
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid()), "-f", `pulumi( --[a-z-]+)* (up|destroy) `).Output()
+	var pids []int
+	for _, field := range strings.Fields(string(out)) {
+		pid, err := strconv.Atoi(field)
+		require.NoError(t, err)
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// databaseIdentity is what must never change: the uids of the StatefulSet, claim and
+// password Secrets, and the passwords.
+func databaseIdentity(t *testing.T, deployed bool) map[string]string {
+	if !deployed {
+		return nil
+	}
+	id := map[string]string{}
+	for _, ref := range [][2]string{{"statefulset", "psql-postgresql"}, {"pvc", "data-psql-postgresql-0"},
+		{"secret", "psql-postgresql"}, {"secret", "psql-postgresql-bootstrap"}} {
+		id[ref[0]+"/"+ref[1]] = fieldString(object(t, ref[0], ref[1]), "metadata", "uid")
+	}
+	id["app password"] = fieldString(object(t, "secret", "psql-postgresql"), "data", "password")
+	id["superuser password"] = fieldString(object(t, "secret", "psql-postgresql-bootstrap"), "data", "password")
+	return id
+}
+
+func assertNoDuplicateURNs(t *testing.T, s *stackrun.Stack) {
+	exported := cliStackExport(t, s)
+	seen := map[string]int{}
+	for _, line := range strings.Split(exported, "\n") {
+		if strings.Contains(line, `"urn": "`) && !strings.Contains(line, "parent") {
+			seen[strings.TrimSpace(line)]++
+		}
+	}
+	for urn, n := range seen {
+		assert.Equal(t, 1, n, "%s is in the state %d times", urn, n)
+	}
+}
+
+func stateDirOf(t *testing.T, s *stackrun.Stack) string {
+	env := s.Workspace().GetEnvVars()
+	url := env["PULUMI_BACKEND_URL"]
+	require.True(t, strings.HasPrefix(url, "file://"), url)
+	return strings.TrimPrefix(url, "file://")
+}
+
