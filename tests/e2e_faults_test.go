@@ -183,4 +183,3 @@ func stateDirOf(t *testing.T, s *stackrun.Stack) string {
 	require.True(t, strings.HasPrefix(url, "file://"), url)
 	return strings.TrimPrefix(url, "file://")
 }
-
