@@ -122,13 +122,13 @@ func Recover(ctx context.Context, s auto.Stack, stateDir, project string, force 
 		if err := os.Remove(lock.Path); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "recover: removed the lock of %s\n", lock)
+		_, _ = fmt.Fprintf(out, "recover: removed the lock of %s\n", lock)
 	}
 	pending, err := PendingOperations(ctx, s)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "recover: refreshing from the cluster (%d pending operations)\n", pending)
+	_, _ = fmt.Fprintf(out, "recover: refreshing from the cluster (%d pending operations)\n", pending)
 	// A pending create that reached the cluster is adopted by the next up (server-side
 	// apply upserts); one that did not is simply created again.
 	if _, err := s.Refresh(ctx, optrefresh.ClearPendingCreates(), optrefresh.ProgressStreams(out)); err != nil {
@@ -144,6 +144,6 @@ func Recover(ctx context.Context, s auto.Stack, stateDir, project string, force 
 	if err != nil {
 		return fmt.Errorf("preview: %w", err)
 	}
-	fmt.Fprintf(out, "recover: the stack is unlocked and consistent; the next up will do %v\n", preview.ChangeSummary)
+	_, _ = fmt.Fprintf(out, "recover: the stack is unlocked and consistent; the next up will do %v\n", preview.ChangeSummary)
 	return nil
 }
