@@ -49,7 +49,10 @@ binary_mb=$(( $(stat -c %s "$work/program-1") / 1024 / 1024 ))
 go -C "$repo" build -o "$work/stack" ./cmd/stack
 mkdir "$work/project"
 cp "$repo/Pulumi.yaml" "$work/project/"
-sed "/^config:/a\\  backstage:namespace: $ns" "$repo/Pulumi.local.yaml" >"$work/project/Pulumi.bench.yaml"
+# Like for like with the chart's values: the app tier and its database, no backups.
+sed -e "/^config:/a\\  backstage:namespace: $ns" -e '/^  backstage:backup:/,/^  [a-z]/{/^  backstage:backup:/d;/^    /d}' \
+  "$repo/Pulumi.local.yaml" >"$work/project/Pulumi.bench.yaml"
+grep -q 'backstage:backup' "$work/project/Pulumi.bench.yaml" && { echo "bench: could not drop the backup key"; exit 1; }
 export PULUMI_CONFIG_PASSPHRASE=local-control-plane
 stack() { (cd "$work/project" && "$work/stack" -s bench -state "$work/state" "$@"); }
 set_image() { sed -i "s#^  backstage:image: .*#  backstage:image: ghcr.io/arhean/backstage:$1#" "$work/project/Pulumi.bench.yaml"; }
