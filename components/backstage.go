@@ -95,6 +95,19 @@ type Metrics struct {
 	ServiceMonitor bool `json:"serviceMonitor"`
 }
 
+// withDefaults fills in the port and requires the scraper namespace; nil stays nil.
+func (m *Metrics) withDefaults() (*Metrics, error) {
+	if m == nil {
+		return nil, nil
+	}
+	out := *m
+	out.Port = orDefault(out.Port, DefaultMetricsPort)
+	if out.ScraperNamespace == "" {
+		return nil, errors.New("field Metrics needs ScraperNamespace")
+	}
+	return &out, nil
+}
+
 // DatabaseConnection is what the app needs to reach PostgreSQL.
 type DatabaseConnection struct {
 	Host     pulumi.StringInput
@@ -179,14 +192,11 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 			return backstageSpec{}, fmt.Errorf("field SecretEnv sets %s, which the component sets itself", name)
 		}
 	}
-	if out.Metrics != nil {
-		metrics := *out.Metrics
-		metrics.Port = orDefault(metrics.Port, DefaultMetricsPort)
-		if metrics.ScraperNamespace == "" {
-			return backstageSpec{}, errors.New("field Metrics needs ScraperNamespace")
-		}
-		out.Metrics = &metrics
+	metrics, err := out.Metrics.withDefaults()
+	if err != nil {
+		return backstageSpec{}, err
 	}
+	out.Metrics = metrics
 	scheme := "https"
 	if !out.tls {
 		scheme = "http"
@@ -244,7 +254,7 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 			return nil, err
 		}
 		pod.appConfigName = appConfig.Metadata.Name()
-		pod.appConfigFiles = sortedKeys(appConfigFiles)
+		pod.appConfigFiles = appConfigLoadOrder(appConfigFiles)
 		pod.appConfigHash = pulumi.String(checksum(appConfigFiles))
 	}
 	if spec.CABundle != "" {

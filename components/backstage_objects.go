@@ -131,9 +131,9 @@ func appConfigData(spec backstageSpec) (map[string]string, error) {
 	return files, nil
 }
 
-// sortedKeys orders the app-config files as Backstage must load them: the stack's,
-// then the database's.
-func sortedKeys(files map[string]string) []string {
+// appConfigLoadOrder lists the app-config files as Backstage must load them: the
+// stack's, then the database's.
+func appConfigLoadOrder(files map[string]string) []string {
 	var out []string
 	for _, name := range []string{appConfigFile, databaseConfigFile} {
 		if _, ok := files[name]; ok {

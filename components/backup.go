@@ -7,7 +7,6 @@ import (
 
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -187,32 +186,15 @@ func databaseCronJob(args BackupArgs, name, script string, suspended bool, in cr
 			JobTemplate: &batchv1.JobTemplateSpecArgs{
 				Spec: &batchv1.JobSpecArgs{
 					BackoffLimit: pulumi.Int(2),
-					Template: &corev1.PodTemplateSpecArgs{
-						Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(DatabaseClientSelector)},
-						Spec: &corev1.PodSpecArgs{
-							RestartPolicy:                pulumi.String("Never"),
-							AutomountServiceAccountToken: pulumi.Bool(false),
-							EnableServiceLinks:           pulumi.Bool(false),
-							SecurityContext:              podSecurityContext(postgresUID),
-							NodeSelector:                 args.Scheduling.nodeSelector(),
-							Tolerations:                  args.Scheduling.tolerations(),
-							PriorityClassName:            args.Scheduling.priorityClassName(),
-							Containers: corev1.ContainerArray{corev1.ContainerArgs{
-								Name:            pulumi.String(name),
-								Image:           pulumi.String(args.Image),
-								ImagePullPolicy: pulumi.String("Always"),
-								Command:         pulumi.ToStringArray([]string{"sh", "-c", script}),
-								Env:             env,
-								Resources: containerResources{
-									cpu: "100m", memory: "128Mi", ephemeral: "16Mi",
-									cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "64Mi",
-								}.args(),
-								SecurityContext: containerSecurityContext(postgresUID),
-								VolumeMounts:    mounts,
-							}},
-							Volumes: volumes,
+					Template: databaseClient{
+						name: name, image: args.Image, script: script, env: env,
+						volumes: volumes, mounts: mounts, scheduling: args.Scheduling,
+						resources: containerResources{
+							cpu: "100m", memory: "128Mi", ephemeral: "16Mi",
+							cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "64Mi",
 						},
-					},
+						restartPolicy: "Never",
+					}.pod(),
 				},
 			},
 		},

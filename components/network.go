@@ -48,13 +48,9 @@ func (a *NetworkIsolationArgs) withDefaults() (NetworkIsolationArgs, error) {
 	out := *a
 	out.IngressControllerNamespace = orDefault(out.IngressControllerNamespace, DefaultIngressControllerNamespace)
 	out.DatabasePort = orDefault(out.DatabasePort, PostgresPort)
-	if out.Metrics != nil {
-		metrics := *out.Metrics
-		metrics.Port = orDefault(metrics.Port, DefaultMetricsPort)
-		if metrics.ScraperNamespace == "" {
-			return NetworkIsolationArgs{}, errors.New("field Metrics needs ScraperNamespace")
-		}
-		out.Metrics = &metrics
+	var err error
+	if out.Metrics, err = out.Metrics.withDefaults(); err != nil {
+		return NetworkIsolationArgs{}, err
 	}
 	return out, nil
 }

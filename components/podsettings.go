@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/distribution/reference"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -129,20 +130,40 @@ var (
 	postgresUnits       = map[string]int64{"kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 )
 
-// imageMajor is the PostgreSQL major an image's tag starts with (postgres:16.4 -> 16).
-var imageMajor = regexp.MustCompile(`:(\d+)(?:[.\-@]|$)`)
-
 // ImageMatchesMajor refuses an image of another major than the data directory's: a
 // server never starts on another major's files, so a mismatch is an outage, not an upgrade.
+// The major is where the image's tag starts (postgres:16.4-bookworm is 16); the
+// reference is parsed as a registry does, so a registry's port is never taken for it.
 func ImageMatchesMajor(image string, major int) error {
-	m := imageMajor.FindStringSubmatch(image)
-	if m == nil {
+	tagMajor := ""
+	if ref, err := reference.ParseNormalizedNamed(image); err == nil {
+		if tagged, ok := ref.(reference.Tagged); ok {
+			tag := tagged.Tag()
+			end := strings.IndexFunc(tag, func(r rune) bool { return r < '0' || r > '9' })
+			if end == -1 {
+				end = len(tag)
+			}
+			if end > 0 && (end == len(tag) || tag[end] == '.' || tag[end] == '-') {
+				tagMajor = tag[:end]
+			}
+		}
+	}
+	if tagMajor == "" {
 		return fmt.Errorf("%q has no tag that names its PostgreSQL major; pin one such as postgres:%d.x", image, major)
 	}
-	if m[1] != strconv.Itoa(major) {
-		return fmt.Errorf("%q is PostgreSQL %s but the major is %d; a major change copies the data (README: upgrading PostgreSQL), it is never an image edit", image, m[1], major)
+	if tagMajor != strconv.Itoa(major) {
+		return fmt.Errorf("%q is PostgreSQL %s but the major is %d; a major change copies the data (README: upgrading PostgreSQL), it is never an image edit", image, tagMajor, major)
 	}
 	return nil
+}
+
+// PostgresImage is the image a server of this major runs: the given one, or the
+// major's pinned image (the default major's when major is 0).
+func PostgresImage(image string, major int) string {
+	if image != "" {
+		return image
+	}
+	return PostgresImages[orDefault(major, DefaultPostgresMajorVersion)]
 }
 
 // Toleration lets the pods run on tainted nodes, as in a pod spec.

@@ -93,7 +93,7 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 	if out.MajorVersion < MinPostgresMajorVersion || out.MajorVersion > MaxPostgresMajorVersion {
 		return postgresSpec{}, fmt.Errorf("field MajorVersion must be from %d to %d, got %d", MinPostgresMajorVersion, MaxPostgresMajorVersion, out.MajorVersion)
 	}
-	out.Image = orDefault(out.Image, PostgresImages[out.MajorVersion])
+	out.Image = PostgresImage(out.Image, out.MajorVersion)
 	if err := ImageMatchesMajor(out.Image, out.MajorVersion); err != nil {
 		return postgresSpec{}, fmt.Errorf("field Image %w", err)
 	}

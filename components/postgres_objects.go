@@ -109,31 +109,17 @@ func leastPrivilegeJob(spec postgresSpec, host pulumi.StringInput, secretName, b
 			kubeScoreIgnoreUID("runs the postgres image's psql as its postgres user, UID 999")),
 		Spec: &batchv1.JobSpecArgs{
 			BackoffLimit: pulumi.Int(6),
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(DatabaseClientSelector)},
-				Spec: &corev1.PodSpecArgs{
-					RestartPolicy:                pulumi.String("OnFailure"),
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					EnableServiceLinks:           pulumi.Bool(false),
-					SecurityContext:              podSecurityContext(postgresUID),
-					NodeSelector:                 spec.Scheduling.nodeSelector(),
-					Tolerations:                  spec.Scheduling.tolerations(),
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:            pulumi.String("least-privilege"),
-						Image:           pulumi.String(spec.Image),
-						ImagePullPolicy: pulumi.String("Always"),
-						Command:         pulumi.ToStringArray([]string{"sh", "-c", demoteAppRole}),
-						Env:             env,
-						Resources: containerResources{
-							cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
-							cpuLimit: "200m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
-						}.args(),
-						SecurityContext: containerSecurityContext(postgresUID),
-						VolumeMounts:    corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
-					}},
-					Volumes: corev1.VolumeArray{scratchVolume("tmp", "16Mi")},
+			Template: databaseClient{
+				name: "least-privilege", image: spec.Image, script: demoteAppRole, env: env,
+				volumes:    corev1.VolumeArray{scratchVolume("tmp", "16Mi")},
+				mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
+				scheduling: spec.Scheduling,
+				resources: containerResources{
+					cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
+					cpuLimit: "200m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
 				},
-			},
+				restartPolicy: "OnFailure",
+			}.pod(),
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package components
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -50,4 +51,20 @@ func TestPostgresRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
 		assert.Contains(t, err.Error(), name)
 		assert.Empty(t, m.children, "nothing is registered")
 	}
+}
+
+func TestImageMatchesMajorReadsTheTagNotTheRegistryPort(t *testing.T) {
+	for image, major := range map[string]int{
+		"postgres:16.4":                                    16,
+		"postgres:18":                                      18,
+		"postgres:17.6-bookworm":                           17,
+		"registry.internal:5000/postgres:15.14":            15,
+		"postgres:14.19@sha256:" + strings.Repeat("a", 64): 14,
+	} {
+		assert.NoError(t, ImageMatchesMajor(image, major), image)
+	}
+	assert.ErrorContains(t, ImageMatchesMajor("registry.internal:5000/postgres:latest", 5000), "no tag that names its PostgreSQL major")
+	assert.ErrorContains(t, ImageMatchesMajor("postgres:18.1", 14), "is PostgreSQL 18 but the major is 14")
+	assert.ErrorContains(t, ImageMatchesMajor("postgres", 16), "no tag")
+	assert.ErrorContains(t, ImageMatchesMajor("postgres:16beta1", 16), "no tag")
 }

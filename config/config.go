@@ -159,10 +159,7 @@ func (s *Stack) BackupArgs(namespace pulumi.StringInput, database components.Dat
 	args.Scheduling = s.Scheduling
 	args.Image = components.PostgresImages[components.MaxPostgresMajorVersion]
 	if s.Database != DatabaseExternal {
-		args.Image = s.Postgres.Image
-		if args.Image == "" {
-			args.Image = components.PostgresImages[s.Postgres.MajorVersion]
-		}
+		args.Image = components.PostgresImage(s.Postgres.Image, s.Postgres.MajorVersion)
 	}
 	return &args
 }

@@ -3,9 +3,9 @@ package config
 import (
 	"fmt"
 	"net"
-	"regexp"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/arhean/backstage-pulumi/components"
@@ -150,16 +150,13 @@ var KeyBackup = register(&Key[*components.BackupArgs]{
 	Check: validBackup,
 })
 
-var cronField = `(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*`
-
-var cronSchedule = regexp.MustCompile(`^` + cronField + `( ` + cronField + `){4}$`)
-
 func validBackup(b *components.BackupArgs) error {
 	if b == nil {
 		return nil
 	}
-	if b.Schedule != "" && !cronSchedule.MatchString(b.Schedule) {
-		return fmt.Errorf("schedule %q is not a five-field cron schedule such as \"17 3 * * *\"", b.Schedule)
+	// The parser the CronJob controller uses, so a schedule it would reject never passes.
+	if _, err := cron.ParseStandard(b.Schedule); b.Schedule != "" && err != nil {
+		return fmt.Errorf("schedule %q is not a five-field cron schedule such as \"17 3 * * *\" (%v)", b.Schedule, err)
 	}
 	if b.Retention < 0 || b.Retention > 365 {
 		return fmt.Errorf("retention %d is not from 1 to 365 backups", b.Retention)

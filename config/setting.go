@@ -161,7 +161,7 @@ func parseInto[T any](s *Setting, raw string, dst *T) error {
 	case TypeObject:
 		if err := json.Unmarshal([]byte(raw), dst); err != nil {
 			return fmt.Errorf("is not a %s: %v; write it as YAML under the key in the stack file, e.g. %s",
-				objectShape(s), unwrapJSONError(err), s.Example)
+				objectShape(v.Type()), unwrapJSONError(err), s.Example)
 		}
 	default:
 		return fmt.Errorf("has type %s, which the program cannot read", s.typ)
@@ -170,8 +170,8 @@ func parseInto[T any](s *Setting, raw string, dst *T) error {
 }
 
 // objectShape names what an object key holds, for messages.
-func objectShape(s *Setting) string {
-	if s.Example != "" && strings.HasPrefix(s.Example, "[") {
+func objectShape(t reflect.Type) string {
+	if t.Kind() == reflect.Slice {
 		return "list"
 	}
 	return "map"
@@ -262,6 +262,6 @@ func (r *reader) readSecret(s *Setting, dst any) {
 	}
 	if err := json.Unmarshal([]byte(raw), dst); err != nil {
 		r.problem(s.Name, "%s; set each entry with `pulumi config set --secret --path '%s.<name>' <value>`",
-			strings.TrimPrefix(unwrapJSONError(err), "json: "), s.FullName())
+			unwrapJSONError(err), s.FullName())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,11 +78,11 @@ func TestE2ECertManagerChartTakesOverTheReleaseAndKeepsItsCRDs(t *testing.T) {
 	assert.Zero(t, (*up.Summary.ResourceChanges)["delete"], "nothing was deleted in the move")
 
 	// The API check runs as an ordinary Job, and what depends on the chart waits for it.
-	job := kubeObject(t, "job", "cert-manager-startupapicheck", chartNamespace)
+	job := objectIn(t, "job", "cert-manager-startupapicheck", chartNamespace)
 	annotations, _ := job["metadata"].(map[string]any)["annotations"].(map[string]any)
 	_, hook := annotations["helm.sh/hook"]
 	assert.False(t, hook, "the Job is no hook: a Chart would drop it")
-	jobDone, configMapStarted := indexOf(order, "done Job cert-manager-startupapicheck"), indexOf(order, "start ConfigMap after-cert-manager")
+	jobDone, configMapStarted := slices.Index(order, "done Job cert-manager-startupapicheck"), slices.Index(order, "start ConfigMap after-cert-manager")
 	require.NotEqual(t, -1, jobDone, "the Job is one of the chart's objects: %v", order)
 	require.NotEqual(t, -1, configMapStarted)
 	assert.Less(t, jobDone, configMapStarted, "a dependent of the chart starts only after the API check completed")
@@ -241,15 +242,6 @@ func kindAndName(urn string) string {
 	return kind + " " + name
 }
 
-func indexOf(list []string, item string) int {
-	for i, v := range list {
-		if v == item {
-			return i
-		}
-	}
-	return -1
-}
-
 type stateResource struct {
 	URN            string `json:"urn"`
 	Type           string `json:"type"`
@@ -267,20 +259,7 @@ func exportResources(t *testing.T, s auto.Stack) []stateResource {
 	return deployment.Resources
 }
 
-func kubeObject(t *testing.T, kind, name, namespace string) map[string]any {
-	t.Helper()
-	args := []string{"get", kind, name, "-o", "json"}
-	if namespace != "" {
-		args = append(args, "-n", namespace)
-	}
-	out, err := kubectl(t, args...)
-	require.NoError(t, err)
-	var obj map[string]any
-	require.NoError(t, json.Unmarshal([]byte(out), &obj))
-	return obj
-}
-
 func uid(t *testing.T, kind, name, namespace string) string {
 	t.Helper()
-	return kubeObject(t, kind, name, namespace)["metadata"].(map[string]any)["uid"].(string)
+	return fieldString(objectIn(t, kind, name, namespace), "metadata", "uid")
 }

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -18,12 +17,7 @@ import (
 // no containers). The move registers no database of its own and deletes nothing of the
 // old one's data: the StatefulSet, its claim and its Secrets keep their uids.
 func TestE2EMoveToAnExternalDatabaseKeepsTheInClusterOne(t *testing.T) {
-	requireControlPlane(t)
-	resetNamespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	s := e2eStack(t, "external")
-	t.Cleanup(func() { _, _ = s.Destroy(context.Background()); resetNamespace(t) })
+	s, ctx := freshE2EStack(t, "external", 5*time.Minute)
 
 	_, err := s.Up(ctx)
 	require.NoError(t, err)

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,13 +24,8 @@ import (
 // converges, no operation stays pending, a second up changes nothing, and the database's
 // objects keep their uids and its passwords their values.
 func TestE2EInterruptedDeploysRecover(t *testing.T) {
-	requireControlPlane(t)
-	resetNamespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
-	defer cancel()
-	s := e2eStack(t, "faults")
+	s, ctx := freshE2EStack(t, "faults", 12*time.Minute)
 	stateDir := stateDirOf(t, s)
-	t.Cleanup(func() { _, _ = s.Destroy(context.Background()); resetNamespace(t) })
 
 	type trial struct {
 		op    string
@@ -165,12 +159,9 @@ func databaseIdentity(t *testing.T, deployed bool) map[string]string {
 }
 
 func assertNoDuplicateURNs(t *testing.T, s *stackrun.Stack) {
-	exported := cliStackExport(t, s)
 	seen := map[string]int{}
-	for _, line := range strings.Split(exported, "\n") {
-		if strings.Contains(line, `"urn": "`) && !strings.Contains(line, "parent") {
-			seen[strings.TrimSpace(line)]++
-		}
+	for _, res := range exportResources(t, s.Stack) {
+		seen[res.URN]++
 	}
 	for urn, n := range seen {
 		assert.Equal(t, 1, n, "%s is in the state %d times", urn, n)

@@ -62,6 +62,19 @@ func e2eStack(t testing.TB, name string) *stackrun.Stack {
 	return s
 }
 
+// freshE2EStack is a stack of its own on an empty e2e namespace, destroyed and the
+// namespace reset when the test ends.
+func freshE2EStack(t *testing.T, name string, timeout time.Duration) (*stackrun.Stack, context.Context) {
+	t.Helper()
+	requireControlPlane(t)
+	resetNamespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	s := e2eStack(t, name)
+	t.Cleanup(func() { _, _ = s.Destroy(context.Background()); resetNamespace(t) })
+	return s, ctx
+}
+
 // resetNamespace removes what an earlier run retained on purpose (namespace, database
 // StatefulSet and claim) so that `up` starts from nothing, and frees the volume.
 func resetNamespace(t testing.TB) {
@@ -96,12 +109,21 @@ func kubectl(t testing.TB, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// object reads one object from the API server.
+// object reads one object of the e2e namespace (or a cluster-scoped one) from the API server.
 func object(t testing.TB, kind, name string) map[string]any {
 	t.Helper()
+	if strings.HasPrefix(kind, "clusterrole") || kind == "namespace" || kind == "pv" {
+		return objectIn(t, kind, name, "")
+	}
+	return objectIn(t, kind, name, e2eNamespace)
+}
+
+// objectIn reads one object of a namespace ("" for cluster-scoped kinds).
+func objectIn(t testing.TB, kind, name, namespace string) map[string]any {
+	t.Helper()
 	args := []string{"get", kind, name, "-o", "json"}
-	if !strings.HasPrefix(kind, "clusterrole") && kind != "namespace" && kind != "pv" {
-		args = append(args, "-n", e2eNamespace)
+	if namespace != "" {
+		args = append(args, "-n", namespace)
 	}
 	out, err := kubectl(t, args...)
 	require.NoError(t, err)

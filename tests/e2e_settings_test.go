@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -19,10 +18,7 @@ import (
 // stack and reads the result back from the API server; then an app-config edit must be
 // one ConfigMap and one Deployment update, with the database and the secrets untouched.
 func TestE2EEveryBackstageSettingOnTheAPIServer(t *testing.T) {
-	requireControlPlane(t)
-	resetNamespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
+	s, ctx := freshE2EStack(t, "settings", 6*time.Minute)
 
 	// What the cluster must offer for the scheduling settings: the PriorityClass exists
 	// and the one node carries the selected label and the taint.
@@ -37,7 +33,6 @@ func TestE2EEveryBackstageSettingOnTheAPIServer(t *testing.T) {
 		_, _ = kubectl(t, "delete", "priorityclass", "platform-critical", "--ignore-not-found")
 	})
 
-	s := e2eStack(t, "settings")
 	caBundle := testCertificatePEM(t)
 	// Maps and lists as a stack file holds them (set with --path), not as JSON strings:
 	// the CLI validates the declared list keys, and the program reads both forms.
@@ -68,7 +63,6 @@ func TestE2EEveryBackstageSettingOnTheAPIServer(t *testing.T) {
 	} {
 		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value, Secret: true}))
 	}
-	t.Cleanup(func() { _, _ = s.Destroy(context.Background()); resetNamespace(t) })
 
 	_, err = s.Up(ctx)
 	require.NoError(t, err, "a stack with every setting converges")
