@@ -2,9 +2,11 @@ package components
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +22,6 @@ import (
 const (
 	appUser, appPassword             = "backstage", "app-pass-1"
 	bootstrapPass                    = "bootstrap-pass-1"
-	sqlTestPortNew, sqlTestPortOld   = "55432", "55433"
 	permissionDeniedToRunPrograms    = "must be superuser or have privileges of the pg_execute_server_program role"
 	permissionDeniedToRunProgramsOld = "must be superuser to COPY to or from an external program"
 )
@@ -32,7 +33,7 @@ func TestRoleScriptsOnARealServer(t *testing.T) {
 	bin := postgresBin(t)
 
 	t.Run("a new database: the init script makes the app role no superuser", func(t *testing.T) {
-		server := startServer(t, bin, sqlTestPortNew, PostgresSuperuser, bootstrapPass)
+		server := startServer(t, bin, PostgresSuperuser, bootstrapPass)
 		server.psql(t, PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+PostgresDatabase)
 		server.shell(t, createAppRole, map[string]string{
 			"POSTGRES_USER": PostgresSuperuser, "POSTGRES_DB": PostgresDatabase, "PGPASSWORD": bootstrapPass,
@@ -48,7 +49,7 @@ func TestRoleScriptsOnARealServer(t *testing.T) {
 
 	t.Run("an old database: the Job demotes the app role and makes the superuser", func(t *testing.T) {
 		// As the official image made it before: POSTGRES_USER was the app role.
-		server := startServer(t, bin, sqlTestPortOld, appUser, appPassword)
+		server := startServer(t, bin, appUser, appPassword)
 		server.psql(t, appUser, appPassword, "postgres", "CREATE DATABASE "+PostgresDatabase)
 		assert.Equal(t, "t", server.psql(t, appUser, appPassword, PostgresDatabase, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
 
@@ -67,7 +68,7 @@ func TestBackupAndRestoreScriptsOnARealServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL server (make test runs it)")
 	}
-	server := startServer(t, postgresBin(t), "55434", PostgresSuperuser, bootstrapPass)
+	server := startServer(t, postgresBin(t), PostgresSuperuser, bootstrapPass)
 	server.psql(t, PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+PostgresDatabase)
 	server.shell(t, createAppRole, map[string]string{
 		"POSTGRES_USER": PostgresSuperuser, "POSTGRES_DB": PostgresDatabase, "PGPASSWORD": bootstrapPass,
@@ -137,8 +138,10 @@ func postgresBin(t *testing.T) string {
 }
 
 // startServer initialises and starts a throwaway server as the postgres system user,
-// with passwords required on the socket and on TCP, as the StatefulSet's is.
-func startServer(t *testing.T, bin, port, superuser, password string) *sqlServer {
+// with passwords required on the socket and on TCP, as the StatefulSet's is. The port
+// is one the kernel just gave out, so another server or test on the machine cannot hold
+// it; a failed start shows the server's own log.
+func startServer(t *testing.T, bin, superuser, password string) *sqlServer {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "pg-role-test-")
 	require.NoError(t, err)
@@ -149,15 +152,35 @@ func startServer(t *testing.T, bin, port, superuser, password string) *sqlServer
 		// PostgreSQL refuses to run as root.
 		require.NoError(t, exec.Command("chown", "-R", "postgres:postgres", dir).Run())
 	}
-	s := &sqlServer{bin: bin, port: port, dir: dir}
-	s.run(t, filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", superuser, "--pwfile", pwfile,
+	s := &sqlServer{bin: bin, dir: dir}
+	data, logFile := filepath.Join(dir, "data"), filepath.Join(dir, "log")
+	s.run(t, filepath.Join(bin, "initdb"), "-D", data, "-U", superuser, "--pwfile", pwfile,
 		"--auth-local=scram-sha-256", "--auth-host=scram-sha-256")
-	s.run(t, filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-w", "-l", filepath.Join(dir, "log"),
-		"-o", fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1", port, dir), "start")
+	var out []byte
+	for range 3 {
+		s.port = freePort(t)
+		out, err = s.command(filepath.Join(bin, "pg_ctl"), "-D", data, "-w", "-l", logFile,
+			"-o", fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1", s.port, dir), "start").CombinedOutput()
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		serverLog, _ := os.ReadFile(logFile)
+		require.NoError(t, err, "pg_ctl start: %s\nserver log:\n%s", out, serverLog)
+	}
 	t.Cleanup(func() {
-		_ = s.command(filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-m", "immediate", "stop").Run()
+		_ = s.command(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "stop").Run()
 	})
 	return s
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 func (s *sqlServer) command(name string, args ...string) *exec.Cmd {
