@@ -121,6 +121,10 @@ type DatabaseConnection struct {
 	// Optional: PEM certificates that sign the server's certificate; without them the
 	// public CAs Node.js knows are trusted.
 	CABundle string
+	// Optional: defaults to Backstage's (KnexDefaultPoolMax). The largest pool each
+	// plugin keeps, written to app-config unless AppConfig sets
+	// backend.database.knexConfig.pool.max itself.
+	PoolMax int
 }
 
 // Backstage is the Deployment, its configuration, Service, Ingress and disruption budget.

@@ -101,8 +101,9 @@ func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.SecretAr
 }
 
 // appConfigData renders the app-config files the program passes with --config: the
-// stack's, then the database's TLS, which node-postgres takes only from app-config
-// (it ignores PGSSLMODE), last so that nothing overrides it.
+// stack's, then the database's: its TLS, which node-postgres takes only from app-config
+// (it ignores PGSSLMODE), last so that nothing overrides it, and the pool size that
+// fits the connection budget unless the stack's own app-config sets one.
 func appConfigData(spec backstageSpec) (map[string]string, error) {
 	files := map[string]string{}
 	if len(spec.AppConfig) > 0 {
@@ -112,6 +113,7 @@ func appConfigData(spec backstageSpec) (map[string]string, error) {
 		}
 		files[appConfigFile] = string(out)
 	}
+	database := map[string]any{}
 	if spec.Database.SSLMode != "" {
 		ssl := map[string]any{
 			// require encrypts without checking the certificate; both verify modes check
@@ -122,13 +124,37 @@ func appConfigData(spec backstageSpec) (map[string]string, error) {
 		if spec.Database.CABundle != "" {
 			ssl["ca"] = strings.TrimSpace(spec.Database.CABundle) + "\n"
 		}
-		out, err := yaml.Marshal(map[string]any{"backend": map[string]any{"database": map[string]any{"connection": map[string]any{"ssl": ssl}}}})
+		database["connection"] = map[string]any{"ssl": ssl}
+	}
+	if _, set := AppConfigValue(spec.AppConfig, PoolMaxPath...); spec.Database.PoolMax > 0 && !set {
+		database["knexConfig"] = map[string]any{"pool": map[string]any{"max": spec.Database.PoolMax}}
+	}
+	if len(database) > 0 {
+		out, err := yaml.Marshal(map[string]any{"backend": map[string]any{"database": database}})
 		if err != nil {
 			return nil, err
 		}
 		files[databaseConfigFile] = string(out)
 	}
 	return files, nil
+}
+
+// PoolMaxPath is where app-config sets the pool max of every plugin.
+var PoolMaxPath = []string{"backend", "database", "knexConfig", "pool", "max"}
+
+// AppConfigValue is the value at path in an app-config, and whether it is set.
+func AppConfigValue(appConfig map[string]any, path ...string) (any, bool) {
+	var node any = appConfig
+	for _, key := range path {
+		object, ok := node.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if node, ok = object[key]; !ok {
+			return nil, false
+		}
+	}
+	return node, true
 }
 
 // appConfigLoadOrder lists the app-config files as Backstage must load them: the

@@ -45,6 +45,9 @@ type Stack struct {
 	Backup          *components.BackupArgs
 	Postgres        components.PostgresArgs
 	ProtectDatabase bool
+	// DatabasePlugins and the rollout size the pool each plugin keeps (DatabasePoolMax).
+	DatabasePlugins int
+	DatabasePoolMax int
 
 	AppResources, PostgresResources components.Resources
 	// Scheduling applies to the Backstage and the PostgreSQL pods alike.
@@ -170,6 +173,7 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 	args.Namespace = namespace
 	args.ServiceAccountName = serviceAccountName
 	args.Database = database
+	args.Database.PoolMax = s.DatabasePoolMax
 	args.IngressClassName = s.Security.IngressClassName
 	args.Resources = &s.AppResources
 	args.Scheduling = s.Scheduling

@@ -3,9 +3,11 @@ package config
 import (
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/robfig/cron/v3"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/arhean/backstage-pulumi/components"
@@ -97,6 +99,14 @@ var KeyDatabaseCIDRs = register(&Key[[]string]{
 	Check:   cidrList("10.20.0.0/24"),
 })
 
+var KeyDatabasePlugins = register(&Key[int]{
+	Setting: Setting{Name: "databasePlugins", Example: "12",
+		Description: "How many backend plugins keep a database (one connection pool each; count them in packages/backend/src/index.ts): with replicas and maxSurge it sizes each plugin's pool to fit postgresMaxConnections."},
+	Default: components.DefaultDatabasePlugins,
+	Into:    func(s *Stack) *int { return &s.DatabasePlugins },
+	Check:   between(1, 100, "the backend plugins that keep a database"),
+})
+
 func hostOrAddress(v string) error {
 	if v == "" || net.ParseIP(v) != nil {
 		return nil
@@ -120,6 +130,7 @@ func checkDatabaseRules(r *reader, s *Stack) {
 		if s.External.Host != "" {
 			r.problem(KeyDatabaseHost.Name, "is set but %s is %s; set `%s external` to use it", KeyDatabase.Name, s.Database, KeyDatabase.FullName())
 		}
+		checkConnectionBudget(r, s)
 		return
 	}
 	for _, missing := range []struct {
@@ -178,3 +189,47 @@ var KeyMaintenance = register(&Key[bool]{
 	Into: func(s *Stack) *bool { return &s.App.Stopped },
 	Warn: warnWhen(true, "Backstage is stopped for maintenance: no pod runs until it is false again"),
 })
+
+// checkConnectionBudget sizes the pool each plugin keeps so that every pod at a
+// rollout's peak fits the in-cluster server's max_connections, or checks the pool the
+// stack's app-config sets. An external server's limit is its provider's, unknown here.
+func checkConnectionBudget(r *reader, s *Stack) {
+	budget := components.ConnectionBudget{MaxConnections: s.Postgres.MaxConnections, PeakPods: peakPods(s.App), Plugins: s.DatabasePlugins}
+	poolMaxKey := KeyAppConfig.Name + " " + strings.Join(components.PoolMaxPath, ".")
+	if value, set := components.AppConfigValue(s.App.AppConfig, components.PoolMaxPath...); set {
+		pool, isNumber := value.(float64)
+		if !isNumber {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s is %v, not a number, so its connection budget against %s is not checked",
+				poolMaxKey, value, KeyPostgresMaxConnections.FullName()))
+			return
+		}
+		if needed := budget.Needed(int(pool)); needed > budget.MaxConnections {
+			r.problem(KeyAppConfig.Name, "sets %s to %v: at a rollout's peak %d pods x %d plugins (%s) need %d connections, above %s %d; lower it to %d or set %s to %d",
+				strings.Join(components.PoolMaxPath, "."), pool, budget.PeakPods, budget.Plugins, KeyDatabasePlugins.Name, needed,
+				KeyPostgresMaxConnections.Name, budget.MaxConnections, max(budget.PoolMax(), 1), KeyPostgresMaxConnections.FullName(), needed)
+		}
+		return
+	}
+	s.DatabasePoolMax = budget.PoolMax()
+	if s.DatabasePoolMax < components.MinPoolMax {
+		needed := budget.Needed(components.MinPoolMax)
+		r.problem(KeyPostgresMaxConnections.Name, "is %d: at a rollout's peak %d pods (%s plus %s) x %d plugins (%s) need %d connections for pools of %d; set `%s %d`, or lower %s",
+			budget.MaxConnections, budget.PeakPods, KeyReplicas.Name, KeyMaxSurge.Name, budget.Plugins, KeyDatabasePlugins.Name, needed, components.MinPoolMax,
+			KeyPostgresMaxConnections.FullName(), needed, KeyReplicas.Name)
+	}
+}
+
+// peakPods is replicas plus the surge a rolling update adds (rounded up, as the
+// Deployment controller does); Recreate stops the old pods first.
+func peakPods(app components.BackstageArgs) int {
+	replicas := app.Replicas
+	if app.RolloutStrategy == "Recreate" {
+		return replicas
+	}
+	surge := intstr.Parse(app.MaxSurge)
+	n, err := intstr.GetScaledValueFromIntOrPercent(&surge, replicas, true)
+	if err != nil {
+		return replicas
+	}
+	return replicas + n
+}

@@ -77,6 +77,12 @@ func TestBadConfigIsRefusedBeforeAnyResource(t *testing.T) {
 		{"image of another major", "prod", "postgresImage", "postgres:18.1", []string{"backstage:postgresImage:", "is PostgreSQL 18 but the major is 14", "copies the data"}},
 		{"image without a major", "kind", "postgresImage", "postgres:latest", []string{"backstage:postgresImage:", "no tag that names its PostgreSQL major"}},
 		{"major out of range", "kind", "postgresMajorVersion", "13", []string{"backstage:postgresMajorVersion: is 13"}},
+		// 3 pods at a rollout's peak x (8 plugins x 10 + 1 admin) + 3 reserved + 2 jobs.
+		{"pool beyond the connection budget", "prod", "appConfig", `{"backend":{"database":{"knexConfig":{"pool":{"max":10}}}}}`,
+			[]string{"backstage:appConfig: sets backend.database.knexConfig.pool.max to 10", "3 pods x 8 plugins", "need 248", "lower it to 3", "backstage:postgresMaxConnections to 248"}},
+		// 13 pods x (8 x 2 + 1) + 5: not even pools of two fit 100.
+		{"replicas beyond the connection budget", "kind", "replicas", "12",
+			[]string{"backstage:postgresMaxConnections: is 100", "13 pods", "need 226 connections for pools of 2", "`backstage:postgresMaxConnections 226`"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -197,3 +197,41 @@ func TestEdgePoliciesLetCertificatesIssueAndKeepTheDatabaseFenced(t *testing.T) 
 	assert.Equal(t, "monitoring", str(controller, "spec", "ingress", "2", "from", "0", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"))
 	assert.Equal(t, "10254", str(controller, "spec", "ingress", "2", "ports", "0", "port"))
 }
+
+// Each plugin's pool is sized so that every pod at a rollout's peak fits
+// max_connections, unless the stack's app-config sizes it itself.
+func TestThePoolFitsTheConnectionBudget(t *testing.T) {
+	poolMax := func(rec *recorder) (int, bool) {
+		var file struct {
+			Backend struct {
+				Database struct {
+					KnexConfig *struct {
+						Pool struct {
+							Max int `yaml:"max"`
+						} `yaml:"pool"`
+					} `yaml:"knexConfig"`
+				} `yaml:"database"`
+			} `yaml:"backend"`
+		}
+		data := str(rec.kube(t, typeConfigMap, "backstage-app-config").Inputs, "data", "app-config.database.yaml")
+		require.NoError(t, yaml.Unmarshal([]byte(data), &file))
+		if file.Backend.Database.KnexConfig == nil {
+			return 0, false
+		}
+		return file.Backend.Database.KnexConfig.Pool.Max, true
+	}
+
+	// prod: 2 replicas + 1 surge pod, 8 plugins, max_connections 100.
+	pool, set := poolMax(mustRun(t, loadStack(t, "prod")))
+	require.True(t, set)
+	assert.Equal(t, 3, pool)
+	pool, _ = poolMax(mustRun(t, loadStack(t, "prod").with("postgresMaxConnections", "300")))
+	assert.Equal(t, 10, pool, "never above Knex's default")
+	pool, _ = poolMax(mustRun(t, loadStack(t, "prod").with("databasePlugins", "4")))
+	assert.Equal(t, 7, pool, "(100 - 3 - 5) / 12")
+
+	_, set = poolMax(mustRun(t, loadStack(t, "prod").with("appConfig", `{"backend":{"database":{"knexConfig":{"pool":{"max":2}}}}}`)))
+	assert.False(t, set, "the stack's own pool size is not overridden")
+	_, set = poolMax(mustRun(t, withExternalDatabase(t, "prod")))
+	assert.False(t, set, "an external server's limit is unknown here: Backstage's default stays")
+}
