@@ -46,6 +46,8 @@ type PostgresArgs struct {
 	Resources *Resources
 	// Optional: node selector, tolerations and priority class of the pod.
 	Scheduling Scheduling
+	// Optional: a move of the data from another major's server (see PostgresUpgrade).
+	Upgrade *PostgresUpgrade
 }
 
 // Postgres is a single-instance PostgreSQL StatefulSet whose volume and password outlive
@@ -60,12 +62,18 @@ type Postgres struct {
 	User       pulumi.StringOutput `pulumi:"user"`
 	Password   pulumi.StringOutput `pulumi:"password"`
 	SecretName pulumi.StringOutput `pulumi:"secretName"`
+	// Server is the StatefulSet Backstage uses.
+	Server pulumi.StringOutput `pulumi:"server"`
 }
 
 // postgresSpec is PostgresArgs with every default filled in.
 type postgresSpec struct {
 	PostgresArgs
 	protect bool
+	// current is the server Backstage uses; old, while an upgrade copies, the one the
+	// data comes from.
+	current postgresServer
+	old     *postgresServer
 }
 
 // generatedOnce is the given secret, or a password generated once and kept in state:
@@ -116,6 +124,18 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 	if err := SharedBuffersFit(out.SharedBuffers, *out.Resources); err != nil {
 		return postgresSpec{}, fmt.Errorf("field SharedBuffers %w", err)
 	}
+	out.current = newPostgresServer(PostgresServerName(out.MajorVersion, out.Upgrade), out.MajorVersion, out.Image)
+	if out.Upgrade != nil {
+		upgrade, err := out.Upgrade.withDefaults(out.MajorVersion)
+		if err != nil {
+			return postgresSpec{}, fmt.Errorf("field Upgrade %w", err)
+		}
+		out.Upgrade = &upgrade
+		if !upgrade.Done {
+			old := newPostgresServer(upgrade.FromServer, upgrade.From, PostgresImages[upgrade.From])
+			out.old = &old
+		}
+	}
 	return out, nil
 }
 
@@ -157,44 +177,27 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	service, err := corev1.NewService(ctx, name+"-service", postgresService(spec), child)
+	inputs := postgresInputs{
+		secretName:          secret.Metadata.Name(),
+		bootstrapSecretName: bootstrap.Metadata.Name(),
+		initScriptsName:     initScripts.Metadata.Name(),
+	}
+	// While a copy runs, the new server holds only a copy: protection starts once it is
+	// the stack's data, so that rolling back can let it go.
+	service, err := registerServer(ctx, name, spec, spec.current, inputs, spec.protect && spec.old == nil, true, child)
 	if err != nil {
 		return nil, err
 	}
-	statefulSet, err := appsv1.NewStatefulSet(ctx, name+"-statefulset",
-		postgresStatefulSet(spec, postgresInputs{
-			serviceName:         service.Metadata.Name().Elem(),
-			secretName:          secret.Metadata.Name(),
-			bootstrapSecretName: bootstrap.Metadata.Name(),
-			initScriptsName:     initScripts.Metadata.Name(),
-		}), child,
-		// The data outlives the program: `pulumi destroy` leaves the StatefulSet (and so
-		// its claim) in place, and a change to the claim template, which Kubernetes would
-		// only accept by replacing the StatefulSet, is ignored instead.
-		pulumi.RetainOnDelete(true),
-		pulumi.Protect(spec.protect),
-		pulumi.IgnoreChanges([]string{"spec.volumeClaimTemplates"}),
-	)
-	if err != nil {
-		return nil, err
-	}
-	// Databases initialised before the bootstrap superuser existed have the app role as
-	// their superuser; this Job makes them match new ones, and is a no-op on those.
-	if _, err := batchv1.NewJob(ctx, name+"-least-privilege", leastPrivilegeJob(spec, service.Metadata.Name().Elem(),
-		secret.Metadata.Name(), bootstrap.Metadata.Name()), child, pulumi.DependsOn([]pulumi.Resource{statefulSet}),
-		// It has done its work once it completed: a later image bump must not replace
-		// (and so rerun) it, since a Job's template cannot change in place.
-		pulumi.IgnoreChanges([]string{"spec"})); err != nil {
-		return nil, err
-	}
-	// A single instance cannot stay up through a drain; allowing one eviction keeps node
-	// maintenance possible while making the policy explicit.
-	if _, err := policyv1.NewPodDisruptionBudget(ctx, name+"-pdb", disruptionBudget(PostgresName, spec.Namespace, PostgresSelector),
-		child, pulumi.DependsOn([]pulumi.Resource{statefulSet})); err != nil {
-		return nil, err
+	if spec.old != nil {
+		// Left out of the program once the copy is done, and so only retained then:
+		// protection would refuse that.
+		if _, err := registerServer(ctx, name, spec, *spec.old, inputs, false, false, child); err != nil {
+			return nil, err
+		}
 	}
 
 	comp.Host = pulumi.Sprintf("%s.%s.svc.cluster.local", service.Metadata.Name().Elem(), service.Metadata.Namespace().Elem())
+	comp.Server = pulumi.String(spec.current.name).ToStringOutput()
 	comp.Port = pulumi.Int(PostgresPort).ToIntOutput()
 	comp.Database = pulumi.String(PostgresDatabase).ToStringOutput()
 	comp.User = pulumi.String(spec.User).ToStringOutput()
@@ -207,5 +210,56 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		"user":       comp.User,
 		"password":   comp.Password,
 		"secretName": comp.SecretName,
+		"server":     comp.Server,
 	})
+}
+
+// registerServer registers one server's headless Service and StatefulSet, the
+// least-privilege Job on the stack's first server, and the disruption budget of the
+// server Backstage uses. Its children are named after the component for the first
+// server and after the component and the major for an upgrade's.
+func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server postgresServer, in postgresInputs,
+	protect, budget bool, child pulumi.ResourceOption) (*corev1.Service, error) {
+	prefix := name
+	if server.name != PostgresName {
+		prefix = fmt.Sprintf("%s-%d", name, server.major)
+	}
+	service, err := corev1.NewService(ctx, prefix+"-service", postgresService(spec, server), child)
+	if err != nil {
+		return nil, err
+	}
+	in.serviceName = service.Metadata.Name().Elem()
+	statefulSet, err := appsv1.NewStatefulSet(ctx, prefix+"-statefulset", postgresStatefulSet(spec, server, in), child,
+		// The data outlives the program: `pulumi destroy` leaves the StatefulSet (and so
+		// its claim) in place, and a change to the claim template, which Kubernetes would
+		// only accept by replacing the StatefulSet, is ignored instead.
+		pulumi.RetainOnDelete(true),
+		pulumi.Protect(protect),
+		pulumi.IgnoreChanges([]string{"spec.volumeClaimTemplates"}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if server.name == PostgresName {
+		// Databases initialised before the bootstrap superuser existed have the app role
+		// as their superuser; this Job makes them match new ones, and is a no-op on
+		// those. A server an upgrade made was initialised with the init script.
+		if _, err := batchv1.NewJob(ctx, prefix+"-least-privilege", leastPrivilegeJob(spec, server, service.Metadata.Name().Elem(),
+			in.secretName, in.bootstrapSecretName), child, pulumi.DependsOn([]pulumi.Resource{statefulSet}),
+			// It has done its work once it completed: a later image bump must not replace
+			// (and so rerun) it, since a Job's template cannot change in place.
+			pulumi.IgnoreChanges([]string{"spec"})); err != nil {
+			return nil, err
+		}
+	}
+	if budget {
+		// A single instance cannot stay up through a drain; allowing one eviction keeps
+		// node maintenance possible while making the policy explicit. Only one budget may
+		// cover a pod, and the first server's selector covers an upgrade's too.
+		if _, err := policyv1.NewPodDisruptionBudget(ctx, prefix+"-pdb", disruptionBudget(server.name, spec.Namespace, server.selector),
+			child, pulumi.DependsOn([]pulumi.Resource{statefulSet})); err != nil {
+			return nil, err
+		}
+	}
+	return service, nil
 }

@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"maps"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
@@ -26,14 +27,46 @@ func postgresSecret(spec postgresSpec, name string, password pulumi.StringInput)
 	}
 }
 
+// postgresServer is one PostgreSQL StatefulSet: the stack's, or during a major upgrade
+// the old one the data is copied from.
+type postgresServer struct {
+	// name is the StatefulSet's and its Service's: PostgresName for the stack's first
+	// server, PostgresName-<major> for one a major upgrade made.
+	name  string
+	major int
+	image string
+	// selector is PostgresSelector for the first server, whose StatefulSet selector
+	// cannot change; an upgrade's server adds its name, so that its StatefulSet, Service
+	// and disruption budget pick only its pod. The NetworkPolicies select both.
+	selector map[string]string
+}
+
+func newPostgresServer(name string, major int, image string) postgresServer {
+	selector := PostgresSelector
+	if name != PostgresName {
+		selector = map[string]string{"server": name}
+		maps.Copy(selector, PostgresSelector)
+	}
+	return postgresServer{name: name, major: major, image: image, selector: selector}
+}
+
+// PostgresServerName is the StatefulSet of the given major: the stack's first server
+// keeps PostgresName, and a major upgrade's is PostgresName-<major>, beside the old one.
+func PostgresServerName(major int, upgrade *PostgresUpgrade) string {
+	if upgrade == nil {
+		return PostgresName
+	}
+	return fmt.Sprintf("%s-%d", PostgresName, major)
+}
+
 // postgresService is headless: the StatefulSet's governing Service, resolving to the one pod.
-func postgresService(spec postgresSpec) *corev1.ServiceArgs {
+func postgresService(spec postgresSpec, server postgresServer) *corev1.ServiceArgs {
 	return &corev1.ServiceArgs{
-		Metadata: objectMeta(PostgresName, spec.Namespace, PostgresSelector,
+		Metadata: objectMeta(server.name, spec.Namespace, server.selector,
 			pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
 		Spec: &corev1.ServiceSpecArgs{
 			ClusterIP: pulumi.String("None"),
-			Selector:  pulumi.ToStringMap(PostgresSelector),
+			Selector:  pulumi.ToStringMap(server.selector),
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
 				Name: pulumi.String("tcp-postgresql"), Port: pulumi.Int(PostgresPort), TargetPort: pulumi.String("tcp-postgresql"),
 			}},
@@ -95,7 +128,7 @@ echo "the app role is not a superuser"
 `
 
 // leastPrivilegeJob runs demoteAppRole once, after the StatefulSet is ready.
-func leastPrivilegeJob(spec postgresSpec, host pulumi.StringInput, secretName, bootstrapSecretName pulumi.StringPtrInput) *batchv1.JobArgs {
+func leastPrivilegeJob(spec postgresSpec, server postgresServer, host pulumi.StringInput, secretName, bootstrapSecretName pulumi.StringPtrInput) *batchv1.JobArgs {
 	env := corev1.EnvVarArray{
 		corev1.EnvVarArgs{Name: pulumi.String("PGHOST"), Value: host},
 		corev1.EnvVarArgs{Name: pulumi.String("PGDATABASE"), Value: pulumi.String(PostgresDatabase)},
@@ -110,7 +143,7 @@ func leastPrivilegeJob(spec postgresSpec, host pulumi.StringInput, secretName, b
 		Spec: &batchv1.JobSpecArgs{
 			BackoffLimit: pulumi.Int(6),
 			Template: databaseClient{
-				name: "least-privilege", image: spec.Image, script: demoteAppRole, env: env,
+				name: "least-privilege", image: server.image, script: demoteAppRole, env: env,
 				volumes:    corev1.VolumeArray{scratchVolume("tmp", "16Mi")},
 				mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
 				scheduling: spec.Scheduling,
@@ -130,7 +163,7 @@ func secretEnv(name string, secretName pulumi.StringPtrInput) corev1.EnvVarArgs 
 	}}
 }
 
-func postgresStatefulSet(spec postgresSpec, in postgresInputs) *appsv1.StatefulSetArgs {
+func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresInputs) *appsv1.StatefulSetArgs {
 	claimSpec := &corev1.PersistentVolumeClaimSpecArgs{
 		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
 		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(spec.StorageSize)}},
@@ -139,21 +172,21 @@ func postgresStatefulSet(spec postgresSpec, in postgresInputs) *appsv1.StatefulS
 		claimSpec.StorageClassName = pulumi.String(spec.StorageClass)
 	}
 	return &appsv1.StatefulSetArgs{
-		Metadata: objectMeta(PostgresName, spec.Namespace, PostgresSelector,
+		Metadata: objectMeta(server.name, spec.Namespace, server.selector,
 			adoptable(kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced"))),
 		Spec: &appsv1.StatefulSetSpecArgs{
 			ServiceName:         in.serviceName,
 			Replicas:            pulumi.Int(1),
 			PodManagementPolicy: pulumi.String("OrderedReady"),
 			UpdateStrategy:      &appsv1.StatefulSetUpdateStrategyArgs{Type: pulumi.String("RollingUpdate")},
-			Selector:            labelSelector(PostgresSelector),
+			Selector:            labelSelector(server.selector),
 			// Neither deleting the StatefulSet nor scaling it down may delete the data.
 			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
 				WhenDeleted: pulumi.String("Retain"),
 				WhenScaled:  pulumi.String("Retain"),
 			},
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(PostgresSelector)},
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(server.selector)},
 				Spec: &corev1.PodSpecArgs{
 					NodeSelector:                 spec.Scheduling.nodeSelector(),
 					Tolerations:                  spec.Scheduling.tolerations(),
@@ -161,7 +194,7 @@ func postgresStatefulSet(spec postgresSpec, in postgresInputs) *appsv1.StatefulS
 					AutomountServiceAccountToken: pulumi.Bool(false),
 					EnableServiceLinks:           pulumi.Bool(false),
 					SecurityContext:              podSecurityContext(postgresUID),
-					Containers:                   corev1.ContainerArray{postgresContainer(spec, in)},
+					Containers:                   corev1.ContainerArray{postgresContainer(spec, server, in)},
 					Volumes: corev1.VolumeArray{
 						scratchVolume("run", "16Mi"),
 						scratchVolume("tmp", "256Mi"),
@@ -174,14 +207,14 @@ func postgresStatefulSet(spec postgresSpec, in postgresInputs) *appsv1.StatefulS
 				},
 			},
 			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{corev1.PersistentVolumeClaimTypeArgs{
-				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data"), Labels: pulumi.ToStringMap(PostgresSelector)},
+				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data"), Labels: pulumi.ToStringMap(server.selector)},
 				Spec:     claimSpec,
 			}},
 		},
 	}
 }
 
-func postgresContainer(spec postgresSpec, in postgresInputs) corev1.ContainerArgs {
+func postgresContainer(spec postgresSpec, server postgresServer, in postgresInputs) corev1.ContainerArgs {
 	isReady := pulumi.ToStringArray([]string{"pg_isready", "-h", "127.0.0.1", "-p", fmt.Sprint(PostgresPort), "-U", spec.User, "-d", PostgresDatabase})
 	probe := func(period, failures int) *corev1.ProbeArgs {
 		return &corev1.ProbeArgs{
@@ -193,7 +226,7 @@ func postgresContainer(spec postgresSpec, in postgresInputs) corev1.ContainerArg
 	}
 	return corev1.ContainerArgs{
 		Name:            pulumi.String("postgresql"),
-		Image:           pulumi.String(spec.Image),
+		Image:           pulumi.String(server.image),
 		ImagePullPolicy: pulumi.String("Always"),
 		Args: pulumi.ToStringArray([]string{
 			"-c", fmt.Sprintf("max_connections=%d", spec.MaxConnections),

@@ -120,6 +120,63 @@ func TestBackupAndRestoreScriptsOnARealServer(t *testing.T) {
 	assert.Contains(t, string(missing), "no complete backup 20000101T000000Z")
 }
 
+// The copy to a new major's server keeps every database and row, leaves the app role
+// able to log in to both servers afterwards, and does nothing when run again. Debian
+// ships one major here, so both servers are 15: the majors differ only on a real node.
+func TestMajorCopyOnARealServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two PostgreSQL servers (make test runs it)")
+	}
+	bin := postgresBin(t)
+	initialised := func() *sqlServer {
+		server := startServer(t, bin, PostgresSuperuser, bootstrapPass)
+		server.psql(t, PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+PostgresDatabase)
+		server.shell(t, createAppRole, map[string]string{
+			"POSTGRES_USER": PostgresSuperuser, "POSTGRES_DB": PostgresDatabase, "PGPASSWORD": bootstrapPass,
+			"APP_USER": appUser, "APP_PASSWORD": appPassword,
+		})
+		return server
+	}
+	old, fresh := initialised(), initialised()
+	old.psql(t, appUser, appPassword, PostgresDatabase, "CREATE TABLE entities (id int PRIMARY KEY, name text); INSERT INTO entities SELECT g, 'entity-' || g FROM generate_series(1, 500) g")
+	old.psql(t, appUser, appPassword, PostgresDatabase, "CREATE DATABASE backstage_plugin_scaffolder")
+	old.psql(t, appUser, appPassword, "backstage_plugin_scaffolder", "CREATE TABLE tasks (id int); INSERT INTO tasks VALUES (1), (2)")
+
+	env := map[string]string{
+		"FROM_HOST": "127.0.0.1", "FROM_PORT": old.port, "FROM_MAJOR": "14",
+		"TO_HOST": "127.0.0.1", "TO_PORT": fresh.port,
+		"PGDATABASE": PostgresDatabase, "APP_USER": appUser,
+		"BOOTSTRAP_USER": PostgresSuperuser, "BOOTSTRAP_PASSWORD": bootstrapPass,
+	}
+	out := fresh.shell(t, copyToNewMajor, env)
+	assert.Contains(t, out, "copied from PostgreSQL 14: backstage_plugin_catalog,backstage_plugin_scaffolder,postgres")
+	assert.Contains(t, out, "app sessions ended")
+
+	assert.Equal(t, "500", fresh.psql(t, appUser, appPassword, PostgresDatabase, "SELECT count(*) FROM entities"))
+	assert.Equal(t, "1,2", fresh.psql(t, appUser, appPassword, "backstage_plugin_scaffolder", "SELECT string_agg(id::text, ',' ORDER BY id) FROM tasks"))
+	assert.Equal(t, appUser, fresh.psql(t, appUser, appPassword, PostgresDatabase, "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'backstage_plugin_scaffolder'"))
+	fresh.assertLeastPrivilege(t)
+	assert.Equal(t, "500", old.psql(t, appUser, appPassword, PostgresDatabase, "SELECT count(*) FROM entities"), "the old server is the fallback, as it was")
+
+	fresh.psql(t, appUser, appPassword, PostgresDatabase, "INSERT INTO entities VALUES (501, 'written after the copy')")
+	assert.Contains(t, fresh.shell(t, copyToNewMajor, env), "already copied from PostgreSQL 14")
+	assert.Equal(t, "501", fresh.psql(t, appUser, appPassword, PostgresDatabase, "SELECT count(*) FROM entities"), "a rerun overwrites nothing")
+
+	// A failed load fails the Job and leaves the old server open to the app again.
+	broken := initialised()
+	broken.psql(t, PostgresSuperuser, bootstrapPass, PostgresDatabase, "CREATE TABLE entities (id int)")
+	env["TO_PORT"] = broken.port
+	cmd := exec.Command("sh", "-c", copyToNewMajor)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	failed, err := cmd.CombinedOutput()
+	require.Error(t, err, "a table already on the new server is an unexpected error")
+	assert.Contains(t, string(failed), `relation "entities" already exists`)
+	assert.Equal(t, "500", old.psql(t, appUser, appPassword, PostgresDatabase, "SELECT count(*) FROM entities"), "the app role logs in to the old server again")
+}
+
 type sqlServer struct {
 	bin, port, dir string
 }
@@ -179,7 +236,7 @@ func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 

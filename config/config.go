@@ -131,6 +131,20 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *components.PostgresA
 	return &args
 }
 
+// MajorUpgradeArgs are the args of the copy to the new major's server at target.
+func (s *Stack) MajorUpgradeArgs(namespace, target pulumi.StringInput, after ...pulumi.Resource) *components.MajorUpgradeArgs {
+	return &components.MajorUpgradeArgs{
+		Namespace:  namespace,
+		Upgrade:    *s.Postgres.Upgrade,
+		To:         s.Postgres.MajorVersion,
+		Image:      components.PostgresImage(s.Postgres.Image, s.Postgres.MajorVersion),
+		Target:     target,
+		AppUser:    s.Postgres.User,
+		Scheduling: s.Scheduling,
+		After:      after,
+	}
+}
+
 // DatabaseCIDRs are the external database's addresses, none for the in-cluster one.
 func (s *Stack) DatabaseCIDRs() []string {
 	if s.Database != DatabaseExternal {

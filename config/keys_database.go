@@ -131,8 +131,10 @@ func checkDatabaseRules(r *reader, s *Stack) {
 			r.problem(KeyDatabaseHost.Name, "is set but %s is %s; set `%s external` to use it", KeyDatabase.Name, s.Database, KeyDatabase.FullName())
 		}
 		checkConnectionBudget(r, s)
+		checkUpgradeRules(r, s)
 		return
 	}
+	checkUpgradeRules(r, s)
 	for _, missing := range []struct {
 		unset bool
 		key   *Setting
@@ -181,6 +183,46 @@ func validBackup(b *components.BackupArgs) error {
 		return fmt.Errorf("has both existingClaim and size; an existing claim has its own size")
 	}
 	return dnsSubdomain("claim")(b.ExistingClaim)
+}
+
+var KeyPostgresUpgrade = register(&Key[*components.PostgresUpgrade]{
+	Setting: Setting{Name: "postgresUpgrade", Example: "{from: 14}",
+		Description: "A move of the data to postgresMajorVersion from the server of major `from`: Backstage stops and a Job copies every database into a new server beside the old one; then `done: true` runs Backstage on it and retains the old one (README: Upgrading PostgreSQL)."},
+	Into:  func(s *Stack) **components.PostgresUpgrade { return &s.Postgres.Upgrade },
+	Check: validUpgradeShape,
+})
+
+func validUpgradeShape(u *components.PostgresUpgrade) error {
+	if u != nil && u.From == 0 {
+		return fmt.Errorf("has no from: the major of the server the data comes from, e.g. {from: 14}")
+	}
+	return nil
+}
+
+// checkUpgradeRules keeps an upgrade in-cluster and upwards, and stops Backstage while
+// the copy runs.
+func checkUpgradeRules(r *reader, s *Stack) {
+	u := s.Postgres.Upgrade
+	if u == nil {
+		return
+	}
+	if s.Database != DatabaseInCluster {
+		r.problem(KeyPostgresUpgrade.Name, "is set but %s is %s; a managed database's major is its provider's to upgrade", KeyDatabase.Name, s.Database)
+		return
+	}
+	to := s.Postgres.MajorVersion
+	if err := u.Validate(to); err != nil {
+		r.problem(KeyPostgresUpgrade.Name, "%v; set %s to the new major and from to the running server's", err, KeyPostgresMajorVersion.FullName())
+		return
+	}
+	server := components.PostgresServerName(to, u)
+	if u.Done {
+		return
+	}
+	s.App.Stopped = true
+	s.Warnings = append(s.Warnings, fmt.Sprintf("%s: Backstage is stopped while the Job %s copies the data from PostgreSQL %d into %s; "+
+		"when its log ends with \"copied from PostgreSQL %d\", set `pulumi config set --path %s.done true` and run up again",
+		KeyPostgresUpgrade.FullName(), u.CopyJobName(to), u.From, server, u.From, KeyPostgresUpgrade.FullName()))
 }
 
 var KeyMaintenance = register(&Key[bool]{

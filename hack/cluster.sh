@@ -19,8 +19,9 @@ declare -A ports=(
   [etcd]="2379 2380" [kube-apiserver]="6443" [kube-controller-manager]="10257"
   [kube-scheduler]="10259" [kwok]="10247"
 )
-# Hand-made volumes for the database claims: there is no provisioner here.
-volume_count=4
+# Hand-made volumes for the database and backup claims (a major upgrade holds two
+# database claims at once): there is no provisioner here.
+volume_count=8
 storage_class=local-manual
 
 log() { printf 'cluster: %s\n' "$*" >&2; }

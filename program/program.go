@@ -50,6 +50,7 @@ func Run(ctx *pulumi.Context) error {
 		return err
 	}
 	var database components.DatabaseConnection
+	var postgres *components.Postgres
 	if cfg.Database == config.DatabaseExternal {
 		// No StatefulSet, claim or generated password. An in-cluster database this stack
 		// ran before is retained (StatefulSet, claim, Secrets), not deleted.
@@ -57,8 +58,7 @@ func Run(ctx *pulumi.Context) error {
 			"its claim and its Secrets are kept in the namespace; delete them once the data is moved (README: Choosing in-cluster or managed)", nil)
 		database = cfg.ExternalDatabaseConnection()
 	} else {
-		postgres, err := components.NewPostgres(ctx, "postgres", cfg.PostgresArgs(ns), k8s)
-		if err != nil {
+		if postgres, err = components.NewPostgres(ctx, "postgres", cfg.PostgresArgs(ns), k8s); err != nil {
 			return err
 		}
 		database = components.DatabaseConnection{
@@ -84,6 +84,13 @@ func Run(ctx *pulumi.Context) error {
 	app, err := components.NewBackstage(ctx, "backstage", cfg.BackstageArgs(ns, rbac.ServiceAccountName, database), appOpts...)
 	if err != nil {
 		return err
+	}
+
+	if upgrade := cfg.Postgres.Upgrade; postgres != nil && upgrade != nil && !upgrade.Done {
+		// After Backstage is stopped, and both servers are ready.
+		if _, err := components.NewMajorUpgrade(ctx, "postgres-upgrade", cfg.MajorUpgradeArgs(ns, postgres.Host, app, postgres), k8s); err != nil {
+			return err
+		}
 	}
 
 	ctx.Export("url", app.URL)

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -234,4 +235,91 @@ func TestThePoolFitsTheConnectionBudget(t *testing.T) {
 	assert.False(t, set, "the stack's own pool size is not overridden")
 	_, set = poolMax(mustRun(t, withExternalDatabase(t, "prod")))
 	assert.False(t, set, "an external server's limit is unknown here: Backstage's default stays")
+}
+
+// upgrading is prod (PostgreSQL 14) moving to 18: the copy running, or done.
+func upgrading(t *testing.T, done bool) stackConfig {
+	return loadStack(t, "prod").
+		with("postgresMajorVersion", "18").
+		with("postgresImage", "postgres:18.1").
+		with("postgresUpgrade", fmt.Sprintf(`{"from":14,"done":%t}`, done))
+}
+
+// While the copy runs, the old server keeps its data directory and major, a new server
+// of the new major starts beside it, Backstage is stopped and points at the new one,
+// and the Job copies between them.
+func TestMajorUpgradeCopiesIntoANewServerBesideTheOldOne(t *testing.T) {
+	rec := mustRun(t, upgrading(t, false))
+
+	old := rec.kube(t, typeStatefulSet, "psql-postgresql")
+	assert.Equal(t, "postgres:14.19", str(old.Inputs, "spec", "template", "spec", "containers", "0", "image"), "the old server keeps its major")
+	assert.Equal(t, "postgres-statefulset", old.Name, "the same resource: no replacement")
+	assert.NotContains(t, plain(get(old.Inputs, "spec", "selector", "matchLabels")), "server", "its selector cannot change")
+	fresh := rec.kube(t, typeStatefulSet, "psql-postgresql-18")
+	assert.Equal(t, "postgres:18.1", str(fresh.Inputs, "spec", "template", "spec", "containers", "0", "image"))
+	assert.Equal(t, "psql-postgresql-18", str(fresh.Inputs, "spec", "selector", "matchLabels", "server"), "only its own pod")
+	assert.Equal(t, "psql-postgresql-18", str(fresh.Inputs, "spec", "serviceName"))
+	assert.Equal(t, "psql-postgresql-18", str(rec.kube(t, typeService, "psql-postgresql-18").Inputs, "spec", "selector", "server"))
+	assert.False(t, old.Protect, "the old server may leave the stack once the copy is done")
+	assert.False(t, fresh.Protect, "the new one holds only a copy until then: a rollback may let it go")
+	assert.True(t, old.RetainOnDelete && fresh.RetainOnDelete, "leaving the stack never deletes a server")
+	assert.Len(t, rec.ofType(typePDB), 2, "Backstage's and the new server's: one budget per pod")
+	rec.kube(t, typePDB, "psql-postgresql-18")
+
+	assert.Equal(t, "0", str(rec.kube(t, typeDeployment, "backstage").Inputs, "spec", "replicas"), "nothing writes during the copy")
+	assert.Equal(t, "psql-postgresql-18.backstage.svc.cluster.local",
+		str(rec.kube(t, typeConfigMap, "backstage-env-config").Inputs, "data", "POSTGRES_HOST"))
+
+	copyJob := rec.kube(t, typeJob, "psql-postgresql-upgrade-14-to-18")
+	assert.Equal(t, "postgres:18.1", str(copyJob.Inputs, "spec", "template", "spec", "containers", "0", "image"), "the newer pg_dumpall reads the older server")
+	env := envByName(get(copyJob.Inputs, "spec", "template", "spec", "containers", "0").ObjectValue())
+	assert.Equal(t, "psql-postgresql-0.psql-postgresql.backstage.svc.cluster.local", env["FROM_HOST"], "the old pod itself: the new pod matches the old Service's selector too")
+	assert.Equal(t, "psql-postgresql-18.backstage.svc.cluster.local", env["TO_HOST"])
+	assert.Equal(t, "secret:psql-postgresql-bootstrap/password", env["BOOTSTRAP_PASSWORD"])
+	assert.Equal(t, []string{"spec"}, copyJob.IgnoreChanges)
+	assert.True(t, dependsOn(copyJob, "backstage-deployment"), "after Backstage is stopped")
+	assert.True(t, dependsOn(copyJob, "postgres-statefulset") && dependsOn(copyJob, "postgres-18-statefulset"), "after both servers are ready")
+	rec.kube(t, typeJob, "psql-postgresql-least-privilege")
+
+	warnings := strings.Join(loadConfig(t, upgrading(t, false)).Warnings, "\n")
+	assert.Contains(t, warnings, "Job psql-postgresql-upgrade-14-to-18 copies the data from PostgreSQL 14 into psql-postgresql-18")
+	assert.Contains(t, warnings, "backstage:postgresUpgrade.done true")
+}
+
+// Once the copy is checked, Backstage runs on the new server, and the old one is no
+// longer the program's: it is retained, not deleted (RetainOnDelete, checked in e2e).
+func TestMajorUpgradeDoneRunsBackstageOnTheNewServer(t *testing.T) {
+	rec := mustRun(t, upgrading(t, true))
+	require.Len(t, rec.ofType(typeStatefulSet), 1)
+	fresh := rec.kube(t, typeStatefulSet, "psql-postgresql-18")
+	assert.Equal(t, "postgres-18-statefulset", fresh.Name, "the same resource as during the copy")
+	assert.True(t, fresh.Protect, "the stack's data now")
+	assert.Empty(t, rec.ofType(typeJob), "no copy, and no least-privilege Job: the new server was initialised with the init script")
+	assert.Equal(t, "2", str(rec.kube(t, typeDeployment, "backstage").Inputs, "spec", "replicas"))
+	assert.Equal(t, "psql-postgresql-18.backstage.svc.cluster.local",
+		str(rec.kube(t, typeConfigMap, "backstage-env-config").Inputs, "data", "POSTGRES_HOST"))
+	assert.Empty(t, loadConfig(t, upgrading(t, true)).Warnings, "18 is supported, and the copy is over")
+}
+
+func TestMajorUpgradeRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     stackConfig
+		wantErr []string
+	}{
+		{"downwards", loadStack(t, "prod").with("postgresUpgrade", `{"from":18}`), []string{"backstage:postgresUpgrade: from is 18, but the new major is 14"}},
+		{"the same major", loadStack(t, "prod").with("postgresUpgrade", `{"from":14}`), []string{"backstage:postgresUpgrade: from is 14, but the new major is 14", "set backstage:postgresMajorVersion to the new major"}},
+		{"without from", upgrading(t, false).with("postgresUpgrade", `{"done":false}`), []string{"backstage:postgresUpgrade:", "has no from"}},
+		{"a managed database", withExternalDatabase(t, "prod").with("postgresUpgrade", `{"from":14}`), []string{"backstage:postgresUpgrade: is set but database is external"}},
+		{"from the new server itself", upgrading(t, false).with("postgresUpgrade", `{"from":14,"fromServer":"psql-postgresql-18"}`), []string{"fromServer \"psql-postgresql-18\" is the new server's own name"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := run(t, tc.cfg)
+			require.Error(t, err)
+			for _, want := range tc.wantErr {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.Empty(t, rec.resources)
+		})
+	}
 }

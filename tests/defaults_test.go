@@ -26,10 +26,14 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 
 	fromConfig := registerComponents(t, cfg.PostgresArgs(ns), cfg.BackstageArgs(ns, pulumi.String("backstage"), db),
 		cfg.NetworkIsolationArgs(ns), cfg.RBACArgs(ns))
+	// The issuer is the stack's choice of ClusterIssuer and the pool is sized from the
+	// connection budget: neither is a component default.
+	pooled := db
+	pooled.PoolMax = cfg.DatabasePoolMax
 	fromComponents := registerComponents(t,
 		&components.PostgresArgs{Namespace: ns},
 		&components.BackstageArgs{Namespace: ns, Image: cfg.App.Image, Host: cfg.App.Host, ServiceAccountName: pulumi.String("backstage"),
-			Database: db, ClusterIssuer: cfg.TLS}, // the issuer is the stack's choice of ClusterIssuer, not a component default
+			Database: pooled, ClusterIssuer: cfg.TLS},
 		&components.NetworkIsolationArgs{Namespace: ns},
 		&components.RBACArgs{Namespace: ns})
 

@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -59,4 +61,88 @@ func TestE2EMoveToAnExternalDatabaseKeepsTheInClusterOne(t *testing.T) {
 	for _, res := range state.Resources {
 		assert.NotEqual(t, "kubernetes:apps/v1:StatefulSet", res.Type, "the stack no longer manages a StatefulSet")
 	}
+}
+
+// TestE2EMajorUpgradeKeepsTheOldServer: a stack on PostgreSQL 14 moves to 18. While the
+// copy runs, Backstage is stopped, a new server runs beside the old one and the copy
+// Job is admitted (kwok completes Jobs without running them: the script's own test runs
+// it against real servers); once done, Backstage runs on the new server and the old
+// StatefulSet and claim stay in the cluster, no longer in the stack.
+func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
+	s, ctx := freshE2EStack(t, "upgrade", 8*time.Minute)
+	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "14"}))
+	// As in dev and prod: the old server's protection must not stand in the way.
+	require.NoError(t, s.SetConfig(ctx, "backstage:protectDatabase", auto.ConfigValue{Value: "true"}))
+	t.Cleanup(func() { _ = s.SetConfig(context.Background(), "backstage:protectDatabase", auto.ConfigValue{Value: "false"}); _, _ = s.Up(context.Background()) })
+	_, err := s.Up(ctx)
+	require.NoError(t, err)
+	oldUIDs := map[string]string{}
+	for _, ref := range [][2]string{{"statefulset", "psql-postgresql"}, {"pvc", "data-psql-postgresql-0"}} {
+		oldUIDs[ref[0]+"/"+ref[1]] = fieldString(object(t, ref[0], ref[1]), "metadata", "uid")
+	}
+	assertOldServerKept := func(stage string) {
+		for ref, uid := range oldUIDs {
+			kind, name, _ := strings.Cut(ref, "/")
+			assert.Equal(t, uid, fieldString(object(t, kind, name), "metadata", "uid"), "%s: %s is kept", stage, ref)
+		}
+		assert.Contains(t, fieldString(object(t, "statefulset", "psql-postgresql"), "spec", "template", "spec", "containers", "0", "image"), "postgres:14.",
+			"%s: the old server stays on its major", stage)
+	}
+
+	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "18"}))
+	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.from", auto.ConfigValue{Value: "14"}, &auto.ConfigOptions{Path: true}))
+	preview, err := s.Preview(ctx, optpreview.Diff())
+	require.NoError(t, err)
+	assert.Contains(t, preview.StdOut+preview.StdErr, "copies the data from PostgreSQL 14 into psql-postgresql-18", "the preview says what happens")
+	assert.Zero(t, preview.ChangeSummary["replace"], "%v", preview.ChangeSummary)
+	// Only the old server's disruption budget goes: one budget per pod, and its selector
+	// would cover the new pod too.
+	assert.Equal(t, 1, preview.ChangeSummary["delete"], "%v", preview.ChangeSummary)
+	assert.Regexp(t, `(?s)- kubernetes:policy/v1:PodDisruptionBudget: \(delete\).{0,300}::postgres-pdb\]`, preview.StdOut)
+
+	_, err = s.Up(ctx)
+	require.NoError(t, err, "the copy stage converges")
+	assertOldServerKept("copying")
+	assert.Contains(t, fieldString(object(t, "statefulset", "psql-postgresql-18"), "spec", "template", "spec", "containers", "0", "image"), "postgres:18.")
+	object(t, "pvc", "data-psql-postgresql-18-0")
+	copyJob := object(t, "job", "psql-postgresql-upgrade-14-to-18")
+	assert.Equal(t, "psql-postgresql-18."+e2eNamespace+".svc.cluster.local", containerEnv(copyJob, "TO_HOST"))
+	assert.Equal(t, "0", fmt.Sprint(field(object(t, "deployment", "backstage"), "spec", "replicas")), "Backstage is stopped")
+	assert.Equal(t, "psql-postgresql-18."+e2eNamespace+".svc.cluster.local", fieldString(object(t, "configmap", "backstage-env-config"), "data", "POSTGRES_HOST"))
+
+	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.done", auto.ConfigValue{Value: "true"}, &auto.ConfigOptions{Path: true}))
+	_, err = s.Up(ctx)
+	require.NoError(t, err, "the switch converges: the old server leaves the stack without protection in the way")
+	assertOldServerKept("done")
+	assert.Equal(t, "1", fmt.Sprint(field(object(t, "deployment", "backstage"), "spec", "replicas")), "Backstage runs again")
+	assert.False(t, exists(t, "job", "psql-postgresql-upgrade-14-to-18"), "the copy Job is gone with its stage")
+
+	exported, err := s.Export(ctx)
+	require.NoError(t, err)
+	var state struct {
+		Resources []struct{ URN string } `json:"resources"`
+	}
+	require.NoError(t, json.Unmarshal(exported.Deployment, &state))
+	var servers []string
+	for _, res := range state.Resources {
+		if strings.Contains(res.URN, "StatefulSet::") {
+			servers = append(servers, res.URN[strings.LastIndex(res.URN, "::")+2:])
+		}
+	}
+	assert.Equal(t, []string{"postgres-18-statefulset"}, servers, "only the new server is the stack's")
+
+	preview, err = s.Preview(ctx)
+	require.NoError(t, err)
+	assertNothingReplacedOrDeleted(t, preview.ChangeSummary, "a run after the upgrade")
+	assert.Zero(t, preview.ChangeSummary["update"], "%v", preview.ChangeSummary)
+}
+
+// containerEnv is the value of an environment variable of a workload's first container.
+func containerEnv(workload map[string]any, name string) string {
+	for _, e := range field(workload, "spec", "template", "spec", "containers", "0", "env").([]any) {
+		if fieldString(e, "name") == name {
+			return fieldString(e, "value")
+		}
+	}
+	return ""
 }

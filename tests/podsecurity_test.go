@@ -19,14 +19,18 @@ func TestEveryPodTemplatePassesPodSecurityRestricted(t *testing.T) {
 	require.NoError(t, err)
 	restricted := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
 
+	stacks := map[string]stackConfig{"prod during a major upgrade": upgrading(t, false)}
 	for _, stack := range []string{"kind", "dev", "prod", "local"} {
-		t.Run(stack, func(t *testing.T) {
-			rec := mustRun(t, loadStack(t, stack))
+		stacks[stack] = loadStack(t, stack)
+	}
+	for name, cfg := range stacks {
+		t.Run(name, func(t *testing.T) {
+			rec := mustRun(t, cfg)
 			workloads := append(rec.ofType(typeDeployment), rec.ofType(typeStatefulSet)...)
 			workloads = append(workloads, rec.ofType(typeJob)...)
 			workloads = append(workloads, rec.ofType(typeCronJob)...)
 			require.NotEmpty(t, rec.ofType(typeJob), "the database Jobs are judged too")
-			require.Len(t, workloads, 3+len(rec.ofType(typeCronJob)))
+			require.Len(t, workloads, 1+2*len(rec.ofType(typeStatefulSet))+len(rec.ofType(typeCronJob)), "a server and its Job each")
 			for _, w := range workloads {
 				var template corev1.PodTemplateSpec
 				templatePath := []string{"spec", "template"}

@@ -70,8 +70,9 @@ func TestEverySettingReachesItsObjects(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(settingsAppConfig), &want))
 	assert.Equal(t, want, rendered)
 	assert.Equal(t, []any{"node", "packages/backend"}, plain(get(app, "command")))
+	// The database file (the pool that fits the connection budget) is loaded last.
 	assert.Equal(t, []any{"--config", "app-config.yaml", "--config", "app-config.production.yaml",
-		"--config", "/app/config-extra/app-config.extra.yaml"}, plain(get(app, "args")))
+		"--config", "/app/config-extra/app-config.extra.yaml", "--config", "/app/config-extra/app-config.database.yaml"}, plain(get(app, "args")))
 	assert.Equal(t, "/app/config-extra", mountPath(app, "app-config"))
 	assert.Len(t, str(deploy, "spec", "template", "metadata", "annotations", "checksum/app-config"), 64)
 

@@ -51,8 +51,10 @@ func TestDatabaseSettingsNeverTouchThePasswordOrTheClaim(t *testing.T) {
 		key, value string
 		changed    []string
 	}{
-		// New server flags roll the one pod; the claim and the password stay.
-		{"postgresMaxConnections", "200", []string{typeStatefulSet + "::postgres-statefulset"}},
+		// New server flags roll the one pod; the claim and the password stay. More
+		// connections resize each plugin's pool too, which rolls Backstage.
+		{"postgresMaxConnections", "200", []string{typeDeployment + "::backstage-deployment", typeStatefulSet + "::postgres-statefulset",
+			typeConfigMap + "::backstage-app-config"}},
 		{"postgresSharedBuffers", "512MB", []string{typeStatefulSet + "::postgres-statefulset"}},
 		// The role Job's inputs follow the image, but it ignores changes to its spec
 		// (checked in TestTheRoleJobRunsOnce), so the engine leaves it alone.

@@ -1,0 +1,178 @@
+package components
+
+import (
+	"errors"
+	"fmt"
+
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// PostgresUpgrade moves the data to a new major without pointing a server at another
+// major's data directory. While the copy runs (Done false) Backstage is stopped, the old
+// server keeps running beside a new one of the new major, and a Job copies every
+// database with pg_dumpall | psql; once the copy is checked (Done true) Backstage runs on
+// the new server and the old one leaves the program, retained with its claim until its
+// owner deletes it.
+type PostgresUpgrade struct {
+	// Required: the major of the server the data is copied from.
+	From int `json:"from"`
+	// Optional: defaults to PostgresName. The old server's StatefulSet; a server an
+	// earlier upgrade made is PostgresName-<major>.
+	FromServer string `json:"fromServer"`
+	// Optional: false while the copy runs, true once it is checked.
+	Done bool `json:"done"`
+}
+
+func (u PostgresUpgrade) withDefaults(to int) (PostgresUpgrade, error) {
+	u.FromServer = orDefault(u.FromServer, PostgresName)
+	return u, u.Validate(to)
+}
+
+// Validate checks an upgrade to the major to: upwards, from another server.
+func (u PostgresUpgrade) Validate(to int) error {
+	from := orDefault(u.FromServer, PostgresName)
+	switch {
+	case u.From < MinPostgresMajorVersion || u.From >= to:
+		return fmt.Errorf("from is %d, but the new major is %d: an upgrade goes from a major from %d up to below the new one (pg_dumpall of a newer server does not load into an older one)",
+			u.From, to, MinPostgresMajorVersion)
+	case len(validation.IsDNS1123Label(from)) > 0:
+		return fmt.Errorf("fromServer %q is not a StatefulSet name", from)
+	case from == PostgresServerName(to, &u):
+		return fmt.Errorf("fromServer %q is the new server's own name", from)
+	}
+	return nil
+}
+
+// CopyJobName is the Job that copies the data from one major to another.
+func (u PostgresUpgrade) CopyJobName(to int) string {
+	return fmt.Sprintf("%s-upgrade-%d-to-%d", PostgresName, u.From, to)
+}
+
+// copyToNewMajor copies every role and database from the old server into the new,
+// freshly initialised one. The app role may not log in to the old server while it runs,
+// so that no write made after the dump started is lost, even by a pod still shutting
+// down; it may again at the end, which leaves the old server as it was, the fallback.
+// The new server's init script already made both roles and the catalog database, the
+// only three statements expected to fail; any other error fails the Job. Passwords are
+// not copied: both servers take them from the same Secrets. A rerun after a complete
+// copy changes nothing.
+const copyToNewMajor = `set -eu
+export PGPASSWORD="$BOOTSTRAP_PASSWORD"
+old() { psql -X -v ON_ERROR_STOP=1 -h "$FROM_HOST" -p "$FROM_PORT" -U "$BOOTSTRAP_USER" -d postgres -v app="$APP_USER" "$@"; }
+new() { psql -X -v ON_ERROR_STOP=1 -h "$TO_HOST" -p "$TO_PORT" -U "$BOOTSTRAP_USER" -d postgres -v app="$APP_USER" "$@"; }
+marker="copied from PostgreSQL $FROM_MAJOR"
+new -qc 'SELECT 1' >/dev/null
+if [ "$(new -Atc "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'postgres'")" = "$marker" ]; then
+  echo "the data was already $marker"
+  exit 0
+fi
+old <<'SQL'
+ALTER ROLE :"app" NOLOGIN;
+SELECT count(pg_terminate_backend(pid)) AS "app sessions ended" FROM pg_stat_activity WHERE usename = :'app';
+SQL
+trap 'echo "ALTER ROLE :\"app\" LOGIN;" | old -q' EXIT
+log=/tmp/load.log
+{ pg_dumpall -h "$FROM_HOST" -p "$FROM_PORT" -U "$BOOTSTRAP_USER" --no-role-passwords || echo "pg_dumpall failed: $?" >/tmp/dump.failed; } |
+  psql -X -q -h "$TO_HOST" -p "$TO_PORT" -U "$BOOTSTRAP_USER" -d postgres >/dev/null 2>"$log" || true
+if [ -e /tmp/dump.failed ]; then cat /tmp/dump.failed "$log" >&2; exit 1; fi
+unexpected=$(grep 'ERROR:' "$log" | grep -v -e "role \"$BOOTSTRAP_USER\" already exists" -e "role \"$APP_USER\" already exists" \
+  -e "database \"$PGDATABASE\" already exists" || true)
+if [ -n "$unexpected" ]; then echo "$unexpected" >&2; exit 1; fi
+listed() { "$@" -Atc "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE NOT datistemplate"; }
+if [ "$(listed old)" != "$(listed new)" ]; then
+  echo "databases differ: $(listed old) on PostgreSQL $FROM_MAJOR, $(listed new) on the new server" >&2
+  exit 1
+fi
+new -v marker="$marker" <<'SQL'
+ALTER ROLE :"app" LOGIN;
+COMMENT ON DATABASE postgres IS :'marker';
+SQL
+echo "$marker: $(listed new)"
+`
+
+// MajorUpgradeArgs configures the copy of the data to a new major.
+type MajorUpgradeArgs struct {
+	// Required: the namespace the servers run in.
+	Namespace pulumi.StringInput
+	// Required: where the data comes from.
+	Upgrade PostgresUpgrade
+	// Required: the new server's major, its image (whose pg_dumpall reads every older
+	// server) and its address.
+	To     int
+	Image  string
+	Target pulumi.StringInput
+	// Required: the app role, which may not log in to the old server during the copy.
+	AppUser string
+	// Optional: node selector, tolerations and priority class of the Job's pod.
+	Scheduling Scheduling
+	// Required: what must be in place before the copy starts: Backstage stopped, and
+	// both servers ready. (A component's own dependencies do not hold back its children.)
+	After []pulumi.Resource
+}
+
+// MajorUpgrade is the Job that copies the data from the old major's server to the new
+// one's. Register it after Backstage is stopped.
+type MajorUpgrade struct {
+	pulumi.ResourceState
+
+	JobName pulumi.StringOutput `pulumi:"jobName"`
+}
+
+// NewMajorUpgrade registers the copy Job.
+func NewMajorUpgrade(ctx *pulumi.Context, name string, args *MajorUpgradeArgs, opts ...pulumi.ResourceOption) (*MajorUpgrade, error) {
+	if args == nil || args.Namespace == nil || args.Target == nil || args.Image == "" || args.AppUser == "" || len(args.After) == 0 {
+		return nil, fmt.Errorf("component MajorUpgrade %q: %w", name, errors.New("missing required field Namespace, Target, Image, AppUser or After"))
+	}
+	upgrade, err := args.Upgrade.withDefaults(args.To)
+	if err != nil {
+		return nil, fmt.Errorf("component MajorUpgrade %q: field Upgrade %w", name, err)
+	}
+	comp := &MajorUpgrade{}
+	if err := ctx.RegisterComponentResource("backstage:index:MajorUpgrade", name, comp, opts...); err != nil {
+		return nil, err
+	}
+	job, err := batchv1.NewJob(ctx, name+"-copy", copyJob(args, upgrade), pulumi.Parent(comp), pulumi.DependsOn(args.After),
+		// One copy per upgrade: an image bump meanwhile must not replace (rerun) it.
+		pulumi.IgnoreChanges([]string{"spec"}))
+	if err != nil {
+		return nil, err
+	}
+	comp.JobName = job.Metadata.Name().Elem()
+	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{"jobName": comp.JobName})
+}
+
+func copyJob(args *MajorUpgradeArgs, upgrade PostgresUpgrade) *batchv1.JobArgs {
+	source := pulumi.Sprintf("%s-0.%s.%s.svc.cluster.local", upgrade.FromServer, upgrade.FromServer, args.Namespace)
+	env := corev1.EnvVarArray{
+		corev1.EnvVarArgs{Name: pulumi.String("FROM_HOST"), Value: source},
+		corev1.EnvVarArgs{Name: pulumi.String("FROM_MAJOR"), Value: pulumi.String(fmt.Sprint(upgrade.From))},
+		corev1.EnvVarArgs{Name: pulumi.String("FROM_PORT"), Value: pulumi.String(fmt.Sprint(PostgresPort))},
+		corev1.EnvVarArgs{Name: pulumi.String("TO_HOST"), Value: args.Target},
+		corev1.EnvVarArgs{Name: pulumi.String("TO_PORT"), Value: pulumi.String(fmt.Sprint(PostgresPort))},
+		corev1.EnvVarArgs{Name: pulumi.String("PGDATABASE"), Value: pulumi.String(PostgresDatabase)},
+		corev1.EnvVarArgs{Name: pulumi.String("APP_USER"), Value: pulumi.String(args.AppUser)},
+		corev1.EnvVarArgs{Name: pulumi.String("BOOTSTRAP_USER"), Value: pulumi.String(PostgresSuperuser)},
+		secretEnv("BOOTSTRAP_PASSWORD", pulumi.String(PostgresBootstrapSecretName)),
+	}
+	return &batchv1.JobArgs{
+		Metadata: objectMeta(upgrade.CopyJobName(args.To), args.Namespace, DatabaseClientSelector,
+			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
+		Spec: &batchv1.JobSpecArgs{
+			BackoffLimit: pulumi.Int(3),
+			Template: databaseClient{
+				name: "copy", image: args.Image, script: copyToNewMajor, env: env,
+				volumes:    corev1.VolumeArray{scratchVolume("tmp", "64Mi")},
+				mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
+				scheduling: args.Scheduling,
+				resources: containerResources{
+					cpu: "100m", memory: "128Mi", ephemeral: "64Mi",
+					cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "128Mi",
+				},
+				restartPolicy: "OnFailure",
+			}.pod(),
+		},
+	}
+}
