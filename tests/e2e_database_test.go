@@ -73,7 +73,10 @@ func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
 	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "14"}))
 	// As in dev and prod: the old server's protection must not stand in the way.
 	require.NoError(t, s.SetConfig(ctx, "backstage:protectDatabase", auto.ConfigValue{Value: "true"}))
-	t.Cleanup(func() { _ = s.SetConfig(context.Background(), "backstage:protectDatabase", auto.ConfigValue{Value: "false"}); _, _ = s.Up(context.Background()) })
+	t.Cleanup(func() {
+		_ = s.SetConfig(context.Background(), "backstage:protectDatabase", auto.ConfigValue{Value: "false"})
+		_, _ = s.Up(context.Background())
+	})
 	_, err := s.Up(ctx)
 	require.NoError(t, err)
 	oldUIDs := map[string]string{}
