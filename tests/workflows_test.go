@@ -22,6 +22,7 @@ type workflow struct {
 		Env         map[string]string `yaml:"env"`
 		Steps       []struct {
 			Uses string            `yaml:"uses"`
+			Run  string            `yaml:"run"`
 			With map[string]any    `yaml:"with"`
 			Env  map[string]string `yaml:"env"`
 		} `yaml:"steps"`
@@ -62,10 +63,17 @@ func workflowProblems(name string, data []byte, cliVersion string) []string {
 				add("job %s: env %s holds a secret at job level; give it only to the step that needs it", jobName, k)
 			}
 		}
-		prebuilt := false
+		prebuilt, checked := false, false
 		for _, step := range job.Steps {
 			if step.Uses == "./.github/actions/prebuilt-program" {
 				prebuilt = true
+			}
+			if strings.Contains(step.Run, "hack/interrupted.sh") || strings.Contains(step.Run, "hack/recover-stack.sh") {
+				checked = true
+			}
+			writesState := step.With["command"] == "up" || fmt.Sprint(step.With["refresh"]) == "true"
+			if strings.HasPrefix(step.Uses, "pulumi/actions@") && writesState && !checked {
+				add("job %s: pulumi/actions %v runs without hack/interrupted.sh first, so an interrupted deploy's lock or pending operations fail it with no pointer to the recover workflow", jobName, step.With["command"])
 			}
 			if strings.HasPrefix(step.Uses, "pulumi/actions@") && !prebuilt {
 				add("job %s: pulumi/actions would compile and link the program again; use ./.github/actions/prebuilt-program first", jobName)
@@ -143,6 +151,8 @@ func TestWorkflowsPassTheDeliveryPolicy(t *testing.T) {
 	require.NotEmpty(t, groups["drift.yml"])
 	assert.Empty(t, shared(groups["deploy.yml"], groups["drift.yml"]),
 		"a drift run in a deploy's concurrency group cancels the deploy pending there")
+	assert.ElementsMatch(t, []string{"deploy-dev", "deploy-prod"}, groups["recover.yml"])
+	assert.Subset(t, groups["deploy.yml"], groups["recover.yml"], "a recovery never runs beside a deploy of its stack")
 }
 
 // concurrencyGroups lists a workflow's job concurrency groups as they run, with each
@@ -171,9 +181,13 @@ func concurrencyGroups(t *testing.T, data []byte) []string {
 		if len(stacks) == 0 {
 			stacks = []string{""}
 		}
+		if strings.Contains(job.Concurrency.Group, "${{ inputs.stack }}") {
+			stacks = []string{"dev", "prod"} // recover.yml's choices
+		}
 		for _, stack := range stacks {
-			if g := strings.ReplaceAll(job.Concurrency.Group, "${{ matrix.stack }}", stack); g != "" {
-				out = append(out, g)
+			group := strings.ReplaceAll(job.Concurrency.Group, "${{ matrix.stack }}", stack)
+			if group = strings.ReplaceAll(group, "${{ inputs.stack }}", stack); group != "" {
+				out = append(out, group)
 			}
 		}
 	}
@@ -229,10 +243,20 @@ jobs:
       - uses: pulumi/actions@v6
         with:
           command: preview
+  deploy:
+    runs-on: ubuntu-24.04
+    environment: development
+    steps:
+      - uses: ./.github/actions/prebuilt-program
+      - uses: pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d
+        with:
+          command: up
+          pulumi-version: 3.274.1
 `)
 	problems := strings.Join(workflowProblems("old.yml", old, "3.274.1"), "\n")
 	for _, want := range []string{"falls back", "without an environment", "holds a secret at job level",
-		"actions/checkout@v4 is not pinned", "persist-credentials", "pulumi/actions@v6 is not pinned", "not the repository's CLI pin"} {
+		"actions/checkout@v4 is not pinned", "persist-credentials", "pulumi/actions@v6 is not pinned", "not the repository's CLI pin",
+		"job deploy: pulumi/actions up runs without hack/interrupted.sh first"} {
 		assert.Contains(t, problems, want)
 	}
 }
