@@ -2,9 +2,11 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,4 +175,72 @@ func stateDirOf(t *testing.T, s *stackrun.Stack) string {
 	url := env["PULUMI_BACKEND_URL"]
 	require.True(t, strings.HasPrefix(url, "file://"), url)
 	return strings.TrimPrefix(url, "file://")
+}
+
+// TestE2EAnUpThatLosesTheAPIServerRecovers stops the API server (SIGKILL, as a crashed
+// or restarted control plane) part-way through a fresh up and brings it back after an
+// outage. The up either rides the outage out or fails with an error that names the
+// unreachable server; then one recovery and one up converge, and a second up changes
+// nothing.
+func TestE2EAnUpThatLosesTheAPIServerRecovers(t *testing.T) {
+	s, ctx := freshE2EStack(t, "apiserver", 8*time.Minute)
+	pidFile := filepath.Join(filepath.Dir(os.Getenv("KUBECONFIG")), "pids", "kube-apiserver")
+	if _, err := os.Stat(pidFile); err != nil {
+		t.Skipf("the API server is not the local control plane's (%v): this test stops and restarts it", err)
+	}
+	restart := func() {
+		out, err := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), "up").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	t.Cleanup(restart) // whatever happens, the other tests get their API server back
+
+	done := make(chan error, 1)
+	started := time.Now()
+	go func() { _, err := s.Up(ctx); done <- err }()
+	time.Sleep(1500 * time.Millisecond)
+	data, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	t.Logf("killed the API server (pid %d) %.1fs into a fresh up", pid, time.Since(started).Seconds())
+
+	var upErr error
+	select {
+	case upErr = <-done:
+		t.Logf("the up failed during the outage after %.1fs", time.Since(started).Seconds())
+	case <-time.After(20 * time.Second):
+		restart()
+		t.Logf("the API server is back after %.1fs", time.Since(started).Seconds())
+		upErr = <-done
+	}
+	t.Logf("the up returned after %.1fs: %v", time.Since(started).Seconds(), firstLine(upErr))
+	if upErr != nil {
+		assert.Regexp(t, `connection refused|127\.0\.0\.1:6443|unable to connect|the server is currently unable`, upErr.Error(),
+			"the error names the unreachable API server")
+	}
+	restart()
+
+	var recovery bytes.Buffer
+	step, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, stackrun.Recover(step, s.Stack, stateDirOf(t, s), "backstage", false, &recovery), recovery.String())
+	_, err = s.Up(step)
+	require.NoError(t, err, "one up converges once the API server is back")
+	preview, err := s.Preview(step)
+	require.NoError(t, err)
+	assertNothingReplacedOrDeleted(t, preview.ChangeSummary, "a second run")
+	assert.Zero(t, preview.ChangeSummary["update"], "%v", preview.ChangeSummary)
+	pending, err := stackrun.PendingOperations(step, s.Stack)
+	require.NoError(t, err)
+	assert.Zero(t, pending)
+	assertNoDuplicateURNs(t, s)
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
 }

@@ -181,6 +181,10 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 					// The StatefulSet, and the backup and restore CronJobs that use its tools;
 					// the role Job ignores it (it ran once).
 					assert.Equal(t, 3, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
+				case "backstage:postgresMaxConnections":
+					// The server's flag, and each plugin's pool, resized to the new budget:
+					// the app-config and the Deployment that mounts it.
+					assert.Equal(t, 3, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
 				default:
 					assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
 				}
