@@ -56,8 +56,9 @@ type Stack struct {
 	RBAC                            components.RBACArgs
 	RBACClusterWideReadAcknowledged bool
 
-	NetworkPolicies bool
-	APIServerCIDRs  []string
+	NetworkPolicies    bool
+	APIServerCIDRs     []string
+	WebhookSourceCIDRs []string
 
 	// Warnings are accepted but risky choices, for the program to log.
 	Warnings []string
@@ -92,7 +93,7 @@ func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
 		args.ACMEEmail = s.ACMEEmail
 	}
 	args.SelfSignedCA = s.TLS == components.IssuerSelfSignedCA
-	args.WebhookSourceCIDRs = s.APIServerCIDRs
+	args.WebhookSourceCIDRs = s.WebhookSourceCIDRs
 	if s.App.Metrics != nil {
 		args.MetricsScraperNamespace = s.App.Metrics.ScraperNamespace
 	}

@@ -301,9 +301,17 @@ var KeyNetworkPolicies = register(&Key[bool]{
 
 var KeyKubeAPIServerCIDRs = register(&Key[[]string]{
 	Setting: Setting{Name: "kubeApiServerCidrs", CommaSeparated: true, Example: "172.18.0.0/16",
-		Description: "CIDRs of the Kubernetes API server (a YAML list; a comma-separated string is accepted too), for the Kubernetes plugin's egress and the ingress-nginx webhook."},
+		Description: "CIDRs of the Kubernetes API server (a YAML list; a comma-separated string is accepted too), for the Kubernetes plugin's egress."},
 	Default: []string{},
 	Into:    func(s *Stack) *[]string { return &s.APIServerCIDRs },
+	Check:   cidrList("172.18.0.0/16"),
+})
+
+var KeyIngressWebhookSourceCIDRs = register(&Key[[]string]{
+	Setting: Setting{Name: "ingressWebhookSourceCidrs", CommaSeparated: true, Example: "172.18.0.0/16",
+		Description: "Where the API server calls the ingress-nginx admission webhook from (a YAML list of CIDRs: the control plane's addresses, Kind's node network); the only sources its port admits. Unset, the webhook is off and its port closed."},
+	Default: []string{},
+	Into:    func(s *Stack) *[]string { return &s.WebhookSourceCIDRs },
 	Check:   cidrList("172.18.0.0/16"),
 })
 

@@ -35,6 +35,10 @@ func checkRules(r *reader, s *Stack) {
 			r.problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name)
 		}
 	}
+	if s.InstallSecurityLayer && len(s.WebhookSourceCIDRs) == 0 && s.Environment == Production {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s is unset, so the ingress-nginx admission webhook is off (no pod can reach it, and no Ingress is checked before nginx loads it); "+
+			"set it to the addresses your API server calls webhooks from", KeyIngressWebhookSourceCIDRs.FullName()))
+	}
 	checkDatabaseRules(r, s)
 	checkPostgresMajor(r, s, time.Now())
 	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {

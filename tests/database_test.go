@@ -190,13 +190,21 @@ func TestEdgePoliciesLetCertificatesIssueAndKeepTheDatabaseFenced(t *testing.T) 
 
 	controller := rec.kube(t, typeNetPol, "ingress-nginx-controller").Inputs
 	assert.NotContains(t, str(controller, "spec"), "10254", "the controller's metrics port is closed without a scraper")
+	assert.NotContains(t, str(controller, "spec"), "8443", "the webhook is off and its port closed without its sources")
+	require.Len(t, get(controller, "spec", "ingress").ArrayValue(), 1, "clients' ports only")
 	nginx := rec.byName(t, "security-ingress-nginx").Inputs
 	assert.Equal(t, "Local", str(nginx, "values", "controller", "service", "externalTrafficPolicy"), "rate limits count clients, not nodes")
 
+	withSources := mustRun(t, loadStack(t, "prod").with("ingressWebhookSourceCidrs", `["10.0.0.0/28"]`))
+	controller = withSources.kube(t, typeNetPol, "ingress-nginx-controller").Inputs
+	assert.Equal(t, "10.0.0.0/28", str(controller, "spec", "ingress", "1", "from", "0", "ipBlock", "cidr"))
+	assert.Equal(t, "8443", str(controller, "spec", "ingress", "1", "ports", "0", "port"))
+	assert.Equal(t, "true", str(withSources.byName(t, "security-ingress-nginx").Inputs, "values", "controller", "admissionWebhooks", "enabled"))
+
 	withMetrics := mustRun(t, loadStack(t, "prod").with("metrics", `{"scraperNamespace":"monitoring"}`))
 	controller = withMetrics.kube(t, typeNetPol, "ingress-nginx-controller").Inputs
-	assert.Equal(t, "monitoring", str(controller, "spec", "ingress", "2", "from", "0", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"))
-	assert.Equal(t, "10254", str(controller, "spec", "ingress", "2", "ports", "0", "port"))
+	assert.Equal(t, "monitoring", str(controller, "spec", "ingress", "1", "from", "0", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"))
+	assert.Equal(t, "10254", str(controller, "spec", "ingress", "1", "ports", "0", "port"))
 }
 
 // Each plugin's pool is sized so that every pod at a rollout's peak fits
@@ -298,7 +306,7 @@ func TestMajorUpgradeDoneRunsBackstageOnTheNewServer(t *testing.T) {
 	assert.Equal(t, "2", str(rec.kube(t, typeDeployment, "backstage").Inputs, "spec", "replicas"))
 	assert.Equal(t, "psql-postgresql-18.backstage.svc.cluster.local",
 		str(rec.kube(t, typeConfigMap, "backstage-env-config").Inputs, "data", "POSTGRES_HOST"))
-	assert.Empty(t, loadConfig(t, upgrading(t, true)).Warnings, "18 is supported, and the copy is over")
+	assert.Empty(t, loadConfig(t, upgrading(t, true).with("ingressWebhookSourceCidrs", `["10.0.0.0/28"]`)).Warnings, "18 is supported, and the copy is over")
 }
 
 func TestMajorUpgradeRefusals(t *testing.T) {
