@@ -50,6 +50,10 @@ type BackstageArgs struct {
 	ClusterIssuer Issuer
 	// Optional: defaults to DefaultRateLimitRPS. Requests per second one client may make.
 	RateLimitRPS int
+	// Optional: what the Ingress waits for: the controller's admission webhook and the
+	// issuer, when the stack installs them. (A component's own dependencies do not
+	// hold back its children.)
+	IngressAfter []pulumi.Resource
 
 	// Optional: app-config merged over the image's files, as the official chart's
 	// appConfig: mounted from the ConfigMap backstage-app-config and passed with --config.
@@ -135,6 +139,10 @@ type Backstage struct {
 	Image          pulumi.StringOutput `pulumi:"image"`
 	DeploymentName pulumi.StringOutput `pulumi:"deploymentName"`
 	ServiceName    pulumi.StringOutput `pulumi:"serviceName"`
+
+	// Deployment is the resource to wait for: a dependency on the component itself
+	// races with its children's registration in the Go SDK.
+	Deployment *appsv1.Deployment
 }
 
 // backstageSpec is BackstageArgs with every default filled in.
@@ -285,7 +293,8 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	if _, err := networkingv1.NewIngress(ctx, name+"-ingress", backstageIngress(spec, service.Metadata.Name().Elem()), child); err != nil {
+	if _, err := networkingv1.NewIngress(ctx, name+"-ingress", backstageIngress(spec, service.Metadata.Name().Elem()), child,
+		pulumi.DependsOn(spec.IngressAfter)); err != nil {
 		return nil, err
 	}
 	if spec.Metrics != nil && spec.Metrics.ServiceMonitor {
@@ -301,6 +310,7 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 
 	comp.URL = pulumi.String(spec.url).ToStringOutput()
 	comp.Image = pulumi.String(spec.Image).ToStringOutput()
+	comp.Deployment = deployment
 	comp.DeploymentName = deployment.Metadata.Name().Elem()
 	comp.ServiceName = service.Metadata.Name().Elem()
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{

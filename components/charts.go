@@ -62,11 +62,20 @@ func retainCRDs(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.R
 // returned chart starts only once cert-manager's webhook answers: the chart's API
 // check, a post-install hook that a Chart would drop, is made an ordinary Job that the
 // provider waits for.
-func CertManagerChart(ctx *pulumi.Context, name string, src ChartSource, namespace pulumi.StringInput, opts ...pulumi.ResourceOption) (*helmv4.Chart, error) {
-	return newChart(ctx, name, "cert-manager", src, namespace, pulumi.Map{
+func CertManagerChart(ctx *pulumi.Context, name string, src ChartSource, namespace pulumi.StringInput, highAvailability bool, opts ...pulumi.ResourceOption) (*helmv4.Chart, error) {
+	values := pulumi.Map{
 		"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
 		"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": namespace}},
-	}, pulumi.AssetOrArchiveArray{pulumi.NewStringAsset(startupAPICheckWithoutHooks)}, opts...)
+	}
+	if highAvailability {
+		// Two of each, so that a drain or a lost node never stops issuance or the
+		// webhook every cert-manager object passes through; a budget for each.
+		replicated := pulumi.Map{"replicaCount": pulumi.Int(2), "podDisruptionBudget": pulumi.Map{"enabled": pulumi.Bool(true), "minAvailable": pulumi.Int(1)}}
+		values["replicaCount"], values["podDisruptionBudget"] = replicated["replicaCount"], replicated["podDisruptionBudget"]
+		values["webhook"], values["cainjector"] = replicated, replicated
+	}
+	return newChart(ctx, name, "cert-manager", src, namespace, values,
+		pulumi.AssetOrArchiveArray{pulumi.NewStringAsset(startupAPICheckWithoutHooks)}, opts...)
 }
 
 // startupAPICheckWithoutHooks removes the hook annotations the chart puts on its API

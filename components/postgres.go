@@ -64,6 +64,10 @@ type Postgres struct {
 	SecretName pulumi.StringOutput `pulumi:"secretName"`
 	// Server is the StatefulSet Backstage uses.
 	Server pulumi.StringOutput `pulumi:"server"`
+
+	// StatefulSets are the servers, to wait for: a dependency on the component itself
+	// races with its children's registration in the Go SDK.
+	StatefulSets []pulumi.Resource
 }
 
 // postgresSpec is PostgresArgs with every default filled in.
@@ -184,16 +188,19 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	}
 	// While a copy runs, the new server holds only a copy: protection starts once it is
 	// the stack's data, so that rolling back can let it go.
-	service, err := registerServer(ctx, name, spec, spec.current, inputs, spec.protect && spec.old == nil, true, child)
+	service, current, err := registerServer(ctx, name, spec, spec.current, inputs, spec.protect && spec.old == nil, true, child)
 	if err != nil {
 		return nil, err
 	}
+	comp.StatefulSets = []pulumi.Resource{current}
 	if spec.old != nil {
 		// Left out of the program once the copy is done, and so only retained then:
 		// protection would refuse that.
-		if _, err := registerServer(ctx, name, spec, *spec.old, inputs, false, false, child); err != nil {
+		_, old, err := registerServer(ctx, name, spec, *spec.old, inputs, false, false, child)
+		if err != nil {
 			return nil, err
 		}
+		comp.StatefulSets = append(comp.StatefulSets, old)
 	}
 
 	comp.Host = pulumi.Sprintf("%s.%s.svc.cluster.local", service.Metadata.Name().Elem(), service.Metadata.Namespace().Elem())
@@ -219,14 +226,14 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 // server Backstage uses. Its children are named after the component for the first
 // server and after the component and the major for an upgrade's.
 func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server postgresServer, in postgresInputs,
-	protect, budget bool, child pulumi.ResourceOption) (*corev1.Service, error) {
+	protect, budget bool, child pulumi.ResourceOption) (*corev1.Service, *appsv1.StatefulSet, error) {
 	prefix := name
 	if server.name != PostgresName {
 		prefix = fmt.Sprintf("%s-%d", name, server.major)
 	}
 	service, err := corev1.NewService(ctx, prefix+"-service", postgresService(spec, server), child)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in.serviceName = service.Metadata.Name().Elem()
 	statefulSet, err := appsv1.NewStatefulSet(ctx, prefix+"-statefulset", postgresStatefulSet(spec, server, in), child,
@@ -238,7 +245,7 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 		pulumi.IgnoreChanges([]string{"spec.volumeClaimTemplates"}),
 	)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if server.name == PostgresName {
 		// Databases initialised before the bootstrap superuser existed have the app role
@@ -249,7 +256,7 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 			// It has done its work once it completed: a later image bump must not replace
 			// (and so rerun) it, since a Job's template cannot change in place.
 			pulumi.IgnoreChanges([]string{"spec"})); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if budget {
@@ -258,8 +265,8 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 		// cover a pod, and the first server's selector covers an upgrade's too.
 		if _, err := policyv1.NewPodDisruptionBudget(ctx, prefix+"-pdb", disruptionBudget(server.name, spec.Namespace, server.selector),
 			child, pulumi.DependsOn([]pulumi.Resource{statefulSet})); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return service, nil
+	return service, statefulSet, nil
 }

@@ -39,6 +39,10 @@ type SecurityLayerArgs struct {
 	// Optional: defaults to none. The namespace allowed to scrape the controller's
 	// metrics port; without it the port is closed.
 	MetricsScraperNamespace string
+	// Optional: defaults to false. Two replicas of each controller, with disruption
+	// budgets and spread over nodes: with externalTrafficPolicy Local a node without a
+	// controller pod drops its traffic, and a single webhook pod blocks every change.
+	HighAvailability bool
 }
 
 // SecurityLayer is ingress-nginx and cert-manager from pinned charts, with TLS 1.2/1.3
@@ -50,6 +54,11 @@ type SecurityLayer struct {
 	Issuers          pulumi.StringArrayOutput `pulumi:"issuers"`
 	// CACertificate is the self-signed CA's certificate (PEM), for users to trust.
 	CACertificate pulumi.StringOutput `pulumi:"caCertificate"`
+
+	// Ready are what a dependent waits for: both charts and the issuers. (The Go SDK
+	// expands a dependency on a component to the children registered so far, which
+	// races with the children's own registration; these are the resources themselves.)
+	Ready []pulumi.Resource
 }
 
 func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
@@ -97,16 +106,18 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	// issuers need its webhook answering.
 	certManager, err := CertManagerChart(ctx, name+"-cert-manager",
 		ChartSource{Chart: "cert-manager", Repo: certManagerRepo, Version: args.CertManagerChartVersion},
-		certNS.Metadata.Name().Elem(), child)
+		certNS.Metadata.Name().Elem(), args.HighAvailability, child)
 	if err != nil {
 		return nil, err
 	}
 	afterCertManager := pulumi.DependsOn([]pulumi.Resource{certManager})
-	if _, err := IngressNginxChart(ctx, name+"-ingress-nginx",
+	ingressNginx, err := IngressNginxChart(ctx, name+"-ingress-nginx",
 		ChartSource{Chart: "ingress-nginx", Repo: ingressNginxRepo, Version: args.IngressNginxChartVersion},
-		ingressNS.Metadata.Name().Elem(), args, child, afterCertManager); err != nil {
+		ingressNS.Metadata.Name().Elem(), args, child, afterCertManager)
+	if err != nil {
 		return nil, err
 	}
+	comp.Ready = []pulumi.Resource{certManager, ingressNginx}
 	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicyArgs{
 		Metadata: objectMeta("ingress-nginx-controller", ingressNS.Metadata.Name().Elem(), nil, pulumi.StringMap{
 			// The chart's controller pods are not among the objects a linter sees.
@@ -121,9 +132,11 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	var issuers pulumi.StringArray
 	if args.ACMEEmail != "" {
 		for _, issuer := range []Issuer{IssuerLetsEncryptStaging, IssuerLetsEncryptProd} {
-			if _, err := clusterIssuer(ctx, name+"-"+string(issuer), issuer, acmeIssuerSpec(issuer, args), child, afterCertManager); err != nil {
+			acme, err := clusterIssuer(ctx, name+"-"+string(issuer), issuer, acmeIssuerSpec(issuer, args), child, afterCertManager)
+			if err != nil {
 				return nil, err
 			}
+			comp.Ready = append(comp.Ready, acme)
 			issuers = append(issuers, pulumi.String(string(issuer)))
 		}
 	}
@@ -134,11 +147,13 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		if err != nil {
 			return nil, err
 		}
-		if _, err := clusterIssuer(ctx, name+"-"+string(IssuerSelfSignedCA), IssuerSelfSignedCA, pulumi.Map{
+		ca, err := clusterIssuer(ctx, name+"-"+string(IssuerSelfSignedCA), IssuerSelfSignedCA, pulumi.Map{
 			"ca": pulumi.Map{"secretName": pulumi.String(selfSignedCASecretName)},
-		}, child, afterCertManager); err != nil {
+		}, child, afterCertManager)
+		if err != nil {
 			return nil, err
 		}
+		comp.Ready = append(comp.Ready, ca)
 		issuers = append(issuers, pulumi.String(string(IssuerSelfSignedCA)))
 		comp.CACertificate = caCert
 	}
@@ -248,6 +263,16 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 	}
 	// Keep the client's address, so that rate limits count clients rather than nodes.
 	controller["service"] = pulumi.Map{"externalTrafficPolicy": pulumi.String("Local")}
+	if args.HighAvailability {
+		controller["replicaCount"] = pulumi.Int(2)
+		controller["minAvailable"] = pulumi.Int(1) // the chart's budget, made when replicas > 1
+		controller["topologySpreadConstraints"] = pulumi.Array{pulumi.Map{
+			"maxSkew":           pulumi.Int(1),
+			"topologyKey":       pulumi.String("kubernetes.io/hostname"),
+			"whenUnsatisfiable": pulumi.String("ScheduleAnyway"),
+			"labelSelector":     pulumi.Map{"matchLabels": pulumi.ToStringMap(ingressNginxControllerSelector)},
+		}}
+	}
 	if args.KindCluster {
 		controller["hostPort"] = pulumi.Map{"enabled": pulumi.Bool(true)}
 		controller["nodeSelector"] = pulumi.StringMap{"ingress-ready": pulumi.String("true"), "kubernetes.io/os": pulumi.String("linux")}

@@ -94,6 +94,7 @@ func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
 	}
 	args.SelfSignedCA = s.TLS == components.IssuerSelfSignedCA
 	args.WebhookSourceCIDRs = s.WebhookSourceCIDRs
+	args.HighAvailability = s.Environment == Production
 	if s.App.Metrics != nil {
 		args.MetricsScraperNamespace = s.App.Metrics.ScraperNamespace
 	}

@@ -31,10 +31,11 @@ func TestDefaultsPassTheirOwnChecksInProduction(t *testing.T) {
 		"backstage:host":        "backstage.example.com",
 		"backstage:acmeEmail":   "ops@example.com",
 	}, nil)
-	// The one default production warns about: the address the API server calls
-	// webhooks from is the cluster's, unknown to a default.
-	require.Len(t, s.Warnings, 1)
+	// What production warns about by default: the address the API server calls webhooks
+	// from is the cluster's, unknown to a default, and the edge it installs is retired.
+	require.Len(t, s.Warnings, 2)
 	assert.Contains(t, s.Warnings[0], KeyIngressWebhookSourceCIDRs.FullName()+" is unset, so the ingress-nginx admission webhook is off")
+	assert.Contains(t, s.Warnings[1], KeyInstallSecurityLayer.FullName()+": ingress-nginx is retired upstream")
 }
 
 func TestListsAcceptYAMLAndCommaSeparatedStrings(t *testing.T) {

@@ -39,6 +39,10 @@ func checkRules(r *reader, s *Stack) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s is unset, so the ingress-nginx admission webhook is off (no pod can reach it, and no Ingress is checked before nginx loads it); "+
 			"set it to the addresses your API server calls webhooks from", KeyIngressWebhookSourceCIDRs.FullName()))
 	}
+	if s.InstallSecurityLayer && s.Environment == Production {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+
+			"plan the move to a Gateway API implementation (README: Security)", KeyInstallSecurityLayer.FullName()))
+	}
 	checkDatabaseRules(r, s)
 	checkPostgresMajor(r, s, time.Now())
 	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {

@@ -76,19 +76,20 @@ func Run(ctx *pulumi.Context) error {
 		}
 	}
 
-	appOpts := []pulumi.ResourceOption{k8s}
+	appArgs := cfg.BackstageArgs(ns, rbac.ServiceAccountName, database)
 	if security != nil {
 		// The Ingress needs the controller's admission webhook and the issuer in place.
-		appOpts = append(appOpts, pulumi.DependsOn([]pulumi.Resource{security}))
+		appArgs.IngressAfter = security.Ready
 	}
-	app, err := components.NewBackstage(ctx, "backstage", cfg.BackstageArgs(ns, rbac.ServiceAccountName, database), appOpts...)
+	app, err := components.NewBackstage(ctx, "backstage", appArgs, k8s)
 	if err != nil {
 		return err
 	}
 
 	if upgrade := cfg.Postgres.Upgrade; postgres != nil && upgrade != nil && !upgrade.Done {
 		// After Backstage is stopped, and both servers are ready.
-		if _, err := components.NewMajorUpgrade(ctx, "postgres-upgrade", cfg.MajorUpgradeArgs(ns, postgres.Host, app, postgres), k8s); err != nil {
+		after := append([]pulumi.Resource{app.Deployment}, postgres.StatefulSets...)
+		if _, err := components.NewMajorUpgrade(ctx, "postgres-upgrade", cfg.MajorUpgradeArgs(ns, postgres.Host, after...), k8s); err != nil {
 			return err
 		}
 	}

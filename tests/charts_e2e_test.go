@@ -186,7 +186,7 @@ func chartProgram(chart string, webhookReplicas int) pulumi.RunFunc {
 			opts = append(opts, pulumi.Transforms([]pulumi.ResourceTransform{webhookReplicasTransform(webhookReplicas)}))
 		}
 		certManager, err := components.CertManagerChart(ctx, "security-cert-manager",
-			components.ChartSource{Chart: chart}, ns.Metadata.Name().Elem(), opts...)
+			components.ChartSource{Chart: chart}, ns.Metadata.Name().Elem(), false, opts...)
 		if err != nil {
 			return err
 		}

@@ -306,7 +306,9 @@ func TestMajorUpgradeDoneRunsBackstageOnTheNewServer(t *testing.T) {
 	assert.Equal(t, "2", str(rec.kube(t, typeDeployment, "backstage").Inputs, "spec", "replicas"))
 	assert.Equal(t, "psql-postgresql-18.backstage.svc.cluster.local",
 		str(rec.kube(t, typeConfigMap, "backstage-env-config").Inputs, "data", "POSTGRES_HOST"))
-	assert.Empty(t, loadConfig(t, upgrading(t, true).with("ingressWebhookSourceCidrs", `["10.0.0.0/28"]`)).Warnings, "18 is supported, and the copy is over")
+	warnings := loadConfig(t, upgrading(t, true)).Warnings
+	assert.Empty(t, append(warningsAbout(warnings, "backstage:postgresMajorVersion"), warningsAbout(warnings, "backstage:postgresUpgrade")...),
+		"18 is supported, and the copy is over")
 }
 
 func TestMajorUpgradeRefusals(t *testing.T) {

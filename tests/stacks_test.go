@@ -455,6 +455,22 @@ func TestStacksSecurityLayer(t *testing.T) {
 				assert.Contains(t, names, "letsencrypt-staging")
 				assert.Empty(t, rec.ofType("tls:index/privateKey:PrivateKey"), "no self-signed CA in production")
 			}
+
+			// The Ingress waits for the controller's webhook and the issuer themselves,
+			// not for whatever children of the layer had registered by then.
+			ingress := rec.kube(t, typeIngress, "backstage")
+			for _, dep := range []string{"security-ingress-nginx", "security-cert-manager", "security-" + want.issuer} {
+				assert.True(t, dependsOn(ingress, dep), "the Ingress waits for %s", dep)
+			}
+
+			// Production runs two of each controller, each with a disruption budget.
+			ha := want.stack == "prod"
+			assert.Equal(t, map[bool]string{true: "2", false: ""}[ha], str(nginx, "values", "controller", "replicaCount"))
+			assert.Equal(t, map[bool]string{true: "1", false: ""}[ha], str(nginx, "values", "controller", "minAvailable"))
+			for _, part := range [][]string{{}, {"webhook"}, {"cainjector"}} {
+				assert.Equal(t, map[bool]string{true: "2", false: ""}[ha], str(certManager.Inputs, append(append([]string{"values"}, part...), "replicaCount")...), "cert-manager %v", part)
+				assert.Equal(t, map[bool]string{true: "true", false: ""}[ha], str(certManager.Inputs, append(append([]string{"values"}, part...), "podDisruptionBudget", "enabled")...), "cert-manager %v", part)
+			}
 		})
 	}
 }
