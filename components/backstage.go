@@ -50,6 +50,9 @@ type BackstageArgs struct {
 	ClusterIssuer Issuer
 	// Optional: defaults to DefaultRateLimitRPS. Requests per second one client may make.
 	RateLimitRPS int
+	// Optional: defaults to an Ingress. An existing Gateway to attach an HTTPRoute to
+	// instead; its owner then terminates TLS and redirects HTTP.
+	Gateway *GatewayRef
 	// Optional: what the Ingress waits for: the controller's admission webhook and the
 	// issuer, when the stack installs them. (A component's own dependencies do not
 	// hold back its children.)
@@ -293,7 +296,11 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	if _, err := networkingv1.NewIngress(ctx, name+"-ingress", backstageIngress(spec, service.Metadata.Name().Elem()), child,
+	if spec.Gateway != nil {
+		if _, err := apiextensions.NewCustomResource(ctx, name+"-route", backstageRoute(spec, service.Metadata.Name().Elem()), child); err != nil {
+			return nil, err
+		}
+	} else if _, err := networkingv1.NewIngress(ctx, name+"-ingress", backstageIngress(spec, service.Metadata.Name().Elem()), child,
 		pulumi.DependsOn(spec.IngressAfter)); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,8 @@ type Stack struct {
 	RenderYAMLToDirectory string
 
 	InstallSecurityLayer bool
+	Edge                 string
+	GatewayRef           string
 	TLS                  components.Issuer
 	ACMEEmail            string
 	Security             components.SecurityLayerArgs
@@ -196,6 +198,10 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 	args.TLS = pulumi.BoolRef(s.TLS != components.IssuerNone)
 	if s.TLS != components.IssuerNone {
 		args.ClusterIssuer = s.TLS
+	}
+	if args.Gateway != nil {
+		// The Gateway's owner terminates TLS on its listeners.
+		args.TLS, args.ClusterIssuer = pulumi.BoolRef(true), ""
 	}
 	return &args
 }

@@ -134,7 +134,7 @@ var KeyIngressClassName = register(&Key[string]{
 
 var KeyIngressControllerNamespace = register(&Key[string]{
 	Setting: Setting{Name: "ingressControllerNamespace", Example: "ingress-system",
-		Description: "The namespace of the ingress controller, the only one allowed to reach Backstage."},
+		Description: "The namespace of the ingress controller (with edge: gateway, of the Gateway's data plane, by default the Gateway's), the only one allowed to reach Backstage."},
 	Default: components.DefaultIngressControllerNamespace,
 	Into:    func(s *Stack) *string { return &s.Security.IngressControllerNamespace },
 	Check:   dnsLabel("namespace"),

@@ -10,7 +10,8 @@ import (
 // checkRules applies the rules that involve more than one key; each key's own checks
 // are in the table.
 func checkRules(r *reader, s *Stack) {
-	if s.TLS.ACME() && s.ACMEEmail == "" {
+	checkEdgeRules(r, s)
+	if s.TLS.ACME() && s.ACMEEmail == "" && s.Edge != EdgeGateway {
 		r.problem(KeyACMEEmail.Name, "is required with tls %s: Let's Encrypt sends expiry notices there; `pulumi config set %s %s`",
 			s.TLS, KeyACMEEmail.FullName(), KeyACMEEmail.Example)
 	}
@@ -19,7 +20,7 @@ func checkRules(r *reader, s *Stack) {
 	if errU == nil && errS == nil && unavailable == 0 && surge == 0 {
 		r.problem(KeyMaxSurge.Name, "is 0 while %s is 0 too, so a rollout could never progress; set it to 1", KeyMaxUnavailable.Name)
 	}
-	if s.TLS == components.IssuerSelfSignedCA && !s.InstallSecurityLayer {
+	if s.TLS == components.IssuerSelfSignedCA && !s.InstallSecurityLayer && s.Edge != EdgeGateway {
 		r.problem(KeyTLS.Name, "is self-signed-ca, whose CA the security layer makes, but %s is false; install the layer or use letsencrypt-prod with your platform's cert-manager",
 			KeyInstallSecurityLayer.Name)
 	}

@@ -209,7 +209,7 @@ func TestE2EAnUpThatLosesTheAPIServerRecovers(t *testing.T) {
 	select {
 	case upErr = <-done:
 		t.Logf("the up failed during the outage after %.1fs", time.Since(started).Seconds())
-	case <-time.After(20 * time.Second):
+	case <-time.After(5 * time.Second):
 		restart()
 		t.Logf("the API server is back after %.1fs", time.Since(started).Seconds())
 		upErr = <-done

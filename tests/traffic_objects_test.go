@@ -38,6 +38,7 @@ func trafficScenarios(t *testing.T) map[string]stackConfig {
 		"kind":     loadStack(t, "kind"),
 		"settings": withEverySetting(t),
 		"external": withExternalDatabase(t, "prod"),
+		"gateway":  withGateway(t, "prod"),
 	}
 }
 

@@ -1,0 +1,69 @@
+package components
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// The Gateway API edge: an HTTPRoute attached to a Gateway its owner runs (a platform
+// team's shared Gateway, a cloud's managed one), instead of an Ingress through the
+// retired ingress-nginx. The Gateway's owner holds its listeners: TLS certificates,
+// the HTTP-to-HTTPS redirect, rate limits and which namespaces may attach routes.
+
+// GatewayRef names an existing Gateway.
+type GatewayRef struct {
+	Namespace, Name string
+}
+
+func (g GatewayRef) String() string { return g.Namespace + "/" + g.Name }
+
+// ParseGatewayRef reads "namespace/name".
+func ParseGatewayRef(s string) (GatewayRef, error) {
+	namespace, name, ok := strings.Cut(s, "/")
+	if !ok || strings.Contains(name, "/") {
+		return GatewayRef{}, fmt.Errorf("%q is not namespace/name, e.g. gateway-system/shared", s)
+	}
+	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
+		return GatewayRef{}, fmt.Errorf("%q: the namespace %q is not a namespace name", s, namespace)
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return GatewayRef{}, fmt.Errorf("%q: the name %q is not a Gateway name", s, name)
+	}
+	return GatewayRef{Namespace: namespace, Name: name}, nil
+}
+
+// hstsHeader is what ingress-nginx's hsts settings send, set by the route instead.
+const hstsHeader = "max-age=31536000; includeSubDomains"
+
+// backstageRoute sends every path of the host to the Backstage Service, and tells
+// browsers to keep to HTTPS.
+func backstageRoute(spec backstageSpec, serviceName pulumi.StringInput) *apiextensions.CustomResourceArgs {
+	return &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("gateway.networking.k8s.io/v1"),
+		Kind:       pulumi.String("HTTPRoute"),
+		Metadata:   objectMeta(BackstageName, spec.Namespace, BackstageSelector, nil),
+		OtherFields: map[string]any{"spec": pulumi.Map{
+			"parentRefs": pulumi.Array{pulumi.Map{
+				"group":     pulumi.String("gateway.networking.k8s.io"),
+				"kind":      pulumi.String("Gateway"),
+				"namespace": pulumi.String(spec.Gateway.Namespace),
+				"name":      pulumi.String(spec.Gateway.Name),
+			}},
+			"hostnames": pulumi.StringArray{pulumi.String(spec.Host)},
+			"rules": pulumi.Array{pulumi.Map{
+				"matches": pulumi.Array{pulumi.Map{"path": pulumi.Map{"type": pulumi.String("PathPrefix"), "value": pulumi.String("/")}}},
+				"filters": pulumi.Array{pulumi.Map{
+					"type": pulumi.String("ResponseHeaderModifier"),
+					"responseHeaderModifier": pulumi.Map{"set": pulumi.Array{pulumi.Map{
+						"name": pulumi.String("Strict-Transport-Security"), "value": pulumi.String(hstsHeader),
+					}}},
+				}},
+				"backendRefs": pulumi.Array{pulumi.Map{"name": serviceName, "port": pulumi.Int(80)}},
+			}},
+		}},
+	}
+}

@@ -1,0 +1,68 @@
+package config
+
+import (
+	"github.com/arhean/backstage-pulumi/components"
+)
+
+// How traffic reaches Backstage: the Ingress through the ingress-nginx the security
+// layer installs (the seed's design), or an HTTPRoute on an existing Gateway API
+// Gateway. These follow keys_database.go's in the table.
+
+// Edges.
+const (
+	EdgeIngressNginx = "ingress-nginx"
+	EdgeGateway      = "gateway"
+)
+
+var KeyEdge = register(&Key[string]{
+	Setting: Setting{Name: "edge", Example: EdgeGateway,
+		Description: "ingress-nginx (an Ingress; the security layer installs the controller) or gateway (an HTTPRoute on the Gateway named by gatewayRef, whose owner holds TLS, redirects and rate limits)."},
+	Default: EdgeIngressNginx,
+	Into:    func(s *Stack) *string { return &s.Edge },
+	Check:   oneOf(EdgeIngressNginx, EdgeGateway),
+})
+
+var KeyGatewayRef = register(&Key[string]{
+	Setting: Setting{Name: "gatewayRef", Example: "gateway-system/shared",
+		Description: "The Gateway (namespace/name) the HTTPRoute attaches to with edge: gateway; its listeners must admit routes from the namespace."},
+	Into: func(s *Stack) *string { return &s.GatewayRef },
+	Check: func(v string) error {
+		if v == "" {
+			return nil
+		}
+		_, err := components.ParseGatewayRef(v)
+		return err
+	},
+})
+
+// checkEdgeRules ties the Gateway edge to an existing Gateway: the stack installs no
+// Gateway implementation, so the security layer is off, and the data plane's
+// namespace is the one allowed to reach Backstage unless set otherwise.
+func checkEdgeRules(r *reader, s *Stack) {
+	if s.Edge != EdgeGateway {
+		if s.GatewayRef != "" {
+			r.problem(KeyGatewayRef.Name, "is set but %s is %s; set `%s %s` to use it", KeyEdge.Name, s.Edge, KeyEdge.FullName(), EdgeGateway)
+		}
+		return
+	}
+	if s.GatewayRef == "" {
+		r.problem(KeyGatewayRef.Name, "is required with edge: gateway: the Gateway the HTTPRoute attaches to; `pulumi config set %s %s`",
+			KeyGatewayRef.FullName(), KeyGatewayRef.Example)
+		return
+	}
+	if s.InstallSecurityLayer {
+		r.problem(KeyEdge.Name, "is gateway, but %s is true: the layer installs ingress-nginx, and this stack installs no Gateway implementation; "+
+			"set `%s false` and name your Gateway with %s", KeyInstallSecurityLayer.Name, KeyInstallSecurityLayer.FullName(), KeyGatewayRef.Name)
+		return
+	}
+	gateway, err := components.ParseGatewayRef(s.GatewayRef)
+	if err != nil {
+		return // the key's own check said so
+	}
+	s.App.Gateway = &gateway
+	// Pulumi.yaml's default reads as set, so the default stands for "not chosen": the
+	// ingress-nginx namespace has nothing to do with a Gateway.
+	if s.Security.IngressControllerNamespace == components.DefaultIngressControllerNamespace {
+		s.Security.IngressControllerNamespace = gateway.Namespace
+	}
+}
