@@ -31,10 +31,13 @@ type SecurityLayerArgs struct {
 	// Optional: defaults to false. Creates a CA with pulumi-tls and the self-signed-ca
 	// ClusterIssuer that signs with it, for clusters no public CA can reach.
 	SelfSignedCA bool
-	// Optional: defaults to none, which turns the ingress-nginx admission webhook off.
-	// Where the API server calls the webhook from; its port is closed to everything
-	// else. A webhook open to every pod is IngressNightmare's precondition
-	// (CVE-2025-1974), and one closed to the API server refuses every Ingress.
+	// Optional: defaults to true. Runs ingress-nginx's admission webhook, which checks
+	// every Ingress before nginx loads it.
+	AdmissionWebhook *bool
+	// Optional: defaults to none, and then the webhook's port is closed to every
+	// source. Where the API server calls the webhook from; a webhook open to every pod
+	// is IngressNightmare's precondition (CVE-2025-1974), and one closed to the API
+	// server refuses every Ingress.
 	WebhookSourceCIDRs []string
 	// Optional: defaults to none. The namespace allowed to scrape the controller's
 	// metrics port; without it the port is closed.
@@ -252,8 +255,8 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 			"annotations-risk-level":  pulumi.String("High"),
 		},
 		"admissionWebhooks": pulumi.Map{
-			"enabled":     pulumi.Bool(len(args.WebhookSourceCIDRs) > 0),
-			"certManager": pulumi.Map{"enabled": pulumi.Bool(len(args.WebhookSourceCIDRs) > 0)},
+			"enabled":     pulumi.Bool(boolOr(args.AdmissionWebhook, true)),
+			"certManager": pulumi.Map{"enabled": pulumi.Bool(boolOr(args.AdmissionWebhook, true))},
 		},
 		"metrics": pulumi.Map{"enabled": pulumi.Bool(true)},
 		"resources": pulumi.Map{
@@ -289,8 +292,8 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 
 // controllerPolicy lets clients reach the controller's HTTP and HTTPS ports, only the
 // given sources (the API server) reach its admission webhook (nothing, when there are
-// none and the webhook is off), and only the scraper namespace, when there is one, its
-// metrics port; nothing else reaches 8443 or 10254.
+// none), and only the scraper namespace, when there is one, its metrics port; nothing
+// else reaches 8443 or 10254.
 func controllerPolicy(webhookSources []string, scraperNamespace string) *networkingv1.NetworkPolicySpecArgs {
 	rules := networkingv1.NetworkPolicyIngressRuleArray{
 		networkingv1.NetworkPolicyIngressRuleArgs{Ports: ports(tcp(80), tcp(443))},

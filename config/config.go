@@ -61,6 +61,7 @@ type Stack struct {
 	NetworkPolicies    bool
 	APIServerCIDRs     []string
 	WebhookSourceCIDRs []string
+	AdmissionWebhook   bool
 
 	// Warnings are accepted but risky choices, for the program to log.
 	Warnings []string
@@ -96,6 +97,7 @@ func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
 	}
 	args.SelfSignedCA = s.TLS == components.IssuerSelfSignedCA
 	args.WebhookSourceCIDRs = s.WebhookSourceCIDRs
+	args.AdmissionWebhook = pulumi.BoolRef(s.AdmissionWebhook)
 	args.HighAvailability = s.Environment == Production
 	if s.App.Metrics != nil {
 		args.MetricsScraperNamespace = s.App.Metrics.ScraperNamespace

@@ -309,10 +309,17 @@ var KeyKubeAPIServerCIDRs = register(&Key[[]string]{
 
 var KeyIngressWebhookSourceCIDRs = register(&Key[[]string]{
 	Setting: Setting{Name: "ingressWebhookSourceCidrs", CommaSeparated: true, Example: "172.18.0.0/16",
-		Description: "Where the API server calls the ingress-nginx admission webhook from (a YAML list of CIDRs: the control plane's addresses, Kind's node network); the only sources its port admits. Unset, the webhook is off and its port closed."},
+		Description: "Where the API server calls the ingress-nginx admission webhook from (a YAML list of CIDRs: the control plane's addresses, Kind's node network); the only sources its port admits, required while the webhook runs behind NetworkPolicies."},
 	Default: []string{},
 	Into:    func(s *Stack) *[]string { return &s.WebhookSourceCIDRs },
 	Check:   cidrList("172.18.0.0/16"),
+})
+
+var KeyIngressAdmissionWebhook = register(&Key[bool]{
+	Setting: Setting{Name: "ingressAdmissionWebhook", Example: "false",
+		Description: "Run ingress-nginx's admission webhook, which checks every Ingress before nginx loads it; false where the API server's source addresses are not known yet."},
+	Default: true,
+	Into:    func(s *Stack) *bool { return &s.AdmissionWebhook },
 })
 
 // productionMinReplicas keeps Backstage up through a node loss or a rollout.

@@ -30,20 +30,21 @@ func TestDefaultsPassTheirOwnChecksInProduction(t *testing.T) {
 		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
 		"backstage:host":        "backstage.example.com",
 		"backstage:acmeEmail":   "ops@example.com",
+		// Required with the security layer: where the API server calls its webhook from.
+		KeyIngressWebhookSourceCIDRs.FullName(): `["10.0.0.0/28"]`,
 	}, nil)
-	// What production warns about by default: the address the API server calls webhooks
-	// from is the cluster's, unknown to a default, and the edge it installs is retired.
-	require.Len(t, s.Warnings, 2)
-	assert.Contains(t, s.Warnings[0], KeyIngressWebhookSourceCIDRs.FullName()+" is unset, so the ingress-nginx admission webhook is off")
-	assert.Contains(t, s.Warnings[1], KeyInstallSecurityLayer.FullName()+": ingress-nginx is retired upstream")
+	// The one thing production warns about by default: the edge it installs is retired.
+	require.Len(t, s.Warnings, 1)
+	assert.Contains(t, s.Warnings[0], KeyInstallSecurityLayer.FullName()+": ingress-nginx is retired upstream")
 }
 
 func TestListsAcceptYAMLAndCommaSeparatedStrings(t *testing.T) {
 	base := map[string]string{
-		"backstage:environment": "development",
-		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
-		"backstage:host":        "backstage.example.com",
-		"backstage:tls":         "none",
+		"backstage:environment":             "development",
+		"backstage:image":                   "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":                    "backstage.example.com",
+		"backstage:tls":                     "none",
+		"backstage:ingressAdmissionWebhook": "false",
 	}
 	for _, raw := range []string{`["10.0.0.0/16","172.18.0.0/16"]`, "10.0.0.0/16, 172.18.0.0/16"} {
 		cfg := map[string]string{KeyKubeAPIServerCIDRs.FullName(): raw}

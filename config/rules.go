@@ -36,10 +36,7 @@ func checkRules(r *reader, s *Stack) {
 			r.problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name)
 		}
 	}
-	if s.InstallSecurityLayer && len(s.WebhookSourceCIDRs) == 0 && s.Environment == Production {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%s is unset, so the ingress-nginx admission webhook is off (no pod can reach it, and no Ingress is checked before nginx loads it); "+
-			"set it to the addresses your API server calls webhooks from", KeyIngressWebhookSourceCIDRs.FullName()))
-	}
+	checkAdmissionWebhook(r, s)
 	if s.InstallSecurityLayer && s.Environment == Production {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+
 			"plan the move to a Gateway API implementation (README: Security)", KeyInstallSecurityLayer.FullName()))
@@ -67,5 +64,29 @@ func checkPostgresMajor(r *reader, s *Stack, now time.Time) {
 	if eol, err := time.Parse(time.DateOnly, components.PostgresEndOfLife[major]); err == nil && now.After(eol) && s.Environment == Production {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: PostgreSQL %d reached its end of life on %s and gets no more fixes; plan the major upgrade (README: upgrading PostgreSQL)",
 			KeyPostgresMajorVersion.FullName(), major, components.PostgresEndOfLife[major]))
+	}
+}
+
+// checkAdmissionWebhook keeps the ingress-nginx webhook closed to pods: behind
+// NetworkPolicies its port admits only the API server's addresses, which the stack must
+// name, or the webhook does not run at all.
+func checkAdmissionWebhook(r *reader, s *Stack) {
+	if !s.InstallSecurityLayer {
+		return
+	}
+	if !s.AdmissionWebhook {
+		if len(s.WebhookSourceCIDRs) > 0 {
+			r.problem(KeyIngressWebhookSourceCIDRs.Name, "is set but %s is false; remove it or turn the webhook on", KeyIngressAdmissionWebhook.Name)
+		}
+		if s.Environment == Production {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s is false: no Ingress is checked before nginx loads it; set %s to the addresses your API server calls webhooks from and turn it on",
+				KeyIngressAdmissionWebhook.FullName(), KeyIngressWebhookSourceCIDRs.FullName()))
+		}
+		return
+	}
+	if s.NetworkPolicies && len(s.WebhookSourceCIDRs) == 0 {
+		r.problem(KeyIngressWebhookSourceCIDRs.Name, "is required while the ingress-nginx admission webhook runs behind NetworkPolicies: the API server must reach it and no pod may "+
+			"(IngressNightmare, CVE-2025-1974); `pulumi config set --path '%s[0]' <the control plane's CIDR>`, or `pulumi config set %s false` to run without the webhook",
+			KeyIngressWebhookSourceCIDRs.FullName(), KeyIngressAdmissionWebhook.FullName())
 	}
 }

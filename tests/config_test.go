@@ -78,6 +78,9 @@ func TestBadConfigIsRefusedBeforeAnyResource(t *testing.T) {
 		{"image of another major", "prod", "postgresImage", "postgres:18.1", []string{"backstage:postgresImage:", "is PostgreSQL 18 but the major is 14", "copies the data"}},
 		{"image without a major", "kind", "postgresImage", "postgres:latest", []string{"backstage:postgresImage:", "no tag that names its PostgreSQL major"}},
 		{"major out of range", "kind", "postgresMajorVersion", "13", []string{"backstage:postgresMajorVersion: is 13"}},
+		{"webhook open to every pod", "prod", "ingressAdmissionWebhook", "<unset>",
+			[]string{"backstage:ingressWebhookSourceCidrs: is required while the ingress-nginx admission webhook runs behind NetworkPolicies", "CVE-2025-1974", "backstage:ingressAdmissionWebhook false"}},
+		{"webhook sources without the webhook", "dev", "ingressWebhookSourceCidrs", `["10.0.0.0/28"]`, []string{"backstage:ingressWebhookSourceCidrs: is set but ingressAdmissionWebhook is false"}},
 		// 3 pods at a rollout's peak x (8 plugins x 10 + 1 admin) + 3 reserved + 2 jobs.
 		{"pool beyond the connection budget", "prod", "appConfig", `{"backend":{"database":{"knexConfig":{"pool":{"max":10}}}}}`,
 			[]string{"backstage:appConfig: sets backend.database.knexConfig.pool.max to 10", "3 pods x 8 plugins", "need 248", "lower it to 3", "backstage:postgresMaxConnections to 248"}},
@@ -131,6 +134,8 @@ func TestPulumiYAMLDefaultsMatchTheProgramsDefaults(t *testing.T) {
 		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
 		"backstage:host":        "backstage.example.com",
 		"backstage:acmeEmail":   "ops@example.com",
+		// Required with the security layer: where the API server calls its webhook from.
+		"backstage:ingressWebhookSourceCidrs": `["10.0.0.0/28"]`,
 	}
 	var project struct {
 		Config map[string]struct {

@@ -190,12 +190,13 @@ func TestEdgePoliciesLetCertificatesIssueAndKeepTheDatabaseFenced(t *testing.T) 
 
 	controller := rec.kube(t, typeNetPol, "ingress-nginx-controller").Inputs
 	assert.NotContains(t, str(controller, "spec"), "10254", "the controller's metrics port is closed without a scraper")
-	assert.NotContains(t, str(controller, "spec"), "8443", "the webhook is off and its port closed without its sources")
+	assert.NotContains(t, str(controller, "spec"), "8443", "the webhook is off and its port closed")
+	assert.Equal(t, "false", str(rec.byName(t, "security-ingress-nginx").Inputs, "values", "controller", "admissionWebhooks", "enabled"))
 	require.Len(t, get(controller, "spec", "ingress").ArrayValue(), 1, "clients' ports only")
 	nginx := rec.byName(t, "security-ingress-nginx").Inputs
 	assert.Equal(t, "Local", str(nginx, "values", "controller", "service", "externalTrafficPolicy"), "rate limits count clients, not nodes")
 
-	withSources := mustRun(t, loadStack(t, "prod").with("ingressWebhookSourceCidrs", `["10.0.0.0/28"]`))
+	withSources := mustRun(t, loadStack(t, "prod").with("ingressAdmissionWebhook", "true").with("ingressWebhookSourceCidrs", `["10.0.0.0/28"]`))
 	controller = withSources.kube(t, typeNetPol, "ingress-nginx-controller").Inputs
 	assert.Equal(t, "10.0.0.0/28", str(controller, "spec", "ingress", "1", "from", "0", "ipBlock", "cidr"))
 	assert.Equal(t, "8443", str(controller, "spec", "ingress", "1", "ports", "0", "port"))

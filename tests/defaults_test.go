@@ -19,6 +19,8 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
 		"backstage:host":        "backstage.example.com",
 		"backstage:acmeEmail":   "ops@example.com",
+		// Required with the security layer: where the API server calls its webhook from.
+		"backstage:ingressWebhookSourceCidrs": `["10.0.0.0/28"]`,
 	}}
 	cfg := loadConfig(t, required)
 	ns := pulumi.String(cfg.Namespace)
