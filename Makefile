@@ -112,6 +112,7 @@ lint: ## actionlint over the workflows, renovate.json against Renovate's schema,
 	actionlint
 	renovate-schema $(TOOLS_BIN)/renovate-schema.json renovate.json
 	golangci-lint run ./...
+	cd tests/traffic && golangci-lint run ./...
 
 bump: ## set STACK's Backstage image to IMAGE after validating it (e.g. make bump STACK=prod IMAGE=ghcr.io/org/backstage:1.2.3)
 	@test -n "$(IMAGE)" || { echo "usage: make bump STACK=prod IMAGE=<registry>/<repository>:<tag>"; exit 2; }

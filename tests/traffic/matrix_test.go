@@ -28,12 +28,6 @@ type scenario struct {
 	} `json:"pods"`
 }
 
-// A peer is a pod somewhere, or an address outside the cluster.
-type peer struct {
-	name string
-	tp   *matcher.TrafficPeer
-}
-
 type flow struct {
 	from, to string
 	port     int
@@ -77,12 +71,12 @@ func checkMatrix(t *testing.T, name string, s scenario) {
 	}
 	app := ""
 	for _, p := range s.Pods {
-		switch {
-		case p.Labels["component"] == "backend":
+		switch p.Labels["component"] {
+		case "backend":
 			peers["backstage"], app = pod(p.Namespace, p.Labels), p.Namespace
-		case p.Labels["component"] == "database":
+		case "database":
 			peers["postgres"] = pod(p.Namespace, p.Labels)
-		case p.Labels["component"] == "database-client":
+		case "database-client":
 			peers["database-client"] = pod(p.Namespace, p.Labels)
 		}
 	}
