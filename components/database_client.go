@@ -1,6 +1,7 @@
 package components
 
 import (
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -44,5 +45,15 @@ func (c databaseClient) pod() *corev1.PodTemplateSpecArgs {
 			}},
 			Volumes: c.volumes,
 		},
+	}
+}
+
+// job runs the client once, retried in place until it succeeds or backoffLimit runs out.
+func (c databaseClient) job(name string, namespace pulumi.StringInput, backoffLimit int) *batchv1.JobArgs {
+	c.restartPolicy = "OnFailure"
+	return &batchv1.JobArgs{
+		Metadata: objectMeta(name, namespace, DatabaseClientSelector,
+			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
+		Spec: &batchv1.JobSpecArgs{BackoffLimit: pulumi.Int(backoffLimit), Template: c.pod()},
 	}
 }

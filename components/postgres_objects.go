@@ -137,24 +137,16 @@ func leastPrivilegeJob(spec postgresSpec, server postgresServer, host pulumi.Str
 		secretEnv("APP_PASSWORD", secretName),
 		secretEnv("BOOTSTRAP_PASSWORD", bootstrapSecretName),
 	}
-	return &batchv1.JobArgs{
-		Metadata: objectMeta(PostgresName+"-least-privilege", spec.Namespace, DatabaseClientSelector,
-			kubeScoreIgnoreUID("runs the postgres image's psql as its postgres user, UID 999")),
-		Spec: &batchv1.JobSpecArgs{
-			BackoffLimit: pulumi.Int(6),
-			Template: databaseClient{
-				name: "least-privilege", image: server.image, script: demoteAppRole, env: env,
-				volumes:    corev1.VolumeArray{scratchVolume("tmp", "16Mi")},
-				mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
-				scheduling: spec.Scheduling,
-				resources: containerResources{
-					cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
-					cpuLimit: "200m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
-				},
-				restartPolicy: "OnFailure",
-			}.pod(),
+	return databaseClient{
+		name: "least-privilege", image: server.image, script: demoteAppRole, env: env,
+		volumes:    corev1.VolumeArray{scratchVolume("tmp", "16Mi")},
+		mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
+		scheduling: spec.Scheduling,
+		resources: containerResources{
+			cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
+			cpuLimit: "200m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
 		},
-	}
+	}.job(PostgresName+"-least-privilege", spec.Namespace, 6)
 }
 
 func secretEnv(name string, secretName pulumi.StringPtrInput) corev1.EnvVarArgs {

@@ -157,22 +157,14 @@ func copyJob(args *MajorUpgradeArgs, upgrade PostgresUpgrade) *batchv1.JobArgs {
 		corev1.EnvVarArgs{Name: pulumi.String("BOOTSTRAP_USER"), Value: pulumi.String(PostgresSuperuser)},
 		secretEnv("BOOTSTRAP_PASSWORD", pulumi.String(PostgresBootstrapSecretName)),
 	}
-	return &batchv1.JobArgs{
-		Metadata: objectMeta(upgrade.CopyJobName(args.To), args.Namespace, DatabaseClientSelector,
-			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
-		Spec: &batchv1.JobSpecArgs{
-			BackoffLimit: pulumi.Int(3),
-			Template: databaseClient{
-				name: "copy", image: args.Image, script: copyToNewMajor, env: env,
-				volumes:    corev1.VolumeArray{scratchVolume("tmp", "64Mi")},
-				mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
-				scheduling: args.Scheduling,
-				resources: containerResources{
-					cpu: "100m", memory: "128Mi", ephemeral: "64Mi",
-					cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "128Mi",
-				},
-				restartPolicy: "OnFailure",
-			}.pod(),
+	return databaseClient{
+		name: "copy", image: args.Image, script: copyToNewMajor, env: env,
+		volumes:    corev1.VolumeArray{scratchVolume("tmp", "64Mi")},
+		mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
+		scheduling: args.Scheduling,
+		resources: containerResources{
+			cpu: "100m", memory: "128Mi", ephemeral: "64Mi",
+			cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "128Mi",
 		},
-	}
+	}.job(upgrade.CopyJobName(args.To), args.Namespace, 3)
 }

@@ -90,15 +90,22 @@ func TestBadConfigIsRefusedBeforeAnyResource(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, err := run(t, loadStack(t, tc.stack).with(tc.key, tc.value))
-			require.Error(t, err)
-			for _, want := range tc.wantErr {
-				assert.Contains(t, err.Error(), want)
-			}
-			assert.Contains(t, err.Error(), "nothing was deployed")
-			assert.Empty(t, rec.resources, "no resource is registered when the configuration is invalid")
+			assertRefused(t, loadStack(t, tc.stack).with(tc.key, tc.value), tc.wantErr...)
 		})
 	}
+}
+
+// assertRefused runs the stack and expects its configuration refused, with every
+// wanted phrase in the error, before any resource is registered.
+func assertRefused(t *testing.T, cfg stackConfig, wantErr ...string) {
+	t.Helper()
+	rec, err := run(t, cfg)
+	require.Error(t, err)
+	for _, want := range wantErr {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.Contains(t, err.Error(), "nothing was deployed")
+	assert.Empty(t, rec.resources, "no resource is registered when the configuration is invalid")
 }
 
 func TestEveryProblemIsReportedAtOnce(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 const typeHTTPRoute = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
@@ -59,13 +58,6 @@ func TestGatewayEdgeRefusals(t *testing.T) {
 		{"the edge with the layer", withGateway(t, "prod").with("installSecurityLayer", "true"), []string{"backstage:edge: is gateway, but installSecurityLayer is true", "installSecurityLayer false"}},
 		{"not namespace/name", withGateway(t, "prod").with("gatewayRef", "shared"), []string{"backstage:gatewayRef:", "not namespace/name"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rec, err := run(t, tc.cfg)
-			require.Error(t, err)
-			for _, want := range tc.wantErr {
-				assert.Contains(t, err.Error(), want)
-			}
-			assert.Empty(t, rec.resources)
-		})
+		t.Run(tc.name, func(t *testing.T) { assertRefused(t, tc.cfg, tc.wantErr...) })
 	}
 }

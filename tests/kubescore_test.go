@@ -18,12 +18,7 @@ import (
 // run; `make lint-manifests` scores the local stack as the real provider renders it).
 // Checks skipped on purpose carry a kube-score/ignore annotation with the reason.
 func TestKubeScoreFindsNothingCritical(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs kube-score from the tools cache (make test)")
-	}
-	if _, err := exec.LookPath("kube-score"); err != nil {
-		t.Fatal("kube-score is not on PATH: run `make test`, which builds it")
-	}
+	requireTool(t, "kube-score")
 	for _, stack := range []string{"kind", "dev", "prod", "local"} {
 		t.Run(stack, func(t *testing.T) {
 			rec := mustRun(t, loadStack(t, stack))
@@ -47,5 +42,17 @@ func TestKubeScoreFindsNothingCritical(t *testing.T) {
 			assert.NoError(t, err, "kube-score exits non-zero on a critical finding")
 			assert.Contains(t, string(out), "[OK]", "kube-score scored the objects")
 		})
+	}
+}
+
+// requireTool skips under -short and otherwise insists on a tool of the pinned
+// toolchain, which `make test` builds and puts on PATH.
+func requireTool(t *testing.T, tool string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s from the tools cache (make test runs it)", tool)
+	}
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Fatalf("%s is not on PATH: run `make test`, which builds it", tool)
 	}
 }

@@ -16,12 +16,7 @@ import (
 // object-store-style backend (a file backend here): a state that a killed deploy left,
 // with a pending create and the lock of a runner that is gone.
 func TestWorkflowRecoveryScriptsOnAnInterruptedStack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the Pulumi CLI (make test runs it)")
-	}
-	if _, err := exec.LookPath("pulumi"); err != nil {
-		t.Fatal("pulumi is not on PATH: run the tests with `make test`")
-	}
+	requireTool(t, "pulumi")
 	project := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(project, "Pulumi.yaml"), []byte("name: backstage\nruntime: go\n"), 0o600))
 	state := filepath.Join(project, "state")
