@@ -14,7 +14,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 STACK_CMD := go run ./cmd/stack -s $(STACK)
 
-.PHONY: recover test-traffic restore migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
+.PHONY: recover test-realnode test-traffic restore migrate-charts help build bump-provider generate check-generated check-sizes tools cluster cluster-down up preview destroy render test test-unit test-e2e bench lint lint-manifests bump
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -35,12 +35,20 @@ check-sizes: ## fail when a tracked file is larger than 1 MB
 tools: ## build the pinned toolchain into the cache (once per version; progress every 20 s)
 	@tools/build.sh
 
-cluster: ## start the local control plane (etcd, apiserver, controllers, kwok) on 127.0.0.1
+cluster: ## start the local control plane (etcd, apiserver, controllers, kwok) on 127.0.0.1; REAL_NODE=1 adds a real node (root)
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
 	@hack/cluster.sh up
+	@$(if $(REAL_NODE),hack/realnode.sh up)
 
-cluster-down: ## stop the local control plane; WIPE=1 also deletes its data
+cluster-down: ## stop the real node if it runs and the local control plane; WIPE=1 also deletes its data
+	@hack/realnode.sh down >/dev/null 2>&1 || true
 	@hack/cluster.sh down $(if $(WIPE),--wipe)
+
+test-realnode: ## the real-node tests: real PostgreSQL containers, Jobs, DNS and a major copy (starts and stops the node; root)
+	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok node
+	@hack/cluster.sh up >/dev/null
+	@trap 'hack/realnode.sh down >/dev/null; hack/cluster.sh up >/dev/null' EXIT; \
+	  hack/realnode.sh up && KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m -v -run '^TestRealNode' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
 
 # The local control plane is started only when the target cluster is the local one.
 define ensure_cluster
@@ -90,9 +98,11 @@ test: ## everything CI runs: tracked-file sizes, unit, end-to-end, manifest lint
 	@# The role scripts' test starts Debian's PostgreSQL server.
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt-get install -y --no-install-recommends postgresql-15
 	@tools/build.sh
+	@# The kwok suite needs the fake node, which the real node replaces while it runs.
+	@if hack/realnode.sh status 2>/dev/null | grep -q 'kubelet: running'; then echo "test: stopping the real node first (REAL_NODE=1 runs its tests after the kwok suite)"; hack/realnode.sh down >/dev/null; fi
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...
-	@$(MAKE) --no-print-directory test-traffic lint-manifests lint
+	@$(MAKE) --no-print-directory test-traffic lint-manifests lint $(if $(REAL_NODE),test-realnode)
 
 test-traffic: ## judge every scenario's NetworkPolicies as traffic with cyclonus's engine (tests/traffic, a module of its own)
 	@objects=$$(mktemp -d); trap 'rm -rf "$$objects"' EXIT; \

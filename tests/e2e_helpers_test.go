@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,12 +86,21 @@ func resetNamespace(t testing.TB) {
 }
 
 // releaseVolumes makes Released volumes Available again: with no provisioner, a
-// retained volume keeps pointing at its deleted claim until someone clears it.
+// retained volume keeps pointing at its deleted claim until someone clears it. Its
+// folder is emptied too: on the real node a server would find another test's data
+// directory there (kwok never writes to it).
 func releaseVolumes(t testing.TB) {
 	t.Helper()
-	out, err := kubectl(t, "get", "pv", "-o", `jsonpath={range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}`)
+	out, err := kubectl(t, "get", "pv", "-o", `jsonpath={range .items[?(@.status.phase=="Released")]}{.metadata.name}={.spec.hostPath.path}{"\n"}{end}`)
 	require.NoError(t, err)
-	for _, pv := range strings.Fields(out) {
+	for _, line := range strings.Fields(out) {
+		pv, path, _ := strings.Cut(line, "=")
+		if path != "" {
+			entries, _ := os.ReadDir(path)
+			for _, e := range entries {
+				require.NoError(t, os.RemoveAll(filepath.Join(path, e.Name())))
+			}
+		}
 		_, err := kubectl(t, "patch", "pv", pv, "--type=json", `-p=[{"op":"remove","path":"/spec/claimRef"}]`)
 		require.NoError(t, err)
 	}

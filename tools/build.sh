@@ -12,7 +12,7 @@ set -euo pipefail
 tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}
 bin_dir="$cache_root/bin"
-all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint renovate-schema helm)
+all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint renovate-schema helm node)
 
 # shellcheck source=versions.env
 source "$tools_dir/versions.env"
@@ -145,6 +145,17 @@ build_renovate-schema() {
       rm -f "renovate-$RENOVATE_VERSION.tgz") || { rm -rf "$out"; log "fetching Renovate's schema FAILED"; return 1; }
   fi
   ln -sfn "$out/renovate-schema.json" "$bin_dir/renovate-schema.json"
+}
+
+# Only the real node (hack/realnode.sh) needs these: the kubelet of the control plane's
+# release, CoreDNS as a host process, and crane's registry and image assembly.
+build_node() {
+  local v
+  v=$(module_version node k8s.io/kubernetes)
+  build_go_tools kubelet node "-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2)" \
+    k8s.io/kubernetes/cmd/kubelet=kubelet || return 1
+  build_go_tools coredns coredns "" github.com/coredns/coredns=coredns || return 1
+  build_go_tools crane crane "" github.com/google/go-containerregistry/cmd/crane=crane
 }
 
 # Only `make bench` needs Helm: the official chart beside the program, on one plane.

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# hack/realnode.sh up|down|status: one real node beside the local control plane
+# (hack/cluster.sh): containerd and runc from Debian, the kubelet of the control plane's
+# release, a CNI bridge, CoreDNS as a host process, and a local registry that containerd
+# uses as its mirror, holding images built from Debian packages (hack/realnode/images.sh).
+# kwok's fake node is removed while it runs, so pods land here. Root only.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cluster=$repo/.cluster
+dir=$cluster/node
+kubeconfig=$cluster/kubeconfig
+bin=$("$repo/tools/build.sh" --bin)
+node=realnode-0
+# The host's own address (the kubelet refuses a loopback one); CoreDNS listens there too.
+node_ip=$(ip -4 route get 1.0.0.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+pod_cidr=10.244.0.0/24
+registry=127.0.0.1:5000
+components=(registry containerd coredns kubelet)
+
+log() { printf 'realnode: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+pid_alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/null; }
+kubectl_() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
+
+start() { # name command...
+  local name=$1
+  shift
+  pid_alive "$name" && return
+  "$@" >"$dir/logs/$name.log" 2>&1 &
+  echo $! >"$dir/pids/$name"
+}
+
+wait_for() { # what seconds command...
+  local what=$1 seconds=$2
+  shift 2
+  for _ in $(seq $((seconds * 5))); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "$what did not come up within ${seconds}s; see $dir/logs/"
+}
+
+# can_run says whether this machine can run a node: root, and the packages installable.
+can_run() {
+  [ "$(id -u)" = 0 ] || { log "needs root"; return 1; }
+  command -v apt-get >/dev/null || { log "needs Debian's apt for containerd and runc"; return 1; }
+}
+
+packages() {
+  command -v containerd >/dev/null && command -v runc >/dev/null && [ -x /usr/lib/cni/bridge ] && return
+  log "installing containerd, runc and the CNI plugins from Debian"
+  apt-get install -y --no-install-recommends containerd runc containernetworking-plugins iptables conntrack >"$dir/logs/apt.log" 2>&1
+}
+
+configure() {
+  mkdir -p "$dir"/{containerd/root,containerd/state,cni/net.d,cni/ipam,kubelet,registry}
+  cat >"$dir/containerd/config.toml" <<TOML
+version = 2
+root = "$dir/containerd/root"
+state = "$dir/containerd/state"
+[grpc]
+  address = "$dir/containerd/containerd.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "registry.k8s.io/pause:3.10"
+  # Root here may not lower oom_score_adj; runc fails every sandbox without this.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$dir/cni/net.d"
+  # Every image comes from the local registry, so imagePullPolicy: Always works offline.
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
+    endpoint = ["http://$registry"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."registry.k8s.io"]
+    endpoint = ["http://$registry"]
+TOML
+  cat >"$dir/cni/net.d/10-bridge.conflist" <<JSON
+{"cniVersion": "0.4.0", "name": "realnode", "plugins": [
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "isDefaultGateway": true, "ipMasq": true, "hairpinMode": true,
+   "ipam": {"type": "host-local", "subnet": "$pod_cidr", "dataDir": "$dir/cni/ipam"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+  cat >"$dir/kubelet/config.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://$dir/containerd/containerd.sock
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $cluster/pki/ca.crt}
+authorization: {mode: Webhook}
+clusterDNS: [$node_ip]
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+# Local images are never collected.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
+failSwapOn: false
+podCIDR: $pod_cidr
+YAML
+  cat >"$dir/Corefile" <<CORE
+.:53 {
+  bind $node_ip
+  errors
+  kubernetes cluster.local in-addr.arpa ip6.arpa {
+    kubeconfig $kubeconfig
+    pods insecure
+    fallthrough in-addr.arpa ip6.arpa
+  }
+  forward . /etc/resolv.conf
+  cache 5
+}
+CORE
+}
+
+up() {
+  can_run || exit 1
+  [ -f "$kubeconfig" ] || die "the local control plane is not up: run hack/cluster.sh up first"
+  mkdir -p "$dir/logs" "$dir/pids"
+  packages
+  "$repo/tools/build.sh" node >&2
+  configure
+  [ -n "$node_ip" ] || die "this machine has no default route, so no address for the node"
+  [ -f "$dir/ip_forward.saved" ] || cat /proc/sys/net/ipv4/ip_forward >"$dir/ip_forward.saved"
+  start registry "$bin/crane" registry serve --address "$registry" --disk "$dir/registry"
+  wait_for "the registry" 30 bash -c "(exec 3<>/dev/tcp/127.0.0.1/${registry##*:})"
+  "$repo/hack/realnode/images.sh" "$registry" 2>&1 | grep -v '^[0-9/]* [0-9:]* ' >&2
+  start containerd containerd --config "$dir/containerd/config.toml"
+  wait_for containerd 30 ctr --address "$dir/containerd/containerd.sock" version
+  start coredns "$bin/coredns" -conf "$dir/Corefile"
+  # Pods go to the real node only.
+  kubectl_ delete node kwok-node-0 --ignore-not-found >/dev/null
+  start kubelet "$bin/kubelet" --config "$dir/kubelet/config.yaml" --kubeconfig "$kubeconfig" \
+    --root-dir "$dir/kubelet/root" --hostname-override "$node" --node-ip "$node_ip" --v=1
+  wait_for "the node" 120 bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get node $node -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  # The database volumes hold PostgreSQL's data as its user, 999; hostPath volumes
+  # ignore fsGroup.
+  chown 999:999 "$cluster"/volumes/pv-* 2>/dev/null || true
+  log "ready: node $node ($node_ip), pods on $pod_cidr, DNS at $node_ip, registry at $registry"
+}
+
+down() {
+  if [ -S "$dir/containerd/containerd.sock" ] && pid_alive containerd; then
+    # Remove pod sandboxes first, so that CNI tears their network down.
+    for ns in $(ctr --address "$dir/containerd/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null); do
+      ctr --address "$dir/containerd/containerd.sock" -n k8s.io tasks kill -s SIGKILL "$ns" >/dev/null 2>&1 || true
+    done
+  fi
+  local i name
+  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
+    name=${components[$i]}
+    if pid_alive "$name"; then
+      kill "$(cat "$dir/pids/$name")" 2>/dev/null || true
+      for _ in $(seq 50); do pid_alive "$name" || break; sleep 0.1; done
+      pid_alive "$name" && kill -9 "$(cat "$dir/pids/$name")" 2>/dev/null || true
+      log "stopped $name"
+    fi
+    rm -f "$dir/pids/$name"
+  done
+  pkill -f containerd-shim-runc-v2 2>/dev/null || true
+  for m in $(awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r) $(awk '$2 ~ "^/run/netns/" {print $2}' /proc/mounts); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  ip link del cni0 2>/dev/null || true
+  [ -f "$dir/ip_forward.saved" ] && cat "$dir/ip_forward.saved" >/proc/sys/net/ipv4/ip_forward && rm -f "$dir/ip_forward.saved"
+  rm -rf /var/lib/kubelet/device-plugins /var/log/containers /var/log/pods "$dir/cni/ipam"
+  if [ -f "$kubeconfig" ]; then
+    kubectl_ delete node "$node" --ignore-not-found >/dev/null 2>&1 || true
+  fi
+  log "down"
+}
+
+status() {
+  local name
+  for name in "${components[@]}"; do
+    if pid_alive "$name"; then echo "$name: running (pid $(cat "$dir/pids/$name"))"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: hack/realnode.sh up|down|status" ;;
+esac

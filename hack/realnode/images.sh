@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# hack/realnode/images.sh REGISTRY: builds the real node's images without Docker and
+# pushes them to the local registry containerd mirrors docker.io and registry.k8s.io
+# from, under the names the program uses. Root filesystems are cached by what makes them.
+#   registry.k8s.io/pause:3.10  pause.c from the Kubernetes module, compiled statically
+#   postgres:<15's pinned tag>  Debian bookworm's PostgreSQL 15 and trixie's 17
+#   postgres:<17's pinned tag>  (debootstrap), with an entrypoint that keeps the
+#                               official image's contract (postgres-entrypoint.sh)
+set -euo pipefail
+
+registry=${1:?usage: images.sh REGISTRY}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bin=$("$repo/tools/build.sh" --bin)
+cache=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}/realnode-images
+mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+mirror=${mirror:-http://deb.debian.org/debian}
+crane() { "$bin/crane" --insecure "$@"; }
+log() { printf 'images: %s\n' "$*" >&2; }
+mkdir -p "$cache"
+
+pushed() { crane digest "$registry/$1" >/dev/null 2>&1; }
+
+# pause
+if ! pushed pause:3.10; then
+  src=$(cd "$repo/tools/node" && go mod download -json k8s.io/kubernetes | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  work=$(mktemp -d)
+  mkdir -p "$work/root"
+  gcc -Os -static -o "$work/root/pause" "$src/build/pause/linux/pause.c"
+  tar -C "$work/root" -cf "$work/layer.tar" pause
+  crane append -f "$work/layer.tar" -t "$registry/pause:3.10" >/dev/null
+  crane mutate --entrypoint /pause -t "$registry/pause:3.10" "$registry/pause:3.10" >/dev/null
+  rm -rf "$work"
+  log "pushed pause:3.10"
+fi
+
+# build_postgres MAJOR SUITE TAG: Debian's PostgreSQL MAJOR from SUITE, pushed as the
+# official image's TAG that the program pins for that major.
+build_postgres() {
+  local major=$1 suite=$2 tag=$3
+  local entrypoint=$repo/hack/realnode/postgres-entrypoint.sh
+  local key
+  key=$(cat "$0" "$entrypoint" | sha256sum | cut -c1-12)
+  local layer=$cache/postgres-$major-$suite-$key.tar.gz ref=$registry/library/postgres:$tag
+  if [ ! -f "$layer" ]; then
+    log "building PostgreSQL $major's root filesystem with debootstrap ($suite, from $mirror; about a minute)"
+    local root
+    root=$(mktemp -d)
+    debootstrap --variant=minbase --include="postgresql-$major" "$suite" "$root" "$mirror" >"$cache/debootstrap-$major.log" 2>&1 ||
+      { tail -20 "$cache/debootstrap-$major.log" >&2; return 1; }
+    # As the official image: user and group postgres are 999, no cluster of Debian's own.
+    sed -i 's/^postgres:x:[0-9]*:[0-9]*:/postgres:x:999:999:/' "$root/etc/passwd"
+    sed -i 's/^postgres:x:[0-9]*:/postgres:x:999:/' "$root/etc/group"
+    rm -rf "$root/var/lib/postgresql/$major" "$root/etc/postgresql/$major"
+    install -d -m 3777 -o 999 -g 999 "$root/var/run/postgresql"
+    install -d -o 999 -g 999 "$root/var/lib/postgresql/data" "$root/docker-entrypoint-initdb.d"
+    install -m 0755 "$entrypoint" "$root/usr/local/bin/docker-entrypoint.sh"
+    rm -rf "$root/var/cache/apt/archives"/*.deb "$root/usr/share/doc" "$root/usr/share/man"
+    tar -C "$root" --numeric-owner -czf "$layer.tmp" .
+    mv "$layer.tmp" "$layer"
+    rm -rf "$root"
+  fi
+  if ! pushed "library/postgres:$tag" || ! crane config "$ref" | grep -q "layer-$key"; then
+    crane append -f "$layer" -t "$ref" >/dev/null
+    crane mutate -t "$ref" "$ref" \
+      --entrypoint /usr/local/bin/docker-entrypoint.sh --cmd postgres \
+      --env "PATH=/usr/lib/postgresql/$major/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+      --env LANG=C.UTF-8 --env PGDATA=/var/lib/postgresql/data \
+      --label "realnode.layer=layer-$key" >/dev/null
+    log "pushed postgres:$tag (Debian's postgresql-$major $(tar -xzOf "$layer" ./var/lib/dpkg/status |
+      awk -v p="postgresql-$major" '$0 == "Package: " p {f=1} f && /^Version:/ {print $2; exit}'))"
+  fi
+}
+
+# The tags the program pins (components/defaults.go), so that its images resolve here.
+pinned() { sed -n "s/.*DefaultPostgres$1Image *= *\"postgres:\(.*\)\"/\1/p" "$repo/components/defaults.go"; }
+build_postgres 15 bookworm "$(pinned 15)"
+build_postgres 17 trixie "$(pinned 17)"
