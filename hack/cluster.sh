@@ -27,7 +27,8 @@ storage_class=local-manual
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-pid_alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/null; }
+# shellcheck source=processes.sh
+source "$repo/hack/processes.sh"
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -78,24 +79,11 @@ EOF
 start() { # name args...
   local name=$1
   shift
-  if pid_alive "$name"; then
-    return
-  fi
+  pid_alive "$name" && return
   for port in ${ports[$name]}; do
     port_taken "$port" && die "port 127.0.0.1:$port, which $name needs, is taken by another process; stop it (or run 'make cluster-down') and retry"
   done
-  "$bin/$name" "$@" >"$dir/logs/$name.log" 2>&1 &
-  echo $! >"$dir/pids/$name"
-}
-
-wait_for() { # description seconds command...
-  local what=$1 seconds=$2
-  shift 2
-  for _ in $(seq $((seconds * 5))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  die "$what did not come up within ${seconds}s; see $dir/logs/"
+  run_component "$name" "$bin/$name" "$@"
 }
 
 apply_fixtures() {
@@ -184,29 +172,14 @@ up() {
 }
 
 down() {
-  local i name
-  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
-    name=${components[$i]}
-    if pid_alive "$name"; then
-      kill "$(cat "$dir/pids/$name")" 2>/dev/null || true
-      for _ in $(seq 50); do pid_alive "$name" || break; sleep 0.1; done
-      pid_alive "$name" && kill -9 "$(cat "$dir/pids/$name")" 2>/dev/null || true
-      log "stopped $name"
-    fi
-    rm -f "$dir/pids/$name"
-  done
+  stop_components
   if [ "${1:-}" = "--wipe" ]; then
     rm -rf "$dir"
     log "wiped $dir"
   fi
 }
 
-status() {
-  local name
-  for name in "${components[@]}"; do
-    if pid_alive "$name"; then echo "$name: running (pid $(cat "$dir/pids/$name"))"; else echo "$name: stopped"; fi
-  done
-}
+status() { print_status; }
 
 case "${1:-up}" in
   up) up ;;

@@ -20,26 +20,9 @@ components=(registry containerd coredns kubelet)
 
 log() { printf 'realnode: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
-pid_alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/null; }
 kubectl_() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
-
-start() { # name command...
-  local name=$1
-  shift
-  pid_alive "$name" && return
-  "$@" >"$dir/logs/$name.log" 2>&1 &
-  echo $! >"$dir/pids/$name"
-}
-
-wait_for() { # what seconds command...
-  local what=$1 seconds=$2
-  shift 2
-  for _ in $(seq $((seconds * 5))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  die "$what did not come up within ${seconds}s; see $dir/logs/"
-}
+# shellcheck source=processes.sh
+source "$repo/hack/processes.sh"
 
 # can_run says whether this machine can run a node: root, and the packages installable.
 can_run() {
@@ -131,15 +114,15 @@ up() {
   configure
   [ -n "$node_ip" ] || die "this machine has no default route, so no address for the node"
   [ -f "$dir/ip_forward.saved" ] || cat /proc/sys/net/ipv4/ip_forward >"$dir/ip_forward.saved"
-  start registry "$bin/crane" registry serve --address "$registry" --disk "$dir/registry"
+  run_component registry "$bin/crane" registry serve --address "$registry" --disk "$dir/registry"
   wait_for "the registry" 30 bash -c "(exec 3<>/dev/tcp/127.0.0.1/${registry##*:})"
   "$repo/hack/realnode/images.sh" "$registry" 2>&1 | grep -v '^[0-9/]* [0-9:]* ' >&2
-  start containerd containerd --config "$dir/containerd/config.toml"
+  run_component containerd containerd --config "$dir/containerd/config.toml"
   wait_for containerd 30 ctr --address "$dir/containerd/containerd.sock" version
-  start coredns "$bin/coredns" -conf "$dir/Corefile"
+  run_component coredns "$bin/coredns" -conf "$dir/Corefile"
   # Pods go to the real node only.
   kubectl_ delete node kwok-node-0 --ignore-not-found >/dev/null
-  start kubelet "$bin/kubelet" --config "$dir/kubelet/config.yaml" --kubeconfig "$kubeconfig" \
+  run_component kubelet "$bin/kubelet" --config "$dir/kubelet/config.yaml" --kubeconfig "$kubeconfig" \
     --root-dir "$dir/kubelet/root" --hostname-override "$node" --node-ip "$node_ip" --v=1
   wait_for "the node" 120 bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get node $node -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
   # The database volumes hold PostgreSQL's data as its user, 999; hostPath volumes
@@ -155,17 +138,7 @@ down() {
       ctr --address "$dir/containerd/containerd.sock" -n k8s.io tasks kill -s SIGKILL "$ns" >/dev/null 2>&1 || true
     done
   fi
-  local i name
-  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
-    name=${components[$i]}
-    if pid_alive "$name"; then
-      kill "$(cat "$dir/pids/$name")" 2>/dev/null || true
-      for _ in $(seq 50); do pid_alive "$name" || break; sleep 0.1; done
-      pid_alive "$name" && kill -9 "$(cat "$dir/pids/$name")" 2>/dev/null || true
-      log "stopped $name"
-    fi
-    rm -f "$dir/pids/$name"
-  done
+  stop_components
   pkill -f containerd-shim-runc-v2 2>/dev/null || true
   for m in $(awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r) $(awk '$2 ~ "^/run/netns/" {print $2}' /proc/mounts); do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
@@ -179,12 +152,7 @@ down() {
   log "down"
 }
 
-status() {
-  local name
-  for name in "${components[@]}"; do
-    if pid_alive "$name"; then echo "$name: running (pid $(cat "$dir/pids/$name"))"; else echo "$name: stopped"; fi
-  done
-}
+status() { print_status; }
 
 case "${1:-up}" in
   up) up ;;

@@ -13,6 +13,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
 // realNode is the node hack/realnode.sh runs beside the local control plane.
@@ -28,16 +30,22 @@ func requireRealNode(t *testing.T) {
 	}
 }
 
-// TestRealNodeRunsTheDatabase deploys the local stack on a real node: real containers
-// of Debian's PostgreSQL 15 under the program's pod settings (UID 999, read-only root,
-// no capabilities, scram on the socket), real Jobs, real DNS and a real pod network.
-// Backstage is held at 0 replicas (maintenance): its image is not among the node's.
-func TestRealNodeRunsTheDatabase(t *testing.T) {
-	requireRealNode(t)
-	s, ctx := freshE2EStack(t, "realnode", 8*time.Minute)
+// realNodeStack is the local stack on PostgreSQL 15, the major Debian bookworm ships,
+// with Backstage held at 0 replicas (maintenance): its image is not among the node's.
+func realNodeStack(t *testing.T, ctx context.Context, s *stackrun.Stack) {
+	t.Helper()
 	for key, value := range map[string]string{"postgresMajorVersion": "15", "maintenance": "true"} {
 		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value}))
 	}
+}
+
+// TestRealNodeRunsTheDatabase deploys the local stack on a real node: real containers
+// of Debian's PostgreSQL 15 under the program's pod settings (UID 999, read-only root,
+// no capabilities, scram on the socket), real Jobs, real DNS and a real pod network.
+func TestRealNodeRunsTheDatabase(t *testing.T) {
+	requireRealNode(t)
+	s, ctx := freshE2EStack(t, "realnode", 8*time.Minute)
+	realNodeStack(t, ctx, s)
 	_, err := s.Up(ctx)
 	require.NoError(t, err, "the up waits for the real server's readiness probe and the role Job's real run")
 
@@ -91,9 +99,7 @@ func TestRealNodeRunsTheDatabase(t *testing.T) {
 	require.NoError(t, err)
 	again := e2eStack(t, "realnode-again")
 	t.Cleanup(func() { _, _ = again.Destroy(context.Background()) })
-	for key, value := range map[string]string{"postgresMajorVersion": "15", "maintenance": "true"} {
-		require.NoError(t, again.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value}))
-	}
+	realNodeStack(t, ctx, again)
 	_, err = again.Up(ctx)
 	require.NoError(t, err, "a new stack adopts the retained server")
 	ip = fieldString(object(t, "pod", "psql-postgresql-0"), "status", "podIP")
@@ -108,9 +114,7 @@ func TestRealNodeRunsTheDatabase(t *testing.T) {
 func TestRealNodeCopiesBetweenMajors(t *testing.T) {
 	requireRealNode(t)
 	s, ctx := freshE2EStack(t, "realnode-upgrade", 8*time.Minute)
-	for key, value := range map[string]string{"postgresMajorVersion": "15", "maintenance": "true"} {
-		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value}))
-	}
+	realNodeStack(t, ctx, s)
 	_, err := s.Up(ctx)
 	require.NoError(t, err)
 	appPassword := secretPassword(t, "psql-postgresql")
