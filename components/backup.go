@@ -129,16 +129,9 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 }
 
 func backupClaim(args BackupArgs) *corev1.PersistentVolumeClaimArgs {
-	spec := &corev1.PersistentVolumeClaimSpecArgs{
-		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
-		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(args.Size)}},
-	}
-	if args.StorageClass != "" {
-		spec.StorageClassName = pulumi.String(args.StorageClass)
-	}
 	return &corev1.PersistentVolumeClaimArgs{
 		Metadata: objectMeta(BackupClaimName, args.Namespace, DatabaseClientSelector, pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
-		Spec:     spec,
+		Spec:     readWriteOnceClaim(args.Size, args.StorageClass),
 	}
 }
 

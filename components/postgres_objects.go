@@ -156,13 +156,6 @@ func secretEnv(name string, secretName pulumi.StringPtrInput) corev1.EnvVarArgs 
 }
 
 func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresInputs) *appsv1.StatefulSetArgs {
-	claimSpec := &corev1.PersistentVolumeClaimSpecArgs{
-		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
-		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(spec.StorageSize)}},
-	}
-	if spec.StorageClass != "" {
-		claimSpec.StorageClassName = pulumi.String(spec.StorageClass)
-	}
 	return &appsv1.StatefulSetArgs{
 		Metadata: objectMeta(server.name, spec.Namespace, server.selector,
 			adoptable(kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced"))),
@@ -200,7 +193,7 @@ func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresIn
 			},
 			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{corev1.PersistentVolumeClaimTypeArgs{
 				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data"), Labels: pulumi.ToStringMap(server.selector)},
-				Spec:     claimSpec,
+				Spec:     readWriteOnceClaim(spec.StorageSize, spec.StorageClass),
 			}},
 		},
 	}

@@ -101,3 +101,16 @@ func intOrPercent(v string) pulumi.Input {
 	}
 	return pulumi.String(v)
 }
+
+// readWriteOnceClaim asks for size on one node, from the storage class when one is
+// named, else from the cluster's default.
+func readWriteOnceClaim(size, storageClass string) *corev1.PersistentVolumeClaimSpecArgs {
+	spec := &corev1.PersistentVolumeClaimSpecArgs{
+		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(size)}},
+	}
+	if storageClass != "" {
+		spec.StorageClassName = pulumi.String(storageClass)
+	}
+	return spec
+}

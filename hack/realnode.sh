@@ -139,7 +139,8 @@ down() {
     done
   fi
   stop_components
-  pkill -f containerd-shim-runc-v2 2>/dev/null || true
+  # Only the shims of this containerd: their command lines name its socket.
+  pkill -f "containerd-shim-runc-v2 .*-address $dir/containerd/containerd.sock" 2>/dev/null || true
   for m in $(awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r) $(awk '$2 ~ "^/run/netns/" {print $2}' /proc/mounts); do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done

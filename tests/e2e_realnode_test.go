@@ -60,10 +60,7 @@ func TestRealNodeRunsTheDatabase(t *testing.T) {
 
 	appPassword, bootstrapPassword := secretPassword(t, "psql-postgresql"), secretPassword(t, "psql-postgresql-bootstrap")
 	sql := func(user, password, statement string) (string, error) {
-		cmd := exec.Command("psql", "-X", "-A", "-t", "-h", ip, "-U", user, "-d", "backstage_plugin_catalog", "-c", statement)
-		cmd.Env = append(os.Environ(), "PGPASSWORD="+password, "PGCONNECT_TIMEOUT=5")
-		out, err := cmd.CombinedOutput()
-		return strings.TrimSpace(string(out)), err
+		return psqlAt(ip, user, password, "backstage_plugin_catalog", statement)
 	}
 	out, err := sql("backstage", appPassword, "SELECT rolsuper::text || ',' || rolcreatedb::text FROM pg_roles WHERE rolname = current_user")
 	require.NoError(t, err, out)
@@ -119,11 +116,7 @@ func TestRealNodeCopiesBetweenMajors(t *testing.T) {
 	require.NoError(t, err)
 	appPassword := secretPassword(t, "psql-postgresql")
 	sqlOn := func(pod, db, statement string) (string, error) {
-		ip := fieldString(object(t, "pod", pod), "status", "podIP")
-		cmd := exec.Command("psql", "-X", "-A", "-t", "-h", ip, "-U", "backstage", "-d", db, "-c", statement)
-		cmd.Env = append(os.Environ(), "PGPASSWORD="+appPassword, "PGCONNECT_TIMEOUT=5")
-		out, err := cmd.CombinedOutput()
-		return strings.TrimSpace(string(out)), err
+		return psqlAt(fieldString(object(t, "pod", pod), "status", "podIP"), "backstage", appPassword, db, statement)
 	}
 	out, err := sqlOn("psql-postgresql-0", "backstage_plugin_catalog",
 		"CREATE TABLE entities (id int PRIMARY KEY, name text); INSERT INTO entities SELECT g, 'entity-' || g FROM generate_series(1, 1000) g")
@@ -159,6 +152,15 @@ func TestRealNodeCopiesBetweenMajors(t *testing.T) {
 	out, err = sqlOn("psql-postgresql-0", "backstage_plugin_catalog", "SELECT count(*) FROM entities")
 	require.NoError(t, err, out)
 	assert.Equal(t, "1000", out, "the old server is retained with its data, and the app role may log in to it again")
+}
+
+// psqlAt runs one statement with the host's psql against a pod's address, over the
+// pod network, and returns its unaligned result.
+func psqlAt(ip, user, password, db, statement string) (string, error) {
+	cmd := exec.Command("psql", "-X", "-A", "-t", "-h", ip, "-U", user, "-d", db, "-c", statement)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+password, "PGCONNECT_TIMEOUT=5")
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
 
 func secretPassword(t *testing.T, name string) string {
