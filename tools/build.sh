@@ -147,15 +147,44 @@ build_renovate-schema() {
   ln -sfn "$out/renovate-schema.json" "$bin_dir/renovate-schema.json"
 }
 
-# Only the real node (hack/realnode.sh) needs these: the kubelet of the control plane's
-# release, CoreDNS as a host process, and crane's registry and image assembly.
+# Only the real node (hack/realnode.sh) needs these: the kubelet and kube-proxy of the
+# control plane's release, kube-network-policies for NetworkPolicies, CoreDNS as a host
+# process, and crane's registry and image assembly.
 build_node() {
   local v
   v=$(module_version node k8s.io/kubernetes)
   build_go_tools kubelet node "-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2)" \
-    k8s.io/kubernetes/cmd/kubelet=kubelet || return 1
+    k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy || return 1
+  build_netpol || return 1
   build_go_tools coredns coredns "" github.com/coredns/coredns=coredns || return 1
   build_go_tools crane crane "" github.com/google/go-containerregistry/cmd/crane=crane
+}
+
+# build_netpol: kube-network-policies from its module, patched (tools/netpol), with the
+# patched google/nftables put in place of the released one.
+build_netpol() {
+  local KUBE_NETWORK_POLICIES_VERSION NFTABLES_VERSION
+  # shellcheck source=netpol/versions.env
+  source "$tools_dir/netpol/versions.env"
+  local out="$cache_root/netpol/$(fingerprint "$tools_dir/netpol"/*)"
+  if [ ! -f "$out/.complete" ]; then
+    log "building kube-network-policies $KUBE_NETWORK_POLICIES_VERSION into $out (cold: about a minute)"
+    local src work=$out/src
+    rm -rf "$work" && mkdir -p "$work"
+    src=$(go mod download -json "sigs.k8s.io/kube-network-policies@$KUBE_NETWORK_POLICIES_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    cp -r "$src" "$work/kube-network-policies"
+    src=$(go mod download -json "github.com/google/nftables@$NFTABLES_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    cp -r "$src" "$work/nftables"
+    chmod -R u+w "$work"
+    patch -s -d "$work/nftables" -p1 <"$tools_dir/netpol/nftables-xt-queue.patch" &&
+      patch -s -d "$work/kube-network-policies" -p1 <"$tools_dir/netpol/kubeconfig.patch" || return 1
+    (cd "$work/kube-network-policies" && go mod edit -replace github.com/google/nftables=../nftables) || return 1
+    run_with_progress netpol/kube-network-policies "$out/build.log" \
+      env -C "$work/kube-network-policies" go build -v -o "$out/kube-network-policies" ./cmd || return 1
+    rm -rf "$work"
+    touch "$out/.complete"
+  fi
+  link_bins "$out" kube-network-policies
 }
 
 # Only `make bench` needs Helm: the official chart beside the program, on one plane.
