@@ -20,8 +20,9 @@ declare -A ports=(
   [kube-scheduler]="10259" [kwok]="10247"
 )
 # Hand-made volumes for the database and backup claims (a major upgrade holds two
-# database claims at once): there is no provisioner here.
-volume_count=8
+# database claims at once, and the real node's tests run beside the suite): there is
+# no provisioner here.
+volume_count=12
 storage_class=local-manual
 
 log() { printf 'cluster: %s\n' "$*" >&2; }

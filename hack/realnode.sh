@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # hack/realnode.sh up|down|status: one real node beside the local control plane
-# (hack/cluster.sh): containerd and runc from Debian, the kubelet of the control plane's
-# release, a CNI bridge, CoreDNS as a host process, and a local registry that containerd
-# uses as its mirror, holding images built from Debian packages (hack/realnode/images.sh).
-# kwok's fake node is removed while it runs, so pods land here. Root only.
+# (hack/cluster.sh), or `check` whether this machine can run one: containerd and runc from Debian, the kubelet and kube-proxy
+# (nftables) of the control plane's release, a CNI bridge, kube-network-policies
+# enforcing NetworkPolicies, CoreDNS as a host process, and a local registry that
+# containerd uses as its mirror, holding images built from Debian packages and npm
+# (hack/realnode/images.sh). kwok's fake node stays: the real node is tainted
+# realnode=true:NoSchedule, so only pods that tolerate it and select it (the realnode
+# stack's) run here. Root only.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +19,7 @@ node=realnode-0
 node_ip=$(ip -4 route get 1.0.0.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
 pod_cidr=10.244.0.0/24
 registry=127.0.0.1:5000
-components=(registry containerd coredns kubelet)
+components=(registry containerd coredns kubelet kube-proxy netpol)
 
 log() { printf 'realnode: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -24,16 +27,18 @@ kubectl_() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 # shellcheck source=processes.sh
 source "$repo/hack/processes.sh"
 
-# can_run says whether this machine can run a node: root, and the packages installable.
+# can_run says whether this machine can run a node, and why not: root, Debian's apt for
+# the packages, and a default route for the node's address.
 can_run() {
-  [ "$(id -u)" = 0 ] || { log "needs root"; return 1; }
-  command -v apt-get >/dev/null || { log "needs Debian's apt for containerd and runc"; return 1; }
+  [ "$(id -u)" = 0 ] || { log "cannot run here: needs root (containerd, the kubelet and the pod network)"; return 1; }
+  command -v apt-get >/dev/null || { log "cannot run here: needs Debian's apt for containerd, runc and debootstrap"; return 1; }
+  [ -n "$node_ip" ] || { log "cannot run here: this machine has no default route, so no address for the node"; return 1; }
 }
 
 packages() {
-  command -v containerd >/dev/null && command -v runc >/dev/null && [ -x /usr/lib/cni/bridge ] && return
-  log "installing containerd, runc and the CNI plugins from Debian"
-  apt-get install -y --no-install-recommends containerd runc containernetworking-plugins iptables conntrack >"$dir/logs/apt.log" 2>&1
+  command -v containerd >/dev/null && command -v runc >/dev/null && command -v nft >/dev/null && command -v debootstrap >/dev/null && [ -x /usr/lib/cni/bridge ] && return
+  log "installing containerd, runc, nftables and the CNI plugins from Debian"
+  apt-get install -y --no-install-recommends containerd runc containernetworking-plugins iptables nftables conntrack debootstrap >"$dir/logs/apt.log" 2>&1
 }
 
 configure() {
@@ -62,6 +67,8 @@ state = "$dir/containerd/state"
     endpoint = ["http://$registry"]
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."registry.k8s.io"]
     endpoint = ["http://$registry"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."ghcr.io"]
+    endpoint = ["http://$registry"]
 TOML
   cat >"$dir/cni/net.d/10-bridge.conflist" <<JSON
 {"cniVersion": "0.4.0", "name": "realnode", "plugins": [
@@ -89,6 +96,21 @@ imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
 failSwapOn: false
 podCIDR: $pod_cidr
+# Only pods that tolerate this run here; everything else stays on kwok's node.
+registerWithTaints: [{key: realnode, value: "true", effect: NoSchedule}]
+YAML
+  cat >"$dir/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+hostnameOverride: $node
+clusterCIDR: $pod_cidr
+detectLocalMode: ClusterCIDR
+clientConnection: {kubeconfig: $kubeconfig}
+# This machine's root may not write the conntrack sysctls.
+conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
 YAML
   cat >"$dir/Corefile" <<CORE
 .:53 {
@@ -112,23 +134,26 @@ up() {
   packages
   "$repo/tools/build.sh" node >&2
   configure
-  [ -n "$node_ip" ] || die "this machine has no default route, so no address for the node"
   [ -f "$dir/ip_forward.saved" ] || cat /proc/sys/net/ipv4/ip_forward >"$dir/ip_forward.saved"
   run_component registry "$bin/crane" registry serve --address "$registry" --disk "$dir/registry"
   wait_for "the registry" 30 bash -c "(exec 3<>/dev/tcp/127.0.0.1/${registry##*:})"
-  "$repo/hack/realnode/images.sh" "$registry" 2>&1 | grep -v '^[0-9/]* [0-9:]* ' >&2
+  "$repo/hack/realnode/images.sh" "$registry" 2>&1 | { grep -v '^[0-9/]* [0-9:]* ' || true; } >&2
   run_component containerd containerd --config "$dir/containerd/config.toml"
   wait_for containerd 30 ctr --address "$dir/containerd/containerd.sock" version
   run_component coredns "$bin/coredns" -conf "$dir/Corefile"
-  # Pods go to the real node only.
-  kubectl_ delete node kwok-node-0 --ignore-not-found >/dev/null
   run_component kubelet "$bin/kubelet" --config "$dir/kubelet/config.yaml" --kubeconfig "$kubeconfig" \
     --root-dir "$dir/kubelet/root" --hostname-override "$node" --node-ip "$node_ip" --v=1
   wait_for "the node" 120 bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get node $node -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  run_component kube-proxy "$bin/kube-proxy" --config "$dir/kube-proxy.yaml" --v=1
+  wait_for kube-proxy 60 bash -c "nft list table ip kube-proxy >/dev/null 2>&1"
+  # kube-network-policies queues pod traffic to itself and judges it by the policies.
+  run_component netpol env KUBECONFIG="$kubeconfig" "$bin/kube-network-policies" --hostname-override "$node" \
+    --disable-nri --netfilter-bug-1766-fix=false --metrics-bind-address 127.0.0.1:9080 --v=1
+  wait_for "kube-network-policies" 60 bash -c "nft list table inet kube-network-policies >/dev/null 2>&1"
   # The database volumes hold PostgreSQL's data as its user, 999; hostPath volumes
   # ignore fsGroup.
   chown 999:999 "$cluster"/volumes/pv-* 2>/dev/null || true
-  log "ready: node $node ($node_ip), pods on $pod_cidr, DNS at $node_ip, registry at $registry"
+  log "ready: node $node ($node_ip, tainted realnode=true:NoSchedule), pods on $pod_cidr, Services through kube-proxy (nftables), NetworkPolicies enforced, DNS at $node_ip, registry at $registry"
 }
 
 down() {
@@ -145,6 +170,9 @@ down() {
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
   ip link del cni0 2>/dev/null || true
+  for table in "ip kube-proxy" "ip6 kube-proxy" "inet kube-network-policies" "inet kube-network-policies-dnscache"; do
+    nft delete table $table 2>/dev/null || true
+  done
   [ -f "$dir/ip_forward.saved" ] && cat "$dir/ip_forward.saved" >/proc/sys/net/ipv4/ip_forward && rm -f "$dir/ip_forward.saved"
   rm -rf /var/lib/kubelet/device-plugins /var/log/containers /var/log/pods "$dir/cni/ipam"
   if [ -f "$kubeconfig" ]; then
@@ -159,5 +187,6 @@ case "${1:-up}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) die "usage: hack/realnode.sh up|down|status" ;;
+  check) can_run ;;
+  *) die "usage: hack/realnode.sh up|down|status|check" ;;
 esac

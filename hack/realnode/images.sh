@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # hack/realnode/images.sh REGISTRY: builds the real node's images without Docker and
-# pushes them to the local registry containerd mirrors docker.io and registry.k8s.io
-# from, under the names the program uses. Root filesystems are cached by what makes them.
+# pushes them to the local registry containerd mirrors docker.io, registry.k8s.io and
+# ghcr.io from, under the names the program uses. Each root filesystem is cached by what
+# makes it: its builder function, its inputs and its packages.
 #   registry.k8s.io/pause:3.10  pause.c from the Kubernetes module, compiled statically
+#   busybox:<the init image's>  Debian's busybox, libc and netcat-openbsd (apt-get
+#                               download, dpkg -x)
 #   postgres:<15's pinned tag>  Debian bookworm's PostgreSQL 15 and trixie's 17
 #   postgres:<17's pinned tag>  (debootstrap), with an entrypoint that keeps the
 #                               official image's contract (postgres-entrypoint.sh)
+#   ghcr.io/arhean/backstage:realnode-1, realnode-2
+#                               a real Backstage backend from npm (hack/realnode/backstage)
 set -euo pipefail
 
 registry=${1:?usage: images.sh REGISTRY}
@@ -33,13 +38,42 @@ if ! pushed pause:3.10; then
   log "pushed pause:3.10"
 fi
 
+# busybox: Debian's dynamically linked busybox with its libc (the static build's name
+# lookups crash), every applet linked, as the program's init image and the tests' client
+# pods. Debian builds busybox's small nc, without -z; the official image's nc has it,
+# so nc is netcat-openbsd's. Cached by the packages' versions.
+build_busybox() {
+  local ref=$registry/library/${1%%:*}:${1#*:} versions layer work
+  local packages=(busybox libc6 netcat-openbsd libbsd0 libmd0)
+  versions=$(apt-cache policy "${packages[@]}" | awk '/Candidate/ {printf "%s-", $2}' | tr -c 'A-Za-z0-9.\n-' _)
+  layer=$cache/busybox-${versions%-}$(declare -f build_busybox | sha256sum | cut -c1-8).tar.gz
+  if [ ! -f "$layer" ]; then
+    work=$(mktemp -d)
+    (cd "$work" && apt-get download "${packages[@]}" >/dev/null 2>&1) || { log "apt-get download ${packages[*]} failed"; return 1; }
+    mkdir -p "$work/root"
+    for deb in "$work"/*.deb; do dpkg -x "$deb" "$work/root"; done
+    chroot "$work/root" /bin/busybox --install -s /bin
+    ln -sfn nc.openbsd "$work/root/bin/nc"
+    mkdir -p "$work/root/tmp" && chmod 1777 "$work/root/tmp"
+    rm -rf "$work/root/usr/share/doc" "$work/root/usr/share/man" "$work/root/usr/share/locale"
+    tar -C "$work/root" --numeric-owner -czf "$layer.tmp" . && mv "$layer.tmp" "$layer"
+    rm -rf "$work"
+  fi
+  if ! crane config "$ref" 2>/dev/null | grep -q "$(basename "$layer")"; then
+    crane append -f "$layer" -t "$ref" >/dev/null
+    crane mutate -t "$ref" "$ref" --cmd sh --env PATH=/bin:/usr/bin:/sbin:/usr/sbin \
+      --label "realnode.layer=$(basename "$layer")" >/dev/null
+    log "pushed $1 (Debian's busybox $(apt-cache policy busybox | awk '/Candidate/ {print $2}'))"
+  fi
+}
+
 # build_postgres MAJOR SUITE TAG: Debian's PostgreSQL MAJOR from SUITE, pushed as the
 # official image's TAG that the program pins for that major.
 build_postgres() {
   local major=$1 suite=$2 tag=$3
   local entrypoint=$repo/hack/realnode/postgres-entrypoint.sh
   local key
-  key=$(cat "$0" "$entrypoint" | sha256sum | cut -c1-12)
+  key=$({ declare -f build_postgres; cat "$entrypoint"; } | sha256sum | cut -c1-12)
   local layer=$cache/postgres-$major-$suite-$key.tar.gz ref=$registry/library/postgres:$tag
   if [ ! -f "$layer" ]; then
     log "building PostgreSQL $major's root filesystem with debootstrap ($suite, from $mirror; about a minute)"
@@ -71,7 +105,42 @@ build_postgres() {
   fi
 }
 
+# build_backstage TAG...: a real Backstage backend (hack/realnode/backstage: the catalog
+# on backend-defaults, npm ci from its lock file) on Debian trixie's Node.js, laid out as
+# the official image is (/app, `node packages/backend --config ...`), pushed as
+# ghcr.io/arhean/backstage:TAG for each TAG (the realnode stack's image and its bump).
+build_backstage() {
+  local app=$repo/hack/realnode/backstage key root
+  key=$({ declare -f build_backstage; cd "$app" && find . -type f | sort | xargs cat; } | sha256sum | cut -c1-12)
+  local layer=$cache/backstage-trixie-$key.tar.gz
+  if [ ! -f "$layer" ]; then
+    log "building the Backstage image's root filesystem: debootstrap trixie with nodejs, npm ci (about two minutes)"
+    root=$(mktemp -d)
+    debootstrap --variant=minbase --include=nodejs,ca-certificates trixie "$root" "$mirror" >"$cache/debootstrap-backstage.log" 2>&1 ||
+      { tail -20 "$cache/debootstrap-backstage.log" >&2; return 1; }
+    cp -r "$app" "$root/app"
+    (cd "$root/app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >"$cache/npm-backstage.log" 2>&1) ||
+      { tail -20 "$cache/npm-backstage.log" >&2; return 1; }
+    rm -rf "$root/var/cache/apt/archives"/*.deb "$root/usr/share/doc" "$root/usr/share/man"
+    tar -C "$root" --numeric-owner -czf "$layer.tmp" . && mv "$layer.tmp" "$layer"
+    rm -rf "$root"
+  fi
+  local tag ref
+  for tag in "$@"; do
+    ref=$registry/arhean/backstage:$tag
+    if ! crane config "$ref" 2>/dev/null | grep -q "$(basename "$layer")"; then
+      crane append -f "$layer" -t "$ref" >/dev/null
+      crane mutate -t "$ref" "$ref" --workdir /app --cmd node,packages/backend \
+        --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        --label "realnode.layer=$(basename "$layer")" --label "realnode.tag=$tag" >/dev/null
+      log "pushed ghcr.io/arhean/backstage:$tag (Backstage backend-defaults $(sed -n 's/.*"@backstage\/backend-defaults": "\(.*\)".*/\1/p' "$app/package.json"), Node.js from trixie)"
+    fi
+  done
+}
+
 # The tags the program pins (components/defaults.go), so that its images resolve here.
 pinned() { sed -n "s/.*DefaultPostgres$1Image *= *\"postgres:\(.*\)\"/\1/p" "$repo/components/defaults.go"; }
+build_busybox "$(sed -n 's/.*DefaultInitImage *= *"\(.*\)"/\1/p' "$repo/components/defaults.go")"
 build_postgres 15 bookworm "$(pinned 15)"
 build_postgres 17 trixie "$(pinned 17)"
+build_backstage realnode-1 realnode-2
