@@ -38,17 +38,17 @@ tools: ## build the pinned toolchain into the cache (once per version; progress 
 cluster: ## start the local control plane (etcd, apiserver, controllers, kwok) on 127.0.0.1; REAL_NODE=1 adds a real node (root)
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
 	@hack/cluster.sh up
-	@$(if $(REAL_NODE),hack/realnode.sh up)
+	@$(if $(filter-out 0,$(REAL_NODE)),hack/realnode.sh up)
 
 cluster-down: ## stop the real node if it runs and the local control plane; WIPE=1 also deletes its data
 	@hack/realnode.sh down >/dev/null 2>&1 || true
 	@hack/cluster.sh down $(if $(WIPE),--wipe)
 
-test-realnode: ## the real-node tests: real PostgreSQL containers, Jobs, DNS and a major copy (starts and stops the node; root)
-	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok node
+test-realnode: ## the real node's tests alone (make test runs them too): real containers, packets and NetworkPolicies (starts the node if needed; root)
+	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
 	@hack/cluster.sh up >/dev/null
-	@trap 'hack/realnode.sh down >/dev/null; hack/cluster.sh up >/dev/null' EXIT; \
-	  hack/realnode.sh up && KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m -v -run '^TestRealNode' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
+	@hack/realnode.sh up
+	@KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m -v -run '^TestRealNode$$' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
 
 # The local control plane is started only when the target cluster is the local one.
 define ensure_cluster
@@ -93,16 +93,14 @@ test-e2e: ## the real engine on the local control plane
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -run 'E2E' -v ./tests/
 
-test: ## everything CI runs: tracked-file sizes, unit, end-to-end, manifest lint, code lint
+test: ## everything CI runs: tracked-file sizes, unit, end-to-end (with the real node where it can start; REAL_NODE=0 leaves it out), manifest lint, code lint
 	@hack/check-tracked-sizes.sh
 	@# The role scripts' test starts Debian's PostgreSQL server.
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt-get install -y --no-install-recommends postgresql-15
 	@tools/build.sh
-	@# The kwok suite needs the fake node, which the real node replaces while it runs.
-	@if hack/realnode.sh status 2>/dev/null | grep -q 'kubelet: running'; then echo "test: stopping the real node first (REAL_NODE=1 runs its tests after the kwok suite)"; hack/realnode.sh down >/dev/null; fi
 	@hack/cluster.sh up >/dev/null
-	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m ./...
-	@$(MAKE) --no-print-directory test-traffic lint-manifests lint $(if $(REAL_NODE),test-realnode)
+	@REAL_NODE=$(REAL_NODE) hack/test-e2e.sh
+	@$(MAKE) --no-print-directory test-traffic lint-manifests lint
 
 test-traffic: ## judge every scenario's NetworkPolicies as traffic with cyclonus's engine (tests/traffic, a module of its own)
 	@objects=$$(mktemp -d); trap 'rm -rf "$$objects"' EXIT; \

@@ -78,10 +78,12 @@ func freshE2EStack(t *testing.T, name string, timeout time.Duration) (*stackrun.
 
 // resetNamespace removes what an earlier run retained on purpose (namespace, database
 // StatefulSet and claim) so that `up` starts from nothing, and frees the volume.
-func resetNamespace(t testing.TB) {
+func resetNamespace(t testing.TB) { resetNamespaceNamed(t, e2eNamespace) }
+
+func resetNamespaceNamed(t testing.TB, namespace string) {
 	t.Helper()
-	_, _ = kubectl(t, "delete", "namespace", e2eNamespace, "--ignore-not-found", "--wait=true", "--timeout=60s")
-	_, _ = kubectl(t, "delete", "clusterrole,clusterrolebinding", e2eNamespace+"-backend", "--ignore-not-found")
+	_, _ = kubectl(t, "delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=60s")
+	_, _ = kubectl(t, "delete", "clusterrole,clusterrolebinding", namespace+"-backend", "--ignore-not-found")
 	releaseVolumes(t)
 }
 
@@ -106,17 +108,24 @@ func releaseVolumes(t testing.TB) {
 	}
 }
 
+// kubectl runs one command; it tries again while the API server refuses connections
+// (for up to 30 s), since the real node's tests run beside the suite's API-server outage.
 func kubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "kubectl", args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		cmd := exec.CommandContext(ctx, "kubectl", args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if err == nil {
+			return stdout.String(), nil
+		}
+		if !strings.Contains(stderr.String(), "connection refused") || time.Now().After(deadline) {
+			return stdout.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		}
 	}
-	return stdout.String(), nil
 }
 
 // object reads one object of the e2e namespace (or a cluster-scoped one) from the API server.

@@ -14,7 +14,7 @@ import (
 	"github.com/arhean/backstage-pulumi/program"
 )
 
-// LocalPassphrase encrypts the secrets of the `local` stack, which exists only for the
+// LocalPassphrase encrypts the secrets of the `local` and `realnode` stacks, which exist only for the
 // throwaway control plane on loopback; every other stack needs PULUMI_CONFIG_PASSPHRASE
 // (or a cloud backend's secrets provider).
 const LocalPassphrase = "local-control-plane"
@@ -96,7 +96,7 @@ func passphrase(configFrom string) string {
 	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
 		return p
 	}
-	if configFrom == "local" {
+	if configFrom == "local" || configFrom == "realnode" {
 		return LocalPassphrase
 	}
 	return ""

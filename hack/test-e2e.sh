@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# hack/test-e2e.sh: make test's Go tests on the local control plane (already up). Where
+# this machine can run the real node (hack/realnode.sh check), the node starts and
+# TestRealNode runs in a process of its own beside the rest of the suite (its own
+# namespace, stacks and node; about three minutes); where it cannot, the reason is
+# printed and the rest still runs. REAL_NODE=0 leaves the node out. A node this script
+# started is stopped at the end; one that was already up is left running.
+set -uo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export KUBECONFIG=$repo/.cluster/kubeconfig
+log() { printf 'test: %s\n' "$*" >&2; }
+
+realnode_log=$(mktemp)
+realnode_pid=
+started_node=
+if [ "${REAL_NODE:-1}" = 0 ]; then
+  log "REAL_NODE=0: the real node's tests are left out"
+elif ! hack/realnode.sh check; then
+  log "the real node cannot start on this machine (above); TestRealNode is skipped, the rest of the suite runs"
+else
+  hack/realnode.sh status 2>/dev/null | grep -q 'kubelet: running' || started_node=1
+  log "the real node's tests run beside the suite; their output follows it"
+  (
+    if [ -n "$started_node" ]; then hack/realnode.sh up || exit 1; fi
+    go test -count=1 -timeout 15m -v -run '^TestRealNode$' ./tests/
+  ) >"$realnode_log" 2>&1 &
+  realnode_pid=$!
+fi
+trap '[ -n "$started_node" ] && hack/realnode.sh down >/dev/null 2>&1; rm -f "$realnode_log"' EXIT
+
+status=0
+go test -count=1 -timeout 15m -skip '^TestRealNode$' ./... || status=1
+if [ -n "$realnode_pid" ]; then
+  if wait "$realnode_pid"; then
+    grep -E '^(--- |\s+--- |ok|PASS)|_test.go:.*requests' "$realnode_log"
+  else
+    status=1
+    log "the real node's tests FAILED; their output:"
+    cat "$realnode_log"
+  fi
+fi
+exit "$status"
