@@ -97,8 +97,6 @@ test: ## everything CI runs: tracked-file sizes, unit, end-to-end (with the real
 	@hack/check-tracked-sizes.sh
 	@# The role scripts' test starts Debian's PostgreSQL server.
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt-get install -y --no-install-recommends postgresql-15
-	@tools/build.sh
-	@hack/cluster.sh up >/dev/null
 	@REAL_NODE=$(REAL_NODE) hack/test-e2e.sh
 	@$(MAKE) --no-print-directory test-traffic lint-manifests lint
 

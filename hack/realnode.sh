@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hack/realnode.sh up|down|status: one real node beside the local control plane
-# (hack/cluster.sh), or `check` whether this machine can run one: containerd and runc from Debian, the kubelet and kube-proxy
+# (hack/cluster.sh); `check` says whether this machine can run one, `layers` and
+# `prepare` build what it needs without starting it: containerd and runc from Debian, the kubelet and kube-proxy
 # (nftables) of the control plane's release, a CNI bridge, kube-network-policies
 # enforcing NetworkPolicies, CoreDNS as a host process, and a local registry that
 # containerd uses as its mirror, holding images built from Debian packages and npm
@@ -127,17 +128,32 @@ YAML
 CORE
 }
 
-up() {
+# layers installs the packages and builds the images' root filesystems: minutes on a
+# cold machine, and neither the control plane nor a Go tool is needed for it.
+layers() {
+  can_run || exit 1
+  mkdir -p "$dir/logs"
+  packages
+  "$repo/hack/realnode/images.sh" --layers
+}
+
+# prepare does what takes long on a cold machine and needs no node: the packages, the
+# binaries, the registry and its images (all cached by version).
+prepare() {
   can_run || exit 1
   [ -f "$kubeconfig" ] || die "the local control plane is not up: run hack/cluster.sh up first"
   mkdir -p "$dir/logs" "$dir/pids"
   packages
   "$repo/tools/build.sh" node >&2
   configure
-  [ -f "$dir/ip_forward.saved" ] || cat /proc/sys/net/ipv4/ip_forward >"$dir/ip_forward.saved"
   run_component registry "$bin/crane" registry serve --address "$registry" --disk "$dir/registry"
   wait_for "the registry" 30 bash -c "(exec 3<>/dev/tcp/127.0.0.1/${registry##*:})"
   "$repo/hack/realnode/images.sh" "$registry" 2>&1 | { grep -v '^[0-9/]* [0-9:]* ' || true; } >&2
+}
+
+up() {
+  prepare
+  [ -f "$dir/ip_forward.saved" ] || cat /proc/sys/net/ipv4/ip_forward >"$dir/ip_forward.saved"
   run_component containerd containerd --config "$dir/containerd/config.toml"
   wait_for containerd 30 ctr --address "$dir/containerd/containerd.sock" version
   run_component coredns "$bin/coredns" -conf "$dir/Corefile"
@@ -185,8 +201,10 @@ status() { print_status; }
 
 case "${1:-up}" in
   up) up ;;
+  prepare) prepare ;;
+  layers) layers ;;
   down) down ;;
   status) status ;;
   check) can_run ;;
-  *) die "usage: hack/realnode.sh up|down|status|check" ;;
+  *) die "usage: hack/realnode.sh up|prepare|layers|down|status|check" ;;
 esac

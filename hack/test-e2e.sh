@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# hack/test-e2e.sh: make test's Go tests on the local control plane (already up). Where
-# this machine can run the real node (hack/realnode.sh check), the node starts and
-# TestRealNode runs in a process of its own beside the rest of the suite (its own
-# namespace, stacks and node; about three minutes); where it cannot, the reason is
-# printed and the rest still runs. REAL_NODE=0 leaves the node out. A node this script
-# started is stopped at the end; one that was already up is left running.
+# hack/test-e2e.sh: make test's Go tests, from the toolchain up. Where this machine can
+# run the real node (hack/realnode.sh check), its images' root filesystems build beside
+# the toolchain, the node starts, and TestRealNode runs in a process of its own beside
+# the rest of the suite (its own namespace, stacks and node; about three minutes);
+# where it cannot, the reason is printed and the rest still runs. REAL_NODE=0 leaves
+# the node out. A node this script started is stopped at the end; one that was already
+# up is left running.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -12,14 +13,31 @@ export KUBECONFIG=$repo/.cluster/kubeconfig
 log() { printf 'test: %s\n' "$*" >&2; }
 
 realnode_log=$(mktemp)
+layers_log=$(mktemp)
 realnode_pid=
 started_node=
+trap '[ -n "$started_node" ] && hack/realnode.sh down >/dev/null 2>&1; rm -f "$realnode_log" "$layers_log"' EXIT
+
+node=1
 if [ "${REAL_NODE:-1}" = 0 ]; then
   log "REAL_NODE=0: the real node's tests are left out"
+  node=
 elif ! hack/realnode.sh check; then
   log "the real node cannot start on this machine (above); TestRealNode is skipped, the rest of the suite runs"
-else
+  node=
+fi
+
+if [ -n "$node" ]; then
+  hack/realnode.sh layers >"$layers_log" 2>&1 &
+  layers_pid=$!
+fi
+tools/build.sh || exit 1
+hack/cluster.sh up >/dev/null || exit 1
+
+if [ -n "$node" ]; then
+  wait "$layers_pid" || { cat "$layers_log" >&2; log "building the real node's images FAILED"; exit 1; }
   hack/realnode.sh status 2>/dev/null | grep -q 'kubelet: running' || started_node=1
+  hack/realnode.sh prepare || exit 1
   log "the real node's tests run beside the suite; their output follows it"
   (
     if [ -n "$started_node" ]; then hack/realnode.sh up || exit 1; fi
@@ -27,7 +45,6 @@ else
   ) >"$realnode_log" 2>&1 &
   realnode_pid=$!
 fi
-trap '[ -n "$started_node" ] && hack/realnode.sh down >/dev/null 2>&1; rm -f "$realnode_log"' EXIT
 
 status=0
 go test -count=1 -timeout 15m -skip '^TestRealNode$' ./... || status=1

@@ -45,13 +45,21 @@ func requireControlPlane(t testing.TB) {
 }
 
 // e2eStack is the `local` stack's configuration under another stack name, namespace
-// and state folder, in a work folder of its own so config changes stay in the test.
+// and state folder.
 func e2eStack(t testing.TB, name string) *stackrun.Stack {
 	t.Helper()
-	ctx := context.Background()
-	s, err := stackrun.Select(ctx, stackrun.Options{
+	s := stackFrom(t, "local", name)
+	require.NoError(t, s.SetConfig(context.Background(), "backstage:namespace", auto.ConfigValue{Value: e2eNamespace}))
+	return s
+}
+
+// stackFrom is a committed stack file's configuration under another stack name and
+// state folder, in a work folder of its own so config changes stay in the test.
+func stackFrom(t testing.TB, stackFile, name string) *stackrun.Stack {
+	t.Helper()
+	s, err := stackrun.Select(context.Background(), stackrun.Options{
 		Stack:      name,
-		ConfigFrom: "local",
+		ConfigFrom: stackFile,
 		ProjectDir: repoRoot,
 		StateDir:   t.TempDir(),
 		Isolated:   true,
@@ -59,7 +67,6 @@ func e2eStack(t testing.TB, name string) *stackrun.Stack {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(s.WorkDir) })
-	require.NoError(t, s.SetConfig(ctx, "backstage:namespace", auto.ConfigValue{Value: e2eNamespace}))
 	return s
 }
 

@@ -43,23 +43,6 @@ func requireRealNode(t *testing.T) {
 	}
 }
 
-// realNodeStack is the committed realnode stack under another stack name, in a state
-// folder of its own.
-func realNodeStack(t *testing.T, name string) *stackrun.Stack {
-	t.Helper()
-	s, err := stackrun.Select(context.Background(), stackrun.Options{
-		Stack:      name,
-		ConfigFrom: "realnode",
-		ProjectDir: repoRoot,
-		StateDir:   t.TempDir(),
-		Isolated:   true,
-		Env:        map[string]string{"KUBECONFIG": os.Getenv("KUBECONFIG")},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(s.WorkDir) })
-	return s
-}
-
 // TestRealNode runs the realnode stack on real containers, real packets and enforced
 // NetworkPolicies, through one database's life: PostgreSQL initialises under the
 // program's settings, a backup and a restore, a destroy that keeps the data, the real
@@ -79,8 +62,8 @@ func TestRealNode(t *testing.T) {
 			created = append(created, ns)
 		}
 	}
-	first := realNodeStack(t, "realnode-first")
-	s := realNodeStack(t, "realnode-again")
+	first := stackFrom(t, "realnode", "realnode-first")
+	s := stackFrom(t, "realnode", "realnode-again")
 	t.Cleanup(func() {
 		_, _ = first.Destroy(context.Background())
 		_, _ = s.Destroy(context.Background())

@@ -13,7 +13,11 @@
 #                               a real Backstage backend from npm (hack/realnode/backstage)
 set -euo pipefail
 
-registry=${1:?usage: images.sh REGISTRY}
+registry=${1:?usage: images.sh REGISTRY|--layers}
+# --layers builds the root filesystems only (debootstrap, npm: minutes on a cold
+# machine, no Go tool needed), so that make test can run it beside the toolchain's build.
+layers_only=
+[ "$registry" = --layers ] && layers_only=1
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=$("$repo/tools/build.sh" --bin)
 cache=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}/realnode-images
@@ -26,7 +30,7 @@ mkdir -p "$cache"
 pushed() { crane digest "$registry/$1" >/dev/null 2>&1; }
 
 # pause
-if ! pushed pause:3.10; then
+if [ -z "$layers_only" ] && ! pushed pause:3.10; then
   src=$(cd "$repo/tools/node" && go mod download -json k8s.io/kubernetes | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   work=$(mktemp -d)
   mkdir -p "$work/root"
@@ -59,6 +63,7 @@ build_busybox() {
     tar -C "$work/root" --numeric-owner -czf "$layer.tmp" . && mv "$layer.tmp" "$layer"
     rm -rf "$work"
   fi
+  [ -z "$layers_only" ] || return 0
   if ! crane config "$ref" 2>/dev/null | grep -q "$(basename "$layer")"; then
     crane append -f "$layer" -t "$ref" >/dev/null
     crane mutate -t "$ref" "$ref" --cmd sh --env PATH=/bin:/usr/bin:/sbin:/usr/sbin \
@@ -93,6 +98,7 @@ build_postgres() {
     mv "$layer.tmp" "$layer"
     rm -rf "$root"
   fi
+  [ -z "$layers_only" ] || return 0
   if ! pushed "library/postgres:$tag" || ! crane config "$ref" | grep -q "layer-$key"; then
     crane append -f "$layer" -t "$ref" >/dev/null
     crane mutate -t "$ref" "$ref" \
@@ -125,6 +131,7 @@ build_backstage() {
     tar -C "$root" --numeric-owner -czf "$layer.tmp" . && mv "$layer.tmp" "$layer"
     rm -rf "$root"
   fi
+  [ -z "$layers_only" ] || return 0
   local tag ref
   for tag in "$@"; do
     ref=$registry/arhean/backstage:$tag
