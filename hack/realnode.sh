@@ -174,7 +174,7 @@ up() {
 
 down() {
   if [ -S "$dir/containerd/containerd.sock" ] && pid_alive containerd; then
-    # Remove pod sandboxes first, so that CNI tears their network down.
+    # Kill every container first, so that nothing holds the mounts and the bridge.
     for ns in $(ctr --address "$dir/containerd/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null); do
       ctr --address "$dir/containerd/containerd.sock" -n k8s.io tasks kill -s SIGKILL "$ns" >/dev/null 2>&1 || true
     done
@@ -186,6 +186,14 @@ down() {
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
   ip link del cni0 2>/dev/null || true
+  # The bridge plugin's masquerade chains of pods whose sandboxes were killed rather
+  # than torn down by CNI: only the chains our network's rules jump to.
+  local rule chain
+  iptables -t nat -S POSTROUTING 2>/dev/null | grep -F 'name: \"realnode\"' | while read -r rule; do
+    chain=$(sed -n 's/.* -j \(CNI-[0-9a-f]*\).*/\1/p' <<<"$rule")
+    eval "iptables -t nat ${rule/-A/-D}"
+    [ -n "$chain" ] && iptables -t nat -F "$chain" && iptables -t nat -X "$chain"
+  done || true
   for table in "ip kube-proxy" "ip6 kube-proxy" "inet kube-network-policies" "inet kube-network-policies-dnscache"; do
     nft delete table $table 2>/dev/null || true
   done
