@@ -151,7 +151,7 @@ up() {
     --service-account-issuer https://kubernetes.default.svc \
     --service-cluster-ip-range 10.0.0.0/24 --authorization-mode Node,RBAC \
     --enable-priority-and-fairness=false --profiling=false
-  wait_for kube-apiserver 60 kubectl_ get --raw /readyz
+  wait_for kube-apiserver 120 kubectl_ get --raw /readyz
   start kube-controller-manager --kubeconfig "$kubeconfig" --leader-elect=false \
     --bind-address 127.0.0.1 --secure-port 10257 \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \

@@ -2,7 +2,8 @@
 # hack/realnode/images.sh REGISTRY: builds the real node's images without Docker and
 # pushes them to the local registry containerd mirrors docker.io, registry.k8s.io and
 # ghcr.io from, under the names the program uses. Each root filesystem is cached by what
-# makes it: its builder function, its inputs and its packages.
+# makes it: its builder function, its inputs and its packages (an older build of the
+# same image is removed).
 #   registry.k8s.io/pause:3.10  pause.c from the Kubernetes module, compiled statically
 #   busybox:<the init image's>  Debian's busybox, libc and netcat-openbsd (apt-get
 #                               download, dpkg -x)
@@ -49,9 +50,10 @@ fi
 build_busybox() {
   local ref=$registry/library/${1%%:*}:${1#*:} versions layer work
   local packages=(busybox libc6 netcat-openbsd libbsd0 libmd0)
-  versions=$(apt-cache policy "${packages[@]}" | awk '/Candidate/ {printf "%s-", $2}' | tr -c 'A-Za-z0-9.\n-' _)
-  layer=$cache/busybox-${versions%-}$(declare -f build_busybox | sha256sum | cut -c1-8).tar.gz
+  versions=$(apt-cache policy "${packages[@]}" | awk '/Candidate/ {print $2}')
+  layer=$cache/busybox-$({ echo "$versions"; declare -f build_busybox; } | sha256sum | cut -c1-12).tar.gz
   if [ ! -f "$layer" ]; then
+    rm -f "$cache"/busybox-*.tar.gz
     work=$(mktemp -d)
     (cd "$work" && apt-get download "${packages[@]}" >/dev/null 2>&1) || { log "apt-get download ${packages[*]} failed"; return 1; }
     mkdir -p "$work/root"
@@ -81,6 +83,7 @@ build_postgres() {
   key=$({ declare -f build_postgres; cat "$entrypoint"; } | sha256sum | cut -c1-12)
   local layer=$cache/postgres-$major-$suite-$key.tar.gz ref=$registry/library/postgres:$tag
   if [ ! -f "$layer" ]; then
+    rm -f "$cache/postgres-$major-"*.tar.gz
     log "building PostgreSQL $major's root filesystem with debootstrap ($suite, from $mirror; about a minute)"
     local root
     root=$(mktemp -d)
@@ -120,6 +123,7 @@ build_backstage() {
   key=$({ declare -f build_backstage; cd "$app" && find . -type f | sort | xargs cat; } | sha256sum | cut -c1-12)
   local layer=$cache/backstage-trixie-$key.tar.gz
   if [ ! -f "$layer" ]; then
+    rm -f "$cache"/backstage-*.tar.gz
     log "building the Backstage image's root filesystem: debootstrap trixie with nodejs, npm ci (about two minutes)"
     root=$(mktemp -d)
     debootstrap --variant=minbase --include=nodejs,ca-certificates trixie "$root" "$mirror" >"$cache/debootstrap-backstage.log" 2>&1 ||
