@@ -42,9 +42,16 @@ packages() {
   apt-get install -y --no-install-recommends containerd runc containernetworking-plugins iptables nftables conntrack debootstrap >"$dir/logs/apt.log" 2>&1
 }
 
+# write_config FILE: writes standard input to FILE only when it differs, so that a
+# running node's components (kube-proxy exits when its config file changes) keep going.
+write_config() {
+  cat >"$1.new"
+  if cmp -s "$1.new" "$1"; then rm -f "$1.new"; else mv "$1.new" "$1"; fi
+}
+
 configure() {
   mkdir -p "$dir"/{containerd/root,containerd/state,cni/net.d,cni/ipam,kubelet,registry}
-  cat >"$dir/containerd/config.toml" <<TOML
+  write_config "$dir/containerd/config.toml" <<TOML
 version = 2
 root = "$dir/containerd/root"
 state = "$dir/containerd/state"
@@ -71,13 +78,13 @@ state = "$dir/containerd/state"
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."ghcr.io"]
     endpoint = ["http://$registry"]
 TOML
-  cat >"$dir/cni/net.d/10-bridge.conflist" <<JSON
+  write_config "$dir/cni/net.d/10-bridge.conflist" <<JSON
 {"cniVersion": "0.4.0", "name": "realnode", "plugins": [
   {"type": "bridge", "bridge": "cni0", "isGateway": true, "isDefaultGateway": true, "ipMasq": true, "hairpinMode": true,
    "ipam": {"type": "host-local", "subnet": "$pod_cidr", "dataDir": "$dir/cni/ipam"}},
   {"type": "portmap", "capabilities": {"portMappings": true}}]}
 JSON
-  cat >"$dir/kubelet/config.yaml" <<YAML
+  write_config "$dir/kubelet/config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 failCgroupV1: false
@@ -100,7 +107,7 @@ podCIDR: $pod_cidr
 # Only pods that tolerate this run here; everything else stays on kwok's node.
 registerWithTaints: [{key: realnode, value: "true", effect: NoSchedule}]
 YAML
-  cat >"$dir/kube-proxy.yaml" <<YAML
+  write_config "$dir/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: nftables
@@ -113,7 +120,7 @@ conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 metricsBindAddress: 127.0.0.1:10249
 healthzBindAddress: 127.0.0.1:10256
 YAML
-  cat >"$dir/Corefile" <<CORE
+  write_config "$dir/Corefile" <<CORE
 .:53 {
   bind $node_ip
   errors

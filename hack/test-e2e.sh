@@ -36,7 +36,9 @@ hack/cluster.sh up >/dev/null || exit 1
 
 if [ -n "$node" ]; then
   wait "$layers_pid" || { cat "$layers_log" >&2; log "building the real node's images FAILED"; exit 1; }
-  hack/realnode.sh status 2>/dev/null | grep -q 'kubelet: running' || started_node=1
+  # Not `status | grep -q`: under pipefail, status's SIGPIPE after grep's early exit
+  # would read as "not running".
+  [[ $(hack/realnode.sh status 2>/dev/null) == *"kubelet: running"* ]] || started_node=1
   hack/realnode.sh prepare || exit 1
   log "the real node's tests run beside the suite; their output follows it"
   (
