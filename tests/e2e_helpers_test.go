@@ -116,12 +116,13 @@ func releaseVolumes(t testing.TB) {
 }
 
 // kubectl runs one command; it tries again while the API server refuses connections
-// (for up to 30 s), since the real node's tests run beside the suite's API-server outage.
+// (for up to 2 minutes, its restart's limit), since the real node's tests run beside
+// the suite's API-server outage.
 func kubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
 		cmd := exec.CommandContext(ctx, "kubectl", args...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -129,7 +130,8 @@ func kubectl(t testing.TB, args ...string) (string, error) {
 		if err == nil {
 			return stdout.String(), nil
 		}
-		if !strings.Contains(stderr.String(), "connection refused") || time.Now().After(deadline) {
+		refused := strings.Contains(stderr.String(), "connection refused") || strings.Contains(stderr.String(), "6443 was refused")
+		if !refused || time.Now().After(deadline) {
 			return stdout.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
 		}
 	}
