@@ -147,10 +147,9 @@ layers() {
 # prepare does what takes long on a cold machine and needs no node: the packages, the
 # binaries, the registry and its images (all cached by version).
 prepare() {
-  can_run || exit 1
   [ -f "$kubeconfig" ] || die "the local control plane is not up: run hack/cluster.sh up first"
-  mkdir -p "$dir/logs" "$dir/pids"
-  packages
+  layers
+  mkdir -p "$dir/pids"
   "$repo/tools/build.sh" node >&2
   configure
   run_component registry "$bin/crane" registry serve --address "$registry" --disk "$dir/registry"

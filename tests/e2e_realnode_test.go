@@ -289,10 +289,10 @@ spec:
     command: [sh, -c, %q]
     securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 `, name, namespace, realNode, script)
-	cmd := exec.Command("kubectl", "apply", "-f", "-")
-	cmd.Stdin = strings.NewReader(manifest)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	file := filepath.Join(t.TempDir(), name+".yaml")
+	require.NoError(t, os.WriteFile(file, []byte(manifest), 0o600))
+	_, err := kubectl(t, "apply", "-f", file)
+	require.NoError(t, err)
 	defer func() { _, _ = kubectl(t, "delete", "pod", name, "-n", namespace, "--wait=false") }()
 	_, err = kubectl(t, "wait", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded", "pod/"+name, "--timeout=120s")
 	require.NoError(t, err)
