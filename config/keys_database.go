@@ -236,6 +236,9 @@ var KeyMaintenance = register(&Key[bool]{
 // rollout's peak fits the in-cluster server's max_connections, or checks the pool the
 // stack's app-config sets. An external server's limit is its provider's, unknown here.
 func checkConnectionBudget(r *reader, s *Stack) {
+	if r.refused(KeyReplicas.Name, KeyMaxSurge.Name, KeyDatabasePlugins.Name, KeyPostgresMaxConnections.Name) {
+		return
+	}
 	budget := components.ConnectionBudget{MaxConnections: s.Postgres.MaxConnections, PeakPods: peakPods(s.App), Plugins: s.DatabasePlugins}
 	poolMaxKey := KeyAppConfig.Name + " " + strings.Join(components.PoolMaxPath, ".")
 	if value, set := components.AppConfigValue(s.App.AppConfig, components.PoolMaxPath...); set {

@@ -78,6 +78,23 @@ func TestWrongTypesNameTheKeyAndTheFix(t *testing.T) {
 	assert.Contains(t, err.Error(), "4 problems")
 }
 
+// A value refused by its own check is not reasoned from again: replicas -3 reads as
+// one problem, not also as a connection budget of negative pods.
+func TestARefusedValueFeedsNoRuleBetweenKeys(t *testing.T) {
+	err := loadErr(map[string]string{
+		"backstage:environment":             "development",
+		"backstage:image":                   "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":                    "backstage.example.com",
+		"backstage:tls":                     "none",
+		"backstage:ingressAdmissionWebhook": "false",
+		"backstage:replicas":                "-3",
+	}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "backstage:replicas: is -3; use a value from 1 to 20")
+	assert.NotContains(t, err.Error(), "backstage:postgresMaxConnections")
+	assert.Contains(t, err.Error(), "1 problem")
+}
+
 func load(t *testing.T, values map[string]string, secrets []string) *Stack {
 	t.Helper()
 	var s *Stack

@@ -232,6 +232,19 @@ func (r *reader) problem(key, format string, args ...any) {
 	r.problems = append(r.problems, fmt.Sprintf("%s:%s: %s", Namespace, key, fmt.Sprintf(format, args...)))
 }
 
+// refused says whether any of keys already has a problem: a rule between keys then
+// stays silent rather than reasoning from a value that was refused.
+func (r *reader) refused(keys ...string) bool {
+	for _, p := range r.problems {
+		for _, key := range keys {
+			if strings.HasPrefix(p, Namespace+":"+key+":") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (r *reader) has(key string) bool {
 	_, ok := r.ctx.GetConfig(Namespace + ":" + key)
 	return ok
