@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,13 +22,13 @@ import (
 )
 
 // TestE2EInterruptedDeploysRecover kills the engine (SIGKILL of the pulumi process) part
-// way through a fresh up, an image bump, a database settings change and a destroy, at
+// way through a fresh up, an image bump and a database settings change (each run as the
+// driver's `make up` runs it, one CLI process) and a destroy, at
 // several points of each, then recovers and deploys again. After every trial the stack
 // converges, no operation stays pending, a second up changes nothing, and the database's
 // objects keep their uids and its passwords their values.
 func TestE2EInterruptedDeploysRecover(t *testing.T) {
 	s, ctx := freshE2EStack(t, "faults", 12*time.Minute)
-	stateDir := stateDirOf(t, s)
 
 	type trial struct {
 		op    string
@@ -57,13 +58,13 @@ func TestE2EInterruptedDeploysRecover(t *testing.T) {
 			var run func() error
 			switch tr.op {
 			case "fresh up":
-				run = func() error { _, err := s.Up(ctx); return err }
+				run = func() error { return s.CLIUp(ctx, io.Discard) }
 			case "image bump":
 				require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: fmt.Sprintf("ghcr.io/arhean/backstage:1.0.%d", i+1)}))
-				run = func() error { _, err := s.Up(ctx); return err }
+				run = func() error { return s.CLIUp(ctx, io.Discard) }
 			case "database setting":
 				require.NoError(t, s.SetConfig(ctx, "backstage:postgresMaxConnections", auto.ConfigValue{Value: strconv.Itoa(100 + i)}))
-				run = func() error { _, err := s.Up(ctx); return err }
+				run = func() error { return s.CLIUp(ctx, io.Discard) }
 			case "destroy":
 				run = func() error { _, err := s.Destroy(ctx); return err }
 			}
@@ -74,13 +75,13 @@ func TestE2EInterruptedDeploysRecover(t *testing.T) {
 			}
 			outcomes[outcome]++
 
-			interrupted, err := stackrun.Interrupted(ctx, s.Stack, stateDir, "backstage")
+			interrupted, err := s.Interrupted()
 			require.NoError(t, err)
 			if interrupted != "" {
 				outcomes["left a lock or pending operations"]++
 			}
 			var log bytes.Buffer
-			require.NoError(t, stackrun.Recover(ctx, s.Stack, stateDir, "backstage", false, &log),
+			require.NoError(t, s.Recover(ctx, false, &log),
 				"the holder of the lock is provably gone, so no FORCE is needed:\n%s", log.String())
 
 			_, err = s.Up(ctx)
@@ -89,7 +90,7 @@ func TestE2EInterruptedDeploysRecover(t *testing.T) {
 			require.NoError(t, err)
 			changes := *again.Summary.ResourceChanges
 			assert.Equal(t, map[string]int{"same": changes["same"]}, changes, "a second up changes nothing")
-			pending, err := stackrun.PendingOperations(ctx, s.Stack)
+			pending, err := s.PendingOperations()
 			require.NoError(t, err)
 			assert.Zero(t, pending)
 
@@ -170,13 +171,6 @@ func assertNoDuplicateURNs(t *testing.T, s *stackrun.Stack) {
 	}
 }
 
-func stateDirOf(t *testing.T, s *stackrun.Stack) string {
-	env := s.Workspace().GetEnvVars()
-	url := env["PULUMI_BACKEND_URL"]
-	require.True(t, strings.HasPrefix(url, "file://"), url)
-	return strings.TrimPrefix(url, "file://")
-}
-
 // TestE2EAnUpThatLosesTheAPIServerRecovers stops the API server (SIGKILL, as a crashed
 // or restarted control plane) part-way through a fresh up and brings it back after an
 // outage. The up either rides the outage out or fails with an error that names the
@@ -224,14 +218,14 @@ func TestE2EAnUpThatLosesTheAPIServerRecovers(t *testing.T) {
 	var recovery bytes.Buffer
 	step, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	require.NoError(t, stackrun.Recover(step, s.Stack, stateDirOf(t, s), "backstage", false, &recovery), recovery.String())
+	require.NoError(t, s.Recover(step, false, &recovery), recovery.String())
 	_, err = s.Up(step)
 	require.NoError(t, err, "one up converges once the API server is back")
 	preview, err := s.Preview(step)
 	require.NoError(t, err)
 	assertNothingReplacedOrDeleted(t, preview.ChangeSummary, "a second run")
 	assert.Zero(t, preview.ChangeSummary["update"], "%v", preview.ChangeSummary)
-	pending, err := stackrun.PendingOperations(step, s.Stack)
+	pending, err := s.PendingOperations()
 	require.NoError(t, err)
 	assert.Zero(t, pending)
 	assertNoDuplicateURNs(t, s)

@@ -24,16 +24,12 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"gopkg.in/yaml.v3"
 
 	"github.com/arhean/backstage-pulumi/config"
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
-
-// projectName is Pulumi.yaml's name, under which the file backend keeps the stacks.
-const projectName = "backstage"
 
 const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE | migrate-charts | recover"
 
@@ -70,20 +66,19 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		previewOpts := []optpreview.Option{optpreview.ProgressStreams(os.Stdout), optpreview.Diff()}
+		args := []string{"--diff"}
 		if *expectNoChanges {
 			// Without a refresh, a preview compares the code with the state only and
 			// would miss changes made in the cluster.
-			previewOpts = append(previewOpts, optpreview.Refresh(), optpreview.ExpectNoChanges())
+			args = append(args, "--refresh", "--expect-no-changes")
 		}
-		_, err = s.Preview(ctx, previewOpts...)
-		return err
+		return s.CLIPreview(ctx, os.Stdout, args...)
 	case "up":
 		s, err := stackrun.Select(ctx, opts)
 		if err != nil {
 			return err
 		}
-		interrupted, err := stackrun.Interrupted(ctx, s.Stack, *stateDir, projectName)
+		interrupted, err := s.Interrupted()
 		if err != nil {
 			return err
 		}
@@ -91,16 +86,12 @@ func run() error {
 			if os.Getenv("RECOVER") == "" {
 				return fmt.Errorf("%s: an earlier deploy was interrupted; run `make recover STACK=%s` (or `make up RECOVER=1`)", interrupted, *stackName)
 			}
-			if err := stackrun.Recover(ctx, s.Stack, *stateDir, projectName, os.Getenv("FORCE") != "", os.Stdout); err != nil {
+			if err := s.Recover(ctx, os.Getenv("FORCE") != "", os.Stdout); err != nil {
 				return err
 			}
 		}
-		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout))
-		if err != nil {
-			return err
-		}
-		printOutputs(res.Outputs)
-		return nil
+		// The CLI's progress ends with the stack's outputs, secrets masked.
+		return s.CLIUp(ctx, os.Stdout)
 	case "destroy":
 		s, err := stackrun.Select(ctx, opts)
 		if err != nil {
@@ -136,7 +127,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		return stackrun.Recover(ctx, s.Stack, *stateDir, projectName, os.Getenv("FORCE") != "", os.Stdout)
+		return s.Recover(ctx, os.Getenv("FORCE") != "", os.Stdout)
 	case "migrate-charts":
 		s, err := stackrun.Select(ctx, opts)
 		if err != nil {
@@ -228,15 +219,4 @@ func bump(projectDir, stack, image string) error {
 	}
 	fmt.Printf("%s: %s = %s\nCommit it and open a pull request; the preview shows the one Deployment update.\n", file, key, image)
 	return nil
-}
-
-func printOutputs(outputs auto.OutputMap) {
-	fmt.Println("\nOutputs:")
-	for name, out := range outputs {
-		if out.Secret {
-			fmt.Printf("  %s: [secret]\n", name)
-			continue
-		}
-		fmt.Printf("  %s: %v\n", name, out.Value)
-	}
 }

@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 )
@@ -74,31 +73,19 @@ func Locks(stateDir, project, stack string) ([]Lock, error) {
 	return locks, nil
 }
 
-// PendingOperations counts the operations the state still marks as in flight.
-func PendingOperations(ctx context.Context, s auto.Stack) (int, error) {
-	exported, err := s.Export(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var deployment struct {
-		PendingOperations []json.RawMessage `json:"pending_operations"`
-	}
-	if err := json.Unmarshal(exported.Deployment, &deployment); err != nil {
-		return 0, err
-	}
-	return len(deployment.PendingOperations), nil
-}
-
 // Interrupted describes what an interrupted deploy left, or "" when nothing.
-func Interrupted(ctx context.Context, s auto.Stack, stateDir, project string) (string, error) {
-	locks, err := Locks(stateDir, project, s.Name())
+func (s *Stack) Interrupted() (string, error) {
+	locks, err := Locks(s.StateDir, Project, s.Name())
 	if err != nil {
 		return "", err
 	}
 	if len(locks) > 0 {
 		return fmt.Sprintf("the stack is locked by %s", locks[0]), nil
 	}
-	pending, err := PendingOperations(ctx, s)
+	pending, err := s.PendingOperations()
+	if errors.Is(err, errUnreadableCheckpoint) {
+		return fmt.Sprintf("the stack's state does not read (%v)", err), nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -108,10 +95,11 @@ func Interrupted(ctx context.Context, s auto.Stack, stateDir, project string) (s
 	return "", nil
 }
 
-// Recover clears the stack's stale locks (any lock with force), refreshes the state
-// from the cluster dropping pending creates, and previews what the next `up` does.
-func Recover(ctx context.Context, s auto.Stack, stateDir, project string, force bool, out io.Writer) error {
-	locks, err := Locks(stateDir, project, s.Name())
+// Recover clears the stack's stale locks (any lock with force), restores the backup of
+// a checkpoint an interrupted write left unreadable, refreshes the state from the
+// cluster dropping pending creates, and previews what the next `up` does.
+func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
+	locks, err := Locks(s.StateDir, Project, s.Name())
 	if err != nil {
 		return err
 	}
@@ -124,7 +112,14 @@ func Recover(ctx context.Context, s auto.Stack, stateDir, project string, force 
 		}
 		_, _ = fmt.Fprintf(out, "recover: removed the lock of %s\n", lock)
 	}
-	pending, err := PendingOperations(ctx, s)
+	restored, err := restoreCheckpointBackup(s.StateDir, Project, s.Name())
+	if err != nil {
+		return err
+	}
+	if restored != "" {
+		_, _ = fmt.Fprintf(out, "recover: %s\n", restored)
+	}
+	pending, err := s.PendingOperations()
 	if err != nil {
 		return err
 	}
@@ -134,7 +129,7 @@ func Recover(ctx context.Context, s auto.Stack, stateDir, project string, force 
 	if _, err := s.Refresh(ctx, optrefresh.ClearPendingCreates(), optrefresh.ProgressStreams(out)); err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
-	if pending, err = PendingOperations(ctx, s); err != nil {
+	if pending, err = s.PendingOperations(); err != nil {
 		return err
 	}
 	if pending > 0 {

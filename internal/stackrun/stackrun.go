@@ -19,6 +19,9 @@ import (
 // (or a cloud backend's secrets provider).
 const LocalPassphrase = "local-control-plane"
 
+// Project is Pulumi.yaml's name, under which the file backend keeps the stacks.
+const Project = "backstage"
+
 // Options says which stack to run and where its state lives.
 type Options struct {
 	// Stack is the stack name.
@@ -36,10 +39,12 @@ type Options struct {
 	Env map[string]string
 }
 
-// Stack is a selected stack and the folder whose stack file it reads.
+// Stack is a selected stack, the folder whose stack file it reads, and the file
+// backend's folder that holds its state.
 type Stack struct {
 	auto.Stack
-	WorkDir string
+	WorkDir  string
+	StateDir string
 }
 
 // Select creates or selects the stack on the local backend.
@@ -84,13 +89,29 @@ func Select(ctx context.Context, o Options) (*Stack, error) {
 	if env["PULUMI_CONFIG_PASSPHRASE"] == "" {
 		return nil, fmt.Errorf("stack %q: set PULUMI_CONFIG_PASSPHRASE to the passphrase that encrypts its secrets", o.Stack)
 	}
-	s, err := auto.UpsertStackInlineSource(ctx, o.Stack, "backstage", program.Run,
+	ws, err := auto.NewLocalWorkspace(ctx, auto.Program(program.Run), auto.Pulumi(&cli{}),
 		auto.WorkDir(workDir), auto.SecretsProvider("passphrase"), auto.EnvVars(env))
 	if err != nil {
 		return nil, fmt.Errorf("stack %q: %w", o.Stack, err)
 	}
-	return &Stack{Stack: s, WorkDir: workDir}, nil
+	var s auto.Stack
+	if exists(checkpointPath(absState, Project, o.Stack)) {
+		s, err = auto.SelectStack(ctx, o.Stack, namedStack{ws})
+	} else {
+		s, err = auto.UpsertStack(ctx, o.Stack, ws)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stack %q: %w", o.Stack, err)
+	}
+	return &Stack{Stack: s, WorkDir: workDir, StateDir: absState}, nil
 }
+
+// namedStack is the workspace of a stack the backend already holds. Selecting it would
+// only record it as the default for commands that name none, a CLI process per run;
+// every command the workspace runs names its stack (--stack).
+type namedStack struct{ auto.Workspace }
+
+func (namedStack) SelectStack(context.Context, string) error { return nil }
 
 func passphrase(configFrom string) string {
 	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
