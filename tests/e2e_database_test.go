@@ -21,7 +21,7 @@ import (
 func TestE2EMoveToAnExternalDatabaseKeepsTheInClusterOne(t *testing.T) {
 	s, ctx := freshE2EStack(t, "external", 5*time.Minute)
 
-	_, err := s.Up(ctx)
+	err := cliUp(ctx, s)
 	require.NoError(t, err)
 	kept := map[string]string{}
 	for _, ref := range [][2]string{{"statefulset", "psql-postgresql"}, {"pvc", "data-psql-postgresql-0"},
@@ -42,7 +42,7 @@ func TestE2EMoveToAnExternalDatabaseKeepsTheInClusterOne(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, preview.StdOut+preview.StdErr, "backstage:database is external", "the preview says the old database is kept")
 
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err, "external mode converges")
 	for ref, uid := range kept {
 		kind, name, _ := strings.Cut(ref, "/")
@@ -75,9 +75,9 @@ func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
 	require.NoError(t, s.SetConfig(ctx, "backstage:protectDatabase", auto.ConfigValue{Value: "true"}))
 	t.Cleanup(func() {
 		_ = s.SetConfig(context.Background(), "backstage:protectDatabase", auto.ConfigValue{Value: "false"})
-		_, _ = s.Up(context.Background())
+		_ = cliUp(context.Background(), s)
 	})
-	_, err := s.Up(ctx)
+	err := cliUp(ctx, s)
 	require.NoError(t, err)
 	oldUIDs := map[string]string{}
 	for _, ref := range [][2]string{{"statefulset", "psql-postgresql"}, {"pvc", "data-psql-postgresql-0"}} {
@@ -103,7 +103,7 @@ func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
 	assert.Equal(t, 1, preview.ChangeSummary["delete"], "%v", preview.ChangeSummary)
 	assert.Regexp(t, `(?s)- kubernetes:policy/v1:PodDisruptionBudget: \(delete\).{0,300}::postgres-pdb\]`, preview.StdOut)
 
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err, "the copy stage converges")
 	assertOldServerKept("copying")
 	assert.Contains(t, fieldString(object(t, "statefulset", "psql-postgresql-18"), "spec", "template", "spec", "containers", "0", "image"), "postgres:18.")
@@ -114,7 +114,7 @@ func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
 	assert.Equal(t, "psql-postgresql-18."+e2eNamespace+".svc.cluster.local", fieldString(object(t, "configmap", "backstage-env-config"), "data", "POSTGRES_HOST"))
 
 	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.done", auto.ConfigValue{Value: "true"}, &auto.ConfigOptions{Path: true}))
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err, "the switch converges: the old server leaves the stack without protection in the way")
 	assertOldServerKept("done")
 	assert.Equal(t, "1", fmt.Sprint(field(object(t, "deployment", "backstage"), "spec", "replicas")), "Backstage runs again")

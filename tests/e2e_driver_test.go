@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
 // TestE2EDriverRunsOneCLIProcessPerOperation runs the driver's operations (`make up`,
@@ -41,8 +43,7 @@ func TestE2EDriverRunsOneCLIProcessPerOperation(t *testing.T) {
 	assert.Equal(t, []string{"preview"}, cliCalls(), "a preview")
 	assert.Contains(t, out.String(), "unchanged")
 
-	checkpoint := filepath.Join(s.StateDir, ".pulumi", "stacks", "backstage", s.Name()+".json")
-	require.NoError(t, os.Truncate(checkpoint, 0))
+	require.NoError(t, os.Truncate(checkpointFile(s), 0))
 	interrupted, err := s.Interrupted()
 	require.NoError(t, err)
 	assert.Contains(t, interrupted, "does not read", "the up's check stops at an empty checkpoint")
@@ -55,6 +56,11 @@ func TestE2EDriverRunsOneCLIProcessPerOperation(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, pending)
 	assert.Equal(t, before, resourceVersions(t), "the restored state still owns every object: nothing was recreated")
+}
+
+// checkpointFile is where the file backend keeps the stack's state.
+func checkpointFile(s *stackrun.Stack) string {
+	return filepath.Join(s.StateDir, ".pulumi", "stacks", stackrun.Project, s.Name()+".json")
 }
 
 // recordPulumiCalls puts a `pulumi` on PATH that logs its subcommand and runs the real

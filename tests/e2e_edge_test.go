@@ -69,7 +69,7 @@ spec:
 	for key, value := range map[string]string{"edge": "gateway", "gatewayRef": "gateway-system/shared", "installSecurityLayer": "false"} {
 		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value}))
 	}
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err, "the Gateway edge converges")
 
 	route := object(t, "httproute", "backstage")

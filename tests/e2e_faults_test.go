@@ -50,7 +50,7 @@ func TestE2EInterruptedDeploysRecover(t *testing.T) {
 				require.NoError(t, err)
 				resetNamespace(t)
 			} else {
-				_, err := s.Up(ctx)
+				err := cliUp(ctx, s)
 				require.NoError(t, err)
 			}
 			before := databaseIdentity(t, tr.op != "fresh up")
@@ -84,7 +84,7 @@ func TestE2EInterruptedDeploysRecover(t *testing.T) {
 			require.NoError(t, s.Recover(ctx, false, &log),
 				"the holder of the lock is provably gone, so no FORCE is needed:\n%s", log.String())
 
-			_, err = s.Up(ctx)
+			err = cliUp(ctx, s)
 			require.NoError(t, err, "one up converges after the recovery")
 			again, err := s.Up(ctx)
 			require.NoError(t, err)
@@ -190,7 +190,7 @@ func TestE2EAnUpThatLosesTheAPIServerRecovers(t *testing.T) {
 
 	done := make(chan error, 1)
 	started := time.Now()
-	go func() { _, err := s.Up(ctx); done <- err }()
+	go func() { err := cliUp(ctx, s); done <- err }()
 	time.Sleep(1500 * time.Millisecond)
 	data, err := os.ReadFile(pidFile)
 	require.NoError(t, err)
@@ -219,7 +219,7 @@ func TestE2EAnUpThatLosesTheAPIServerRecovers(t *testing.T) {
 	step, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	require.NoError(t, s.Recover(step, false, &recovery), recovery.String())
-	_, err = s.Up(step)
+	err = cliUp(step, s)
 	require.NoError(t, err, "one up converges once the API server is back")
 	preview, err := s.Preview(step)
 	require.NoError(t, err)

@@ -273,3 +273,14 @@ func assertNothingReplacedOrDeleted(t *testing.T, summary map[apitype.OpType]int
 		assert.Zero(t, summary[op], "%s: %s in %v", change, op, summary)
 	}
 }
+
+// cliUp runs an up as `make up` does, one CLI process (the Automation API's Up adds
+// four more, for results these callers do not read); its error carries the CLI's
+// progress, diagnostics included.
+func cliUp(ctx context.Context, s *stackrun.Stack) error {
+	var out bytes.Buffer
+	if err := s.CLIUp(ctx, &out); err != nil {
+		return fmt.Errorf("%w\n%s", err, out.String())
+	}
+	return nil
+}

@@ -94,7 +94,7 @@ func TestRealNode(t *testing.T) {
 func realNodeDatabase(t *testing.T, ctx context.Context, first, again *stackrun.Stack) {
 	// Backstage stays stopped until the data is back: a restore needs it stopped.
 	require.NoError(t, first.SetConfig(ctx, "backstage:maintenance", auto.ConfigValue{Value: "true"}))
-	_, err := first.Up(ctx)
+	err := cliUp(ctx, first)
 	require.NoError(t, err, "the up waits for the real server's readiness probe and the role Job's real run")
 
 	pod := objectIn(t, "pod", "psql-postgresql-0", realNodeNamespace)
@@ -141,7 +141,7 @@ func realNodeDatabase(t *testing.T, ctx context.Context, first, again *stackrun.
 	_, err = first.Destroy(ctx)
 	require.NoError(t, err)
 	require.NoError(t, again.SetConfig(ctx, "backstage:maintenance", auto.ConfigValue{Value: "true"}))
-	_, err = again.Up(ctx)
+	err = cliUp(ctx, again)
 	require.NoError(t, err, "a new stack adopts the retained server")
 	out, err = sql("backstage", appPassword, "SELECT name FROM test_rows")
 	require.NoError(t, err, out)
@@ -150,7 +150,7 @@ func realNodeDatabase(t *testing.T, ctx context.Context, first, again *stackrun.
 
 func realNodeBackstage(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 	require.NoError(t, s.SetConfig(ctx, "backstage:maintenance", auto.ConfigValue{Value: "false"}))
-	_, err := s.Up(ctx)
+	err := cliUp(ctx, s)
 	require.NoError(t, err, "the real Backstage backend passes its startup and readiness probes")
 
 	pod := backstagePods(t)[0]
@@ -310,7 +310,7 @@ spec:
 // connection while two replicas roll to another image: not one request may fail.
 func realNodeImageBump(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 	require.NoError(t, s.SetConfig(ctx, "backstage:replicas", auto.ConfigValue{Value: "2"}))
-	_, err := s.Up(ctx)
+	err := cliUp(ctx, s)
 	require.NoError(t, err)
 	require.Len(t, backstagePods(t), 2)
 
@@ -337,7 +337,7 @@ func realNodeImageBump(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 		}
 	}()
 	require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:realnode-2"}))
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err)
 	// The old pods' preStop pause outlasts the up; keep polling until they are gone.
 	waitFor(t, "the old pods gone", 90*time.Second, func() bool {
@@ -377,7 +377,7 @@ func realNodeMajorCopy(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 
 	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "17"}))
 	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.from", auto.ConfigValue{Value: "15"}, &auto.ConfigOptions{Path: true}))
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err, "the copy Job runs to completion")
 	assert.Empty(t, backstagePods(t), "Backstage is stopped while the copy runs")
 	assert.Contains(t, jobLog(t, "psql-postgresql-upgrade-15-to-17"), "copied from PostgreSQL 15: backstage_plugin_catalog,backstage_plugin_scaffolder,postgres")
@@ -393,7 +393,7 @@ func realNodeMajorCopy(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 	assert.Equal(t, "false", out, "the app role logs in to the new server, still no superuser")
 
 	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.done", auto.ConfigValue{Value: "true"}, &auto.ConfigOptions{Path: true}))
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err, "Backstage starts on the new server")
 	assert.Equal(t, "psql-postgresql-17."+realNodeNamespace+".svc.cluster.local",
 		fieldString(objectIn(t, "configmap", "backstage-env-config", realNodeNamespace), "data", "POSTGRES_HOST"))

@@ -64,7 +64,7 @@ func TestE2EEveryBackstageSettingOnTheAPIServer(t *testing.T) {
 		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value, Secret: true}))
 	}
 
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err, "a stack with every setting converges")
 
 	appConfigMap := object(t, "configmap", "backstage-app-config")
@@ -104,7 +104,7 @@ func TestE2EEveryBackstageSettingOnTheAPIServer(t *testing.T) {
 	assert.Contains(t, preview.StdOut, "kubernetes:core/v1:ConfigMap")
 	assert.Contains(t, preview.StdOut, "kubernetes:apps/v1:Deployment")
 	assert.NotContains(t, preview.StdOut, "StatefulSet: (update)")
-	_, err = s.Up(ctx)
+	err = cliUp(ctx, s)
 	require.NoError(t, err)
 	assert.Contains(t, fieldString(object(t, "configmap", "backstage-app-config"), "data", "app-config.extra.yaml"), "title: Arhean Portal")
 	after := object(t, "secret", "backstage-secrets")

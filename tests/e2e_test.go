@@ -36,7 +36,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 	}
 
 	step("up converges and the cluster holds what the program declares", func(t *testing.T) {
-		_, err := s.Up(ctx)
+		err := cliUp(ctx, s)
 		require.NoError(t, err)
 
 		ns := object(t, "namespace", e2eNamespace)
@@ -120,7 +120,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			"backstage:tls":                 "vault",
 		} {
 			withTemporaryConfig(t, s, key, bad, func() {
-				_, err := s.Up(ctx)
+				err := cliUp(ctx, s)
 				require.Error(t, err, key)
 				assert.Contains(t, err.Error(), key+":", "the error names the key")
 			})
@@ -227,7 +227,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, string(out), "set backstage:maintenance to true")
 		withTemporaryConfig(t, s, "backstage:maintenance", "true", func() {
-			_, err := s.Up(ctx)
+			err := cliUp(ctx, s)
 			require.NoError(t, err)
 			out, err := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace, "20261128T031700Z").CombinedOutput()
 			require.NoError(t, err, string(out))
@@ -235,7 +235,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			require.NoError(t, err)
 			assert.Contains(t, jobs, "=20261128T031700Z", "the Job restores the backup asked for")
 		})
-		_, err = s.Up(ctx)
+		err = cliUp(ctx, s)
 		require.NoError(t, err)
 		_, _ = kubectl(t, "delete", "jobs", "-n", e2eNamespace, "-l", "component=database-client", "--ignore-not-found")
 		_, _ = kubectl(t, "delete", "job", "backup-now", "-n", e2eNamespace, "--ignore-not-found")

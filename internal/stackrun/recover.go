@@ -96,8 +96,9 @@ func (s *Stack) Interrupted() (string, error) {
 }
 
 // Recover clears the stack's stale locks (any lock with force), restores the backup of
-// a checkpoint an interrupted write left unreadable, refreshes the state from the
-// cluster dropping pending creates, and previews what the next `up` does.
+// a checkpoint an interrupted write left unreadable, releases the objects of pending
+// creates from the killed run's field manager, refreshes the state from the cluster
+// dropping pending creates, and previews what the next `up` does.
 func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
 	locks, err := Locks(s.StateDir, Project, s.Name())
 	if err != nil {
@@ -119,9 +120,20 @@ func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
 	if restored != "" {
 		_, _ = fmt.Fprintf(out, "recover: %s\n", restored)
 	}
-	pending, err := s.PendingOperations()
+	deployment, err := readDeployment(checkpointPath(s.StateDir, Project, s.Name()))
 	if err != nil {
 		return err
+	}
+	released, err := s.releaseInterruptedCreates(ctx, pendingCreatedObjects(deployment))
+	for _, line := range released {
+		_, _ = fmt.Fprintf(out, "recover: %s\n", line)
+	}
+	if err != nil {
+		return err
+	}
+	pending := 0
+	if deployment != nil {
+		pending = len(deployment.PendingOperations)
 	}
 	_, _ = fmt.Fprintf(out, "recover: refreshing from the cluster (%d pending operations)\n", pending)
 	// A pending create that reached the cluster is adopted by the next up (server-side

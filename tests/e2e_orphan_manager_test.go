@@ -1,0 +1,118 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestE2EAnInterruptedCreateLeavesNoSecondFieldManager puts the state where a create
+// killed after it reached the cluster leaves it: the Deployment exists under the field
+// manager its create drew, and the state holds only a pending create for it. After the
+// recovery and the up that adopts it, an image bump applies without an apply conflict,
+// and the Deployment has one provider manager, the state's.
+func TestE2EAnInterruptedCreateLeavesNoSecondFieldManager(t *testing.T) {
+	s, ctx := freshE2EStack(t, "orphan", 6*time.Minute)
+	require.NoError(t, s.CLIUp(ctx, io.Discard))
+	uid := fieldString(object(t, "deployment", "backstage"), "metadata", "uid")
+
+	// The file backend's checkpoint, edited in place: `pulumi stack import` drops
+	// pending operations.
+	path := checkpointFile(s)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var checkpoint map[string]any
+	require.NoError(t, json.Unmarshal(data, &checkpoint))
+	moveToPendingCreate(t, field(checkpoint, "checkpoint", "latest").(map[string]any), "kubernetes:apps/v1:Deployment")
+	data, err = json.Marshal(checkpoint)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	pending, err := s.PendingOperations()
+	require.NoError(t, err)
+	require.Equal(t, 1, pending)
+	killedCreatesManager := providerManagers(t)
+	require.Len(t, killedCreatesManager, 1)
+
+	var log bytes.Buffer
+	require.NoError(t, s.Recover(ctx, false, &log), log.String())
+	assert.Contains(t, log.String(), "dropped the field manager "+killedCreatesManager[0])
+	require.NoError(t, s.CLIUp(ctx, io.Discard), "the up adopts the Deployment")
+	assert.Equal(t, uid, fieldString(object(t, "deployment", "backstage"), "metadata", "uid"), "adopted, not recreated")
+
+	require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:1.0.77"}))
+	var out bytes.Buffer
+	require.NoError(t, s.CLIUp(ctx, &out), "an image bump after the adoption applies without a conflict:\n%s", out.String())
+	assert.Equal(t, "ghcr.io/arhean/backstage:1.0.77", fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
+	after := providerManagers(t)
+	require.Len(t, after, 1, "only the state's manager owns the Deployment's fields")
+	assert.NotEqual(t, killedCreatesManager[0], after[0])
+}
+
+// moveToPendingCreate takes the one resource of the type out of the state's resources
+// and records it as an operation the engine was creating, dropping it from the other
+// resources' dependencies, as a create killed before the state recorded it leaves it.
+func moveToPendingCreate(t *testing.T, deployment map[string]any, typ string) {
+	t.Helper()
+	resources := deployment["resources"].([]any)
+	var kept []any
+	var moved map[string]any
+	for _, r := range resources {
+		res := r.(map[string]any)
+		if res["type"] == typ {
+			require.Nil(t, moved, "one %s in the state", typ)
+			moved = res
+			continue
+		}
+		kept = append(kept, res)
+	}
+	require.NotNil(t, moved, typ)
+	urn := moved["urn"].(string)
+	for _, r := range kept {
+		res := r.(map[string]any)
+		if deps, ok := res["dependencies"].([]any); ok {
+			res["dependencies"] = without(deps, urn)
+		}
+		if byProp, ok := res["propertyDependencies"].(map[string]any); ok {
+			for k, deps := range byProp {
+				byProp[k] = without(deps.([]any), urn)
+			}
+		}
+	}
+	deployment["resources"] = kept
+	deployment["pending_operations"] = []any{map[string]any{"resource": moved, "type": string(apitype.OperationTypeCreating)}}
+}
+
+func without(list []any, value string) []any {
+	out := []any{}
+	for _, v := range list {
+		if v != value {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// providerManagers are the provider's field managers on the e2e Deployment.
+func providerManagers(t *testing.T) []string {
+	t.Helper()
+	out, err := kubectl(t, "get", "deployment", "backstage", "-n", e2eNamespace, "-o", "json", "--show-managed-fields")
+	require.NoError(t, err)
+	var deployment map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &deployment))
+	var managers []string
+	for _, entry := range field(deployment, "metadata", "managedFields").([]any) {
+		if manager, _ := entry.(map[string]any)["manager"].(string); strings.HasPrefix(manager, "pulumi-kubernetes-") {
+			managers = append(managers, manager)
+		}
+	}
+	return managers
+}
