@@ -2,9 +2,11 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,48 +15,71 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
 // TestE2EAnInterruptedCreateLeavesNoSecondFieldManager puts the state where a create
 // killed after it reached the cluster leaves it: the Deployment exists under the field
 // manager its create drew, and the state holds only a pending create for it. After the
-// recovery and the up that adopts it, an image bump applies without an apply conflict,
-// and the Deployment has one provider manager, the state's.
+// recovery (`make recover`, and the recover workflow's script with the CLI) and the up
+// that adopts it, an image bump applies without an apply conflict, and the Deployment
+// has one provider manager, the state's.
 func TestE2EAnInterruptedCreateLeavesNoSecondFieldManager(t *testing.T) {
-	s, ctx := freshE2EStack(t, "orphan", 6*time.Minute)
-	require.NoError(t, s.CLIUp(ctx, io.Discard))
-	uid := fieldString(object(t, "deployment", "backstage"), "metadata", "uid")
+	recoveries := []struct {
+		name    string
+		recover func(t *testing.T, ctx context.Context, s *stackrun.Stack) string
+	}{
+		{"make recover", func(t *testing.T, ctx context.Context, s *stackrun.Stack) string {
+			var log bytes.Buffer
+			require.NoError(t, s.Recover(ctx, false, &log), log.String())
+			return log.String()
+		}},
+		{"the recover workflow's script", func(t *testing.T, ctx context.Context, s *stackrun.Stack) string {
+			cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, "hack", "recover-stack.sh"), s.Name())
+			cmd.Dir = s.WorkDir
+			cmd.Env = append(os.Environ(), "PULUMI_BACKEND_URL=file://"+s.StateDir, "PULUMI_CONFIG_PASSPHRASE="+stackrun.LocalPassphrase)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, string(out))
+			return string(out)
+		}},
+	}
+	for _, recovery := range recoveries {
+		t.Run(recovery.name, func(t *testing.T) {
+			s, ctx := freshE2EStack(t, "orphan", 6*time.Minute)
+			require.NoError(t, cliUp(ctx, s))
+			uid := fieldString(object(t, "deployment", "backstage"), "metadata", "uid")
 
-	// The file backend's checkpoint, edited in place: `pulumi stack import` drops
-	// pending operations.
-	path := checkpointFile(s)
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var checkpoint map[string]any
-	require.NoError(t, json.Unmarshal(data, &checkpoint))
-	moveToPendingCreate(t, field(checkpoint, "checkpoint", "latest").(map[string]any), "kubernetes:apps/v1:Deployment")
-	data, err = json.Marshal(checkpoint)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	pending, err := s.PendingOperations()
-	require.NoError(t, err)
-	require.Equal(t, 1, pending)
-	killedCreatesManager := providerManagers(t)
-	require.Len(t, killedCreatesManager, 1)
+			// The file backend's checkpoint, edited in place: `pulumi stack import`
+			// drops pending operations.
+			path := checkpointFile(s)
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			var checkpoint map[string]any
+			require.NoError(t, json.Unmarshal(data, &checkpoint))
+			moveToPendingCreate(t, field(checkpoint, "checkpoint", "latest").(map[string]any), "kubernetes:apps/v1:Deployment")
+			data, err = json.Marshal(checkpoint)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(path, data, 0o600))
+			pending, err := s.PendingOperations()
+			require.NoError(t, err)
+			require.Equal(t, 1, pending)
+			killedCreatesManager := providerManagers(t)
+			require.Len(t, killedCreatesManager, 1)
 
-	var log bytes.Buffer
-	require.NoError(t, s.Recover(ctx, false, &log), log.String())
-	assert.Contains(t, log.String(), "dropped the field manager "+killedCreatesManager[0])
-	require.NoError(t, s.CLIUp(ctx, io.Discard), "the up adopts the Deployment")
-	assert.Equal(t, uid, fieldString(object(t, "deployment", "backstage"), "metadata", "uid"), "adopted, not recreated")
+			log := recovery.recover(t, ctx, s)
+			assert.Contains(t, log, "dropped the field manager "+killedCreatesManager[0])
+			require.NoError(t, cliUp(ctx, s), "the up adopts the Deployment")
+			assert.Equal(t, uid, fieldString(object(t, "deployment", "backstage"), "metadata", "uid"), "adopted, not recreated")
 
-	require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:1.0.77"}))
-	var out bytes.Buffer
-	require.NoError(t, s.CLIUp(ctx, &out), "an image bump after the adoption applies without a conflict:\n%s", out.String())
-	assert.Equal(t, "ghcr.io/arhean/backstage:1.0.77", fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
-	after := providerManagers(t)
-	require.Len(t, after, 1, "only the state's manager owns the Deployment's fields")
-	assert.NotEqual(t, killedCreatesManager[0], after[0])
+			require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:1.0.77"}))
+			require.NoError(t, cliUp(ctx, s), "an image bump after the adoption applies without a conflict")
+			assert.Equal(t, "ghcr.io/arhean/backstage:1.0.77", fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
+			after := providerManagers(t)
+			require.Len(t, after, 1, "only the state's manager owns the Deployment's fields")
+			assert.NotEqual(t, killedCreatesManager[0], after[0])
+		})
+	}
 }
 
 // moveToPendingCreate takes the one resource of the type out of the state's resources
