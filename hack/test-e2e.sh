@@ -48,9 +48,12 @@ if [ -n "$node" ]; then
   realnode_pid=$!
 fi
 
-# The interrupted-deploy test kills the engine at fixed delays; it runs last, alone, so
-# that the real node's load does not move where its kills land.
-alone='TestE2EInterruptedDeploysRecover'
+# Two fault tests run last, alone. The interrupted-deploy test kills the engine at fixed
+# delays, and the real node's load moves where its kills land. The API-server outage
+# stops the control plane that the other tests and the real node's kube-proxy, CoreDNS
+# and kubelet stand on: beside it, a major copy Job on the real node used up its retries
+# while its new Service was not routed yet.
+alone='TestE2EInterruptedDeploysRecover|TestE2EAnUpThatLosesTheAPIServerRecovers'
 status=0
 go test -count=1 -timeout 15m -skip "^(TestRealNode|$alone)\$" ./... || status=1
 if [ -n "$realnode_pid" ]; then
@@ -62,5 +65,5 @@ if [ -n "$realnode_pid" ]; then
     cat "$realnode_log"
   fi
 fi
-go test -count=1 -timeout 15m -run "^$alone\$" ./tests/ || status=1
+go test -count=1 -timeout 15m -run "^($alone)\$" ./tests/ || status=1
 exit "$status"

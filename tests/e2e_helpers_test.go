@@ -89,7 +89,14 @@ func resetNamespace(t testing.TB) { resetNamespaceNamed(t, e2eNamespace) }
 
 func resetNamespaceNamed(t testing.TB, namespace string) {
 	t.Helper()
-	_, _ = kubectl(t, "delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=60s")
+	_, _ = kubectl(t, "delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
+	// Until it is gone: a namespace still terminating keeps its objects for a while, and
+	// an up would adopt them (server-side apply upserts) and await their readiness as
+	// they go (the lifecycle test once read its pods as not ready right after an up so).
+	waitFor(t, "namespace "+namespace+" deleted", 3*time.Minute, func() bool {
+		out, err := kubectl(t, "get", "namespace", namespace, "--ignore-not-found", "-o", "name")
+		return err == nil && strings.TrimSpace(out) == ""
+	})
 	_, _ = kubectl(t, "delete", "clusterrole,clusterrolebinding", namespace+"-backend", "--ignore-not-found")
 	releaseVolumes(t)
 }
@@ -116,8 +123,8 @@ func releaseVolumes(t testing.TB) {
 }
 
 // kubectl runs one command; it tries again while the API server refuses connections
-// (for up to 2 minutes, its restart's limit), since the real node's tests run beside
-// the suite's API-server outage.
+// (for up to 2 minutes, its restart's limit): `make test-realnode` or a `go test` of
+// the whole package can run the real node's tests beside the API-server outage.
 func kubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
