@@ -40,9 +40,11 @@ cluster: ## start the local control plane (etcd, apiserver, controllers, kwok) o
 	@hack/cluster.sh up
 	@$(if $(filter-out 0,$(REAL_NODE)),hack/realnode.sh up)
 
-cluster-down: ## stop the real node if it runs and the local control plane; WIPE=1 also deletes its data
+cluster-down: ## stop the real node if it runs and the local control plane; WIPE=1 also deletes its data and the state of the stacks that lived in it (local, realnode)
 	@hack/realnode.sh down >/dev/null 2>&1 || true
 	@hack/cluster.sh down $(if $(WIPE),--wipe)
+	@# A state that lists objects of a wiped cluster makes the next up fail on them.
+	@$(if $(WIPE),for s in local realnode; do PULUMI_BACKEND_URL=file://$(CURDIR)/.pulumi-state pulumi stack rm $$s --force --yes --preserve-config --non-interactive >/dev/null 2>&1 && echo "forgot the $$s stack's state"; done; true)
 
 test-realnode: ## the real node's tests alone (make test runs them too): real containers, packets and NetworkPolicies (starts the node if needed; root)
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
