@@ -2,6 +2,9 @@ package tests
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,4 +82,60 @@ func recordPulumiCalls(t *testing.T) func() []string {
 		_ = os.Remove(log)
 		return strings.Fields(string(data))
 	}
+}
+
+// TestE2EAnUpThatDidNotFinishIsFollowedByARefresh: an up cancelled while the provider
+// waited for a rollout had left the new image in the cluster and the old one in the
+// state, and the next up reported nothing to do. Here the cluster gets the change the
+// way that up applied it (the stack's own field manager), the up fails, and the next
+// preview and up refresh first: the preview shows the update and the up puts the
+// stack's image back. A successful up clears the mark.
+func TestE2EAnUpThatDidNotFinishIsFollowedByARefresh(t *testing.T) {
+	s, ctx := freshE2EStack(t, "unfinished", 6*time.Minute)
+	require.NoError(t, cliUp(ctx, s))
+	applyImageAsTheStack(t, "ghcr.io/arhean/backstage:9.9.9")
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	require.Error(t, s.CLIUp(cancelled, io.Discard), "an up that does not finish")
+
+	var out bytes.Buffer
+	require.NoError(t, s.CLIPreview(ctx, &out), out.String())
+	assert.Contains(t, out.String(), "refreshes from the cluster first")
+	assert.Regexp(t, `~ 1 to update`, out.String(), "the preview sees the cluster's image")
+
+	out.Reset()
+	require.NoError(t, s.CLIUp(ctx, &out), out.String())
+	assert.Contains(t, out.String(), "refreshes from the cluster first")
+	assert.Equal(t, "ghcr.io/arhean/backstage:1.0.0", fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
+
+	out.Reset()
+	require.NoError(t, s.CLIUp(ctx, &out), out.String())
+	assert.NotContains(t, out.String(), "refreshes from the cluster first", "a successful up clears the mark")
+}
+
+// applyImageAsTheStack applies the e2e Deployment with another image under the stack's
+// own field manager, as an up that was then cancelled had applied it.
+func applyImageAsTheStack(t *testing.T, image string) {
+	t.Helper()
+	managers := providerManagers(t)
+	require.Len(t, managers, 1)
+	live, err := kubectl(t, "get", "deployment", "backstage", "-n", e2eNamespace, "-o", "json")
+	require.NoError(t, err)
+	var deployment map[string]any
+	require.NoError(t, json.Unmarshal([]byte(live), &deployment))
+	delete(deployment, "status")
+	metadata := deployment["metadata"].(map[string]any)
+	for _, generated := range []string{"managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"} {
+		delete(metadata, generated)
+	}
+	delete(metadata["annotations"].(map[string]any), "deployment.kubernetes.io/revision")
+	field(deployment, "spec", "template", "spec", "containers", "0").(map[string]any)["image"] = image
+	manifest, err := json.Marshal(deployment)
+	require.NoError(t, err)
+	cmd := exec.Command("kubectl", "apply", "--server-side", "--field-manager="+managers[0], "-f", "-")
+	cmd.Stdin = bytes.NewReader(manifest)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, image, fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
 }

@@ -23,15 +23,25 @@ import (
 // they read.
 
 // CLIUp runs `pulumi up` (no preview first), streaming the CLI's progress to out; the
-// error carries what the CLI wrote to its standard error.
+// error carries what the CLI wrote to its standard error. After an up that did not
+// finish it refreshes first.
 func (s *Stack) CLIUp(ctx context.Context, out io.Writer, args ...string) error {
-	return s.runProgram(ctx, out, append([]string{"up", "--yes", "--skip-preview"}, args...))
+	args = s.refreshIfUnfinished(out, append([]string{"up", "--yes", "--skip-preview"}, args...))
+	// Marked before it starts, so that a driver killed with it leaves the mark too.
+	if err := s.markUpUnfinished(); err != nil {
+		return err
+	}
+	if err := s.runProgram(ctx, out, args); err != nil {
+		return err
+	}
+	return s.clearUnfinishedUp()
 }
 
 // CLIPreview runs `pulumi preview`, streaming its progress to out; the error carries
-// what the CLI wrote to its standard error.
+// what the CLI wrote to its standard error. After an up that did not finish it
+// refreshes first, so that it shows what the next up will do.
 func (s *Stack) CLIPreview(ctx context.Context, out io.Writer, args ...string) error {
-	return s.runProgram(ctx, out, append([]string{"preview"}, args...))
+	return s.runProgram(ctx, out, s.refreshIfUnfinished(out, append([]string{"preview"}, args...)))
 }
 
 func (s *Stack) runProgram(ctx context.Context, out io.Writer, args []string) error {

@@ -147,6 +147,10 @@ func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
 	if pending > 0 {
 		return fmt.Errorf("%d pending operations remain after the refresh", pending)
 	}
+	// The refresh did what the next up would have refreshed for.
+	if err := s.clearUnfinishedUp(); err != nil {
+		return err
+	}
 	preview, err := s.Preview(ctx, optpreview.ProgressStreams(out))
 	if err != nil {
 		return fmt.Errorf("preview: %w", err)
