@@ -18,47 +18,81 @@ import (
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
-// TestE2EDriverRunsOneCLIProcessPerOperation runs the driver's operations (`make up`,
-// `make preview`) on the real engine and counts the CLI processes they start: a fresh
-// up, a no-op up and a preview are one process each, with the program served from this
-// process. The no-op changes no object; a checkpoint left empty, as a kill during its
-// write left one, is reported by the up's check and restored by the recovery, after
-// which one up converges.
-func TestE2EDriverRunsOneCLIProcessPerOperation(t *testing.T) {
+// TestE2EDriver runs the driver's operations (`make up`, `make preview`, `make
+// recover`) on the real engine, on one stack whose steps run in order:
+//   - a fresh up, a no-op up and a preview start one CLI process each (the program is
+//     served from this process), and the no-op writes no object;
+//   - a checkpoint left empty, as a kill during its write left one, is reported by the
+//     up's check and restored by the recovery, and the next up recreates nothing;
+//   - an up that did not finish makes the next preview and up refresh first: an up
+//     cancelled while the provider waited for a rollout had left the new image in the
+//     cluster and the old one in the state, and the next up reported nothing to do.
+func TestE2EDriver(t *testing.T) {
 	s, ctx := freshE2EStack(t, "driver", 8*time.Minute)
-	cliCalls := recordPulumiCalls(t)
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+	var before map[string]string
 
-	var out bytes.Buffer
-	require.NoError(t, s.CLIUp(ctx, &out), out.String())
-	assert.Equal(t, []string{"up"}, cliCalls(), "a fresh up")
-	assert.Contains(t, out.String(), "Outputs:", "the CLI's own progress shows the outputs")
-	assert.True(t, exists(t, "deployment", "backstage"))
+	step("one CLI process per operation", func(t *testing.T) {
+		cliCalls := recordPulumiCalls(t)
+		var out bytes.Buffer
+		require.NoError(t, s.CLIUp(ctx, &out), out.String())
+		assert.Equal(t, []string{"up"}, cliCalls(), "a fresh up")
+		assert.Contains(t, out.String(), "Outputs:", "the CLI's own progress shows the outputs")
+		assert.True(t, exists(t, "deployment", "backstage"))
 
-	before := resourceVersions(t)
-	out.Reset()
-	require.NoError(t, s.CLIUp(ctx, &out), out.String())
-	assert.Equal(t, []string{"up"}, cliCalls(), "a no-op up")
-	assert.Equal(t, before, resourceVersions(t), "a no-op up writes no object")
-	assert.NotRegexp(t, `\d+ (to )?(create|update|replace|delete)`, out.String())
+		before = resourceVersions(t)
+		out.Reset()
+		require.NoError(t, s.CLIUp(ctx, &out), out.String())
+		assert.Equal(t, []string{"up"}, cliCalls(), "a no-op up")
+		assert.Equal(t, before, resourceVersions(t), "a no-op up writes no object")
+		assert.NotRegexp(t, `\d+ (to )?(create|update|replace|delete)`, out.String())
 
-	out.Reset()
-	require.NoError(t, s.CLIPreview(ctx, &out, "--diff"), out.String())
-	assert.Equal(t, []string{"preview"}, cliCalls(), "a preview")
-	assert.Contains(t, out.String(), "unchanged")
+		out.Reset()
+		require.NoError(t, s.CLIPreview(ctx, &out, "--diff"), out.String())
+		assert.Equal(t, []string{"preview"}, cliCalls(), "a preview")
+		assert.Contains(t, out.String(), "unchanged")
+	})
 
-	require.NoError(t, os.Truncate(checkpointFile(s), 0))
-	interrupted, err := s.Interrupted()
-	require.NoError(t, err)
-	assert.Contains(t, interrupted, "does not read", "the up's check stops at an empty checkpoint")
-	var log bytes.Buffer
-	require.NoError(t, s.Recover(ctx, false, &log), log.String())
-	assert.Contains(t, log.String(), "restored the backend's backup")
-	out.Reset()
-	require.NoError(t, s.CLIUp(ctx, &out), out.String())
-	pending, err := s.PendingOperations()
-	require.NoError(t, err)
-	assert.Zero(t, pending)
-	assert.Equal(t, before, resourceVersions(t), "the restored state still owns every object: nothing was recreated")
+	step("an empty checkpoint is restored from the backend's backup", func(t *testing.T) {
+		require.NoError(t, os.Truncate(checkpointFile(s), 0))
+		interrupted, err := s.Interrupted()
+		require.NoError(t, err)
+		assert.Contains(t, interrupted, "does not read", "the up's check stops at an empty checkpoint")
+		var log bytes.Buffer
+		require.NoError(t, s.Recover(ctx, false, &log), log.String())
+		assert.Contains(t, log.String(), "restored the backend's backup")
+		require.NoError(t, cliUp(ctx, s))
+		pending, err := s.PendingOperations()
+		require.NoError(t, err)
+		assert.Zero(t, pending)
+		assert.Equal(t, before, resourceVersions(t), "the restored state still owns every object: nothing was recreated")
+	})
+
+	step("an up that did not finish is followed by a refresh", func(t *testing.T) {
+		// The cluster gets the change the way the cancelled up applied it.
+		applyImageAsTheStack(t, "ghcr.io/arhean/backstage:9.9.9")
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		require.Error(t, s.CLIUp(cancelled, io.Discard), "an up that does not finish")
+
+		var out bytes.Buffer
+		require.NoError(t, s.CLIPreview(ctx, &out), out.String())
+		assert.Contains(t, out.String(), "refreshes from the cluster first")
+		assert.Regexp(t, `~ 1 to update`, out.String(), "the preview sees the cluster's image")
+
+		out.Reset()
+		require.NoError(t, s.CLIUp(ctx, &out), out.String())
+		assert.Contains(t, out.String(), "refreshes from the cluster first")
+		assert.Equal(t, "ghcr.io/arhean/backstage:1.0.0", fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
+
+		out.Reset()
+		require.NoError(t, s.CLIUp(ctx, &out), out.String())
+		assert.NotContains(t, out.String(), "refreshes from the cluster first", "a successful up clears the mark")
+	})
 }
 
 // checkpointFile is where the file backend keeps the stack's state.
@@ -82,36 +116,6 @@ func recordPulumiCalls(t *testing.T) func() []string {
 		_ = os.Remove(log)
 		return strings.Fields(string(data))
 	}
-}
-
-// TestE2EAnUpThatDidNotFinishIsFollowedByARefresh: an up cancelled while the provider
-// waited for a rollout had left the new image in the cluster and the old one in the
-// state, and the next up reported nothing to do. Here the cluster gets the change the
-// way that up applied it (the stack's own field manager), the up fails, and the next
-// preview and up refresh first: the preview shows the update and the up puts the
-// stack's image back. A successful up clears the mark.
-func TestE2EAnUpThatDidNotFinishIsFollowedByARefresh(t *testing.T) {
-	s, ctx := freshE2EStack(t, "unfinished", 6*time.Minute)
-	require.NoError(t, cliUp(ctx, s))
-	applyImageAsTheStack(t, "ghcr.io/arhean/backstage:9.9.9")
-
-	cancelled, cancel := context.WithCancel(ctx)
-	cancel()
-	require.Error(t, s.CLIUp(cancelled, io.Discard), "an up that does not finish")
-
-	var out bytes.Buffer
-	require.NoError(t, s.CLIPreview(ctx, &out), out.String())
-	assert.Contains(t, out.String(), "refreshes from the cluster first")
-	assert.Regexp(t, `~ 1 to update`, out.String(), "the preview sees the cluster's image")
-
-	out.Reset()
-	require.NoError(t, s.CLIUp(ctx, &out), out.String())
-	assert.Contains(t, out.String(), "refreshes from the cluster first")
-	assert.Equal(t, "ghcr.io/arhean/backstage:1.0.0", fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
-
-	out.Reset()
-	require.NoError(t, s.CLIUp(ctx, &out), out.String())
-	assert.NotContains(t, out.String(), "refreshes from the cluster first", "a successful up clears the mark")
 }
 
 // applyImageAsTheStack applies the e2e Deployment with another image under the stack's

@@ -70,8 +70,10 @@ func stackFrom(t testing.TB, stackFile, name string) *stackrun.Stack {
 	return s
 }
 
-// freshE2EStack is a stack of its own on an empty e2e namespace, destroyed and the
-// namespace reset when the test ends.
+// freshE2EStack is a stack of its own on an empty e2e namespace, reset when the test
+// ends. The reset removes all the stack made (the namespace's objects and its RBAC),
+// and the state is a temporary folder, so no destroy runs: it would only double the
+// teardown (the lifecycle and fault tests destroy on purpose).
 func freshE2EStack(t *testing.T, name string, timeout time.Duration) (*stackrun.Stack, context.Context) {
 	t.Helper()
 	requireControlPlane(t)
@@ -79,7 +81,7 @@ func freshE2EStack(t *testing.T, name string, timeout time.Duration) (*stackrun.
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	s := e2eStack(t, name)
-	t.Cleanup(func() { _, _ = s.Destroy(context.Background()); resetNamespace(t) })
+	t.Cleanup(func() { resetNamespace(t) })
 	return s, ctx
 }
 
