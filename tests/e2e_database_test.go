@@ -21,8 +21,7 @@ import (
 func TestE2EMoveToAnExternalDatabaseKeepsTheInClusterOne(t *testing.T) {
 	s, ctx := freshE2EStack(t, "external", 5*time.Minute)
 
-	err := cliUp(ctx, s)
-	require.NoError(t, err)
+	require.NoError(t, cliUp(ctx, s))
 	kept := map[string]string{}
 	for _, ref := range [][2]string{{"statefulset", "psql-postgresql"}, {"pvc", "data-psql-postgresql-0"},
 		{"secret", "psql-postgresql"}, {"secret", "psql-postgresql-bootstrap"}, {"configmap", "psql-postgresql-init"}} {
@@ -42,8 +41,7 @@ func TestE2EMoveToAnExternalDatabaseKeepsTheInClusterOne(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, preview.StdOut+preview.StdErr, "backstage:database is external", "the preview says the old database is kept")
 
-	err = cliUp(ctx, s)
-	require.NoError(t, err, "external mode converges")
+	require.NoError(t, cliUp(ctx, s), "external mode converges")
 	for ref, uid := range kept {
 		kind, name, _ := strings.Cut(ref, "/")
 		assert.Equal(t, uid, fieldString(object(t, kind, name), "metadata", "uid"), "%s is kept", ref)
@@ -77,8 +75,7 @@ func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
 		_ = s.SetConfig(context.Background(), "backstage:protectDatabase", auto.ConfigValue{Value: "false"})
 		_ = cliUp(context.Background(), s)
 	})
-	err := cliUp(ctx, s)
-	require.NoError(t, err)
+	require.NoError(t, cliUp(ctx, s))
 	oldUIDs := map[string]string{}
 	for _, ref := range [][2]string{{"statefulset", "psql-postgresql"}, {"pvc", "data-psql-postgresql-0"}} {
 		oldUIDs[ref[0]+"/"+ref[1]] = fieldString(object(t, ref[0], ref[1]), "metadata", "uid")
@@ -103,8 +100,7 @@ func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
 	assert.Equal(t, 1, preview.ChangeSummary["delete"], "%v", preview.ChangeSummary)
 	assert.Regexp(t, `(?s)- kubernetes:policy/v1:PodDisruptionBudget: \(delete\).{0,300}::postgres-pdb\]`, preview.StdOut)
 
-	err = cliUp(ctx, s)
-	require.NoError(t, err, "the copy stage converges")
+	require.NoError(t, cliUp(ctx, s), "the copy stage converges")
 	assertOldServerKept("copying")
 	assert.Contains(t, fieldString(object(t, "statefulset", "psql-postgresql-18"), "spec", "template", "spec", "containers", "0", "image"), "postgres:18.")
 	object(t, "pvc", "data-psql-postgresql-18-0")
@@ -114,8 +110,7 @@ func TestE2EMajorUpgradeKeepsTheOldServer(t *testing.T) {
 	assert.Equal(t, "psql-postgresql-18."+e2eNamespace+".svc.cluster.local", fieldString(object(t, "configmap", "backstage-env-config"), "data", "POSTGRES_HOST"))
 
 	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.done", auto.ConfigValue{Value: "true"}, &auto.ConfigOptions{Path: true}))
-	err = cliUp(ctx, s)
-	require.NoError(t, err, "the switch converges: the old server leaves the stack without protection in the way")
+	require.NoError(t, cliUp(ctx, s), "the switch converges: the old server leaves the stack without protection in the way")
 	assertOldServerKept("done")
 	assert.Equal(t, "1", fmt.Sprint(field(object(t, "deployment", "backstage"), "spec", "replicas")), "Backstage runs again")
 	assert.False(t, exists(t, "job", "psql-postgresql-upgrade-14-to-18"), "the copy Job is gone with its stage")

@@ -29,11 +29,7 @@ import (
 //     cluster and the old one in the state, and the next up reported nothing to do.
 func TestE2EDriver(t *testing.T) {
 	s, ctx := freshE2EStack(t, "driver", 8*time.Minute)
-	step := func(name string, f func(t *testing.T)) {
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
+	step := inOrder(t)
 	var before map[string]string
 
 	step("one CLI process per operation", func(t *testing.T) {

@@ -69,8 +69,7 @@ spec:
 	for key, value := range map[string]string{"edge": "gateway", "gatewayRef": "gateway-system/shared", "installSecurityLayer": "false"} {
 		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value}))
 	}
-	err = cliUp(ctx, s)
-	require.NoError(t, err, "the Gateway edge converges")
+	require.NoError(t, cliUp(ctx, s), "the Gateway edge converges")
 
 	route := object(t, "httproute", "backstage")
 	assert.Equal(t, "shared", fieldString(route, "spec", "parentRefs", "0", "name"))

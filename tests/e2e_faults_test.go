@@ -50,8 +50,7 @@ func TestE2EInterruptedDeploysRecover(t *testing.T) {
 				require.NoError(t, err)
 				resetNamespace(t)
 			} else {
-				err := cliUp(ctx, s)
-				require.NoError(t, err)
+				require.NoError(t, cliUp(ctx, s))
 			}
 			before := databaseIdentity(t, tr.op != "fresh up")
 
@@ -84,8 +83,7 @@ func TestE2EInterruptedDeploysRecover(t *testing.T) {
 			require.NoError(t, s.Recover(ctx, false, &log),
 				"the holder of the lock is provably gone, so no FORCE is needed:\n%s", log.String())
 
-			err = cliUp(ctx, s)
-			require.NoError(t, err, "one up converges after the recovery")
+			require.NoError(t, cliUp(ctx, s), "one up converges after the recovery")
 			again, err := s.Up(ctx)
 			require.NoError(t, err)
 			changes := *again.Summary.ResourceChanges
@@ -190,7 +188,7 @@ func TestE2EAnUpThatLosesTheAPIServerRecovers(t *testing.T) {
 
 	done := make(chan error, 1)
 	started := time.Now()
-	go func() { err := cliUp(ctx, s); done <- err }()
+	go func() { done <- cliUp(ctx, s) }()
 	time.Sleep(1500 * time.Millisecond)
 	data, err := os.ReadFile(pidFile)
 	require.NoError(t, err)
@@ -219,8 +217,7 @@ func TestE2EAnUpThatLosesTheAPIServerRecovers(t *testing.T) {
 	step, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	require.NoError(t, s.Recover(step, false, &recovery), recovery.String())
-	err = cliUp(step, s)
-	require.NoError(t, err, "one up converges once the API server is back")
+	require.NoError(t, cliUp(step, s), "one up converges once the API server is back")
 	preview, err := s.Preview(step)
 	require.NoError(t, err)
 	assertNothingReplacedOrDeleted(t, preview.ChangeSummary, "a second run")

@@ -94,7 +94,8 @@ func resetNamespaceNamed(t testing.TB, namespace string) {
 	_, _ = kubectl(t, "delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
 	// Until it is gone: a namespace still terminating keeps its objects for a while, and
 	// an up would adopt them (server-side apply upserts) and await their readiness as
-	// they go (the lifecycle test once read its pods as not ready right after an up so).
+	// they go. That is the likely cause, not reproduced, of the lifecycle test once
+	// reading its pods as not ready right after an up, when the reset gave up after 60 s.
 	waitFor(t, "namespace "+namespace+" deleted", 3*time.Minute, func() bool {
 		out, err := kubectl(t, "get", "namespace", namespace, "--ignore-not-found", "-o", "name")
 		return err == nil && strings.TrimSpace(out) == ""
@@ -280,6 +281,16 @@ func assertNothingReplacedOrDeleted(t *testing.T, summary map[apitype.OpType]int
 	t.Helper()
 	for _, op := range []apitype.OpType{apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDelete, apitype.OpDeleteReplaced, apitype.OpCreate} {
 		assert.Zero(t, summary[op], "%s: %s in %v", change, op, summary)
+	}
+}
+
+// inOrder runs the steps of a test that share one stack: each runs only if the ones
+// before it passed.
+func inOrder(t *testing.T) func(name string, f func(t *testing.T)) {
+	return func(name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
 	}
 }
 

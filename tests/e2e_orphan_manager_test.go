@@ -50,8 +50,9 @@ func TestE2EAnInterruptedCreateLeavesNoSecondFieldManager(t *testing.T) {
 	uid := fieldString(object(t, "deployment", "backstage"), "metadata", "uid")
 	// One stack for both ways, one after the other: each leaves the Deployment with one
 	// manager, which the next puts back into a pending create.
+	step := inOrder(t)
 	for i, recovery := range recoveries {
-		if !t.Run(recovery.name, func(t *testing.T) {
+		step(recovery.name, func(t *testing.T) {
 			// The file backend's checkpoint, edited in place: `pulumi stack import`
 			// drops pending operations.
 			path := checkpointFile(s)
@@ -81,9 +82,7 @@ func TestE2EAnInterruptedCreateLeavesNoSecondFieldManager(t *testing.T) {
 			after := providerManagers(t)
 			require.Len(t, after, 1, "only the state's manager owns the Deployment's fields")
 			assert.NotEqual(t, killedCreatesManager[0], after[0])
-		}) {
-			t.FailNow()
-		}
+		})
 	}
 }
 

@@ -94,8 +94,7 @@ func TestRealNode(t *testing.T) {
 func realNodeDatabase(t *testing.T, ctx context.Context, first, again *stackrun.Stack) {
 	// Backstage stays stopped until the data is back: a restore needs it stopped.
 	require.NoError(t, first.SetConfig(ctx, "backstage:maintenance", auto.ConfigValue{Value: "true"}))
-	err := cliUp(ctx, first)
-	require.NoError(t, err, "the up waits for the real server's readiness probe and the role Job's real run")
+	require.NoError(t, cliUp(ctx, first), "the up waits for the real server's readiness probe and the role Job's real run")
 
 	pod := objectIn(t, "pod", "psql-postgresql-0", realNodeNamespace)
 	assert.Equal(t, realNode, fieldString(pod, "spec", "nodeName"))
@@ -141,8 +140,7 @@ func realNodeDatabase(t *testing.T, ctx context.Context, first, again *stackrun.
 	_, err = first.Destroy(ctx)
 	require.NoError(t, err)
 	require.NoError(t, again.SetConfig(ctx, "backstage:maintenance", auto.ConfigValue{Value: "true"}))
-	err = cliUp(ctx, again)
-	require.NoError(t, err, "a new stack adopts the retained server")
+	require.NoError(t, cliUp(ctx, again), "a new stack adopts the retained server")
 	out, err = sql("backstage", appPassword, "SELECT name FROM test_rows")
 	require.NoError(t, err, out)
 	assert.Equal(t, "service-a", out, "the data outlived the destroy")
@@ -150,8 +148,7 @@ func realNodeDatabase(t *testing.T, ctx context.Context, first, again *stackrun.
 
 func realNodeBackstage(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 	require.NoError(t, s.SetConfig(ctx, "backstage:maintenance", auto.ConfigValue{Value: "false"}))
-	err := cliUp(ctx, s)
-	require.NoError(t, err, "the real Backstage backend passes its startup and readiness probes")
+	require.NoError(t, cliUp(ctx, s), "the real Backstage backend passes its startup and readiness probes")
 
 	pod := backstagePods(t)[0]
 	assert.Equal(t, realNode, fieldString(pod, "spec", "nodeName"))
@@ -310,8 +307,7 @@ spec:
 // connection while two replicas roll to another image: not one request may fail.
 func realNodeImageBump(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 	require.NoError(t, s.SetConfig(ctx, "backstage:replicas", auto.ConfigValue{Value: "2"}))
-	err := cliUp(ctx, s)
-	require.NoError(t, err)
+	require.NoError(t, cliUp(ctx, s))
 	require.Len(t, backstagePods(t), 2)
 
 	serviceIP := backstageServiceIP(t)
@@ -337,8 +333,7 @@ func realNodeImageBump(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 		}
 	}()
 	require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:realnode-2"}))
-	err = cliUp(ctx, s)
-	require.NoError(t, err)
+	require.NoError(t, cliUp(ctx, s))
 	// The old pods' preStop pause outlasts the up; keep polling until they are gone.
 	waitFor(t, "the old pods gone", 90*time.Second, func() bool {
 		for _, pod := range allBackstagePods(t) {
@@ -377,8 +372,7 @@ func realNodeMajorCopy(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 
 	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "17"}))
 	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.from", auto.ConfigValue{Value: "15"}, &auto.ConfigOptions{Path: true}))
-	err = cliUp(ctx, s)
-	require.NoError(t, err, "the copy Job runs to completion")
+	require.NoError(t, cliUp(ctx, s), "the copy Job runs to completion")
 	assert.Empty(t, backstagePods(t), "Backstage is stopped while the copy runs")
 	assert.Contains(t, jobLog(t, "psql-postgresql-upgrade-15-to-17"), "copied from PostgreSQL 15: backstage_plugin_catalog,backstage_plugin_scaffolder,postgres")
 
@@ -393,8 +387,7 @@ func realNodeMajorCopy(t *testing.T, ctx context.Context, s *stackrun.Stack) {
 	assert.Equal(t, "false", out, "the app role logs in to the new server, still no superuser")
 
 	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:postgresUpgrade.done", auto.ConfigValue{Value: "true"}, &auto.ConfigOptions{Path: true}))
-	err = cliUp(ctx, s)
-	require.NoError(t, err, "Backstage starts on the new server")
+	require.NoError(t, cliUp(ctx, s), "Backstage starts on the new server")
 	assert.Equal(t, "psql-postgresql-17."+realNodeNamespace+".svc.cluster.local",
 		fieldString(objectIn(t, "configmap", "backstage-env-config", realNodeNamespace), "data", "POSTGRES_HOST"))
 	assert.Contains(t, waitForHealth(t), `"status":"ok"`, "Backstage answers on PostgreSQL 17 with the copied catalog")

@@ -64,8 +64,7 @@ func TestE2EEveryBackstageSettingOnTheAPIServer(t *testing.T) {
 		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value, Secret: true}))
 	}
 
-	err = cliUp(ctx, s)
-	require.NoError(t, err, "a stack with every setting converges")
+	require.NoError(t, cliUp(ctx, s), "a stack with every setting converges")
 
 	appConfigMap := object(t, "configmap", "backstage-app-config")
 	assert.Contains(t, fieldString(appConfigMap, "data", "app-config.extra.yaml"), "title: Arhean Backstage")
@@ -104,8 +103,7 @@ func TestE2EEveryBackstageSettingOnTheAPIServer(t *testing.T) {
 	assert.Contains(t, preview.StdOut, "kubernetes:core/v1:ConfigMap")
 	assert.Contains(t, preview.StdOut, "kubernetes:apps/v1:Deployment")
 	assert.NotContains(t, preview.StdOut, "StatefulSet: (update)")
-	err = cliUp(ctx, s)
-	require.NoError(t, err)
+	require.NoError(t, cliUp(ctx, s))
 	assert.Contains(t, fieldString(object(t, "configmap", "backstage-app-config"), "data", "app-config.extra.yaml"), "title: Arhean Portal")
 	after := object(t, "secret", "backstage-secrets")
 	assert.Equal(t, backend, decoded(t, fieldString(after, "data", "BACKEND_SECRET")), "the backend secret keeps its value")

@@ -29,15 +29,10 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
-	step := func(name string, f func(t *testing.T)) {
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
+	step := inOrder(t)
 
 	step("up converges and the cluster holds what the program declares", func(t *testing.T) {
-		err := cliUp(ctx, s)
-		require.NoError(t, err)
+		require.NoError(t, cliUp(ctx, s))
 
 		ns := object(t, "namespace", e2eNamespace)
 		assert.Equal(t, "restricted", fieldString(ns, "metadata", "labels", "pod-security.kubernetes.io/enforce"))
@@ -227,16 +222,14 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, string(out), "set backstage:maintenance to true")
 		withTemporaryConfig(t, s, "backstage:maintenance", "true", func() {
-			err := cliUp(ctx, s)
-			require.NoError(t, err)
+			require.NoError(t, cliUp(ctx, s))
 			out, err := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace, "20261128T031700Z").CombinedOutput()
 			require.NoError(t, err, string(out))
 			jobs, err := kubectl(t, "get", "jobs", "-n", e2eNamespace, "-o", `jsonpath={range .items[*]}{.metadata.name}={.spec.template.spec.containers[0].env[?(@.name=="BACKUP")].value}{"\n"}{end}`)
 			require.NoError(t, err)
 			assert.Contains(t, jobs, "=20261128T031700Z", "the Job restores the backup asked for")
 		})
-		err = cliUp(ctx, s)
-		require.NoError(t, err)
+		require.NoError(t, cliUp(ctx, s))
 		_, _ = kubectl(t, "delete", "jobs", "-n", e2eNamespace, "-l", "component=database-client", "--ignore-not-found")
 		_, _ = kubectl(t, "delete", "job", "backup-now", "-n", e2eNamespace, "--ignore-not-found")
 	})

@@ -21,8 +21,8 @@ import (
 // write the kill cut short.
 var errUnreadableCheckpoint = errors.New("unreadable checkpoint")
 
-func checkpointPath(stateDir, project, stack string) string {
-	return filepath.Join(stateDir, ".pulumi", "stacks", project, stack+".json")
+func checkpointPath(stateDir, stack string) string {
+	return filepath.Join(stateDir, ".pulumi", "stacks", Project, stack+".json")
 }
 
 // readDeployment reads a checkpoint file's latest deployment: nil for a stack that has
@@ -51,7 +51,7 @@ func readDeployment(path string) (*apitype.DeploymentV3, error) {
 
 // PendingOperations counts the operations the state still marks as in flight.
 func (s *Stack) PendingOperations() (int, error) {
-	deployment, err := readDeployment(checkpointPath(s.StateDir, Project, s.Name()))
+	deployment, err := readDeployment(checkpointPath(s.StateDir, s.Name()))
 	if err != nil || deployment == nil {
 		return 0, err
 	}
@@ -61,8 +61,8 @@ func (s *Stack) PendingOperations() (int, error) {
 // restoreCheckpointBackup replaces an unreadable checkpoint with the backend's backup
 // of the one before it, keeping the unreadable file beside it for a post-mortem. It
 // says what it did, or "" when the checkpoint reads.
-func restoreCheckpointBackup(stateDir, project, stack string) (string, error) {
-	path := checkpointPath(stateDir, project, stack)
+func restoreCheckpointBackup(stateDir, stack string) (string, error) {
+	path := checkpointPath(stateDir, stack)
 	_, err := readDeployment(path)
 	if !errors.Is(err, errUnreadableCheckpoint) {
 		return "", err
@@ -74,7 +74,7 @@ func restoreCheckpointBackup(stateDir, project, stack string) (string, error) {
 	}
 	if bakErr != nil {
 		return "", fmt.Errorf("%w, and its backup %s does not read either (%v): copy the newest *.checkpoint.json under %s (one per finished update) over %s, then recover again",
-			err, backup, bakErr, filepath.Join(stateDir, ".pulumi", "history", project, stack), path)
+			err, backup, bakErr, filepath.Join(stateDir, ".pulumi", "history", Project, stack), path)
 	}
 	kept := fmt.Sprintf("%s.unreadable-%d", path, time.Now().Unix())
 	if err := os.Rename(path, kept); err != nil {

@@ -25,7 +25,7 @@ func checkpointJSON(pending int) string {
 
 func writeCheckpoint(t *testing.T, state, suffix, content string) string {
 	t.Helper()
-	path := checkpointPath(state, Project, "dev") + suffix
+	path := checkpointPath(state, "dev") + suffix
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
 	return path
@@ -67,7 +67,7 @@ func TestAnUnreadableCheckpointIsReplacedByItsBackup(t *testing.T) {
 	writeCheckpoint(t, state, ".bak", checkpointJSON(1))
 	writeCheckpoint(t, state, ".bak.attrs", `{"md5":"of the backup"}`)
 
-	said, err := restoreCheckpointBackup(state, Project, "dev")
+	said, err := restoreCheckpointBackup(state, "dev")
 	require.NoError(t, err)
 	assert.Contains(t, said, "restored the backend's backup")
 	deployment, err := readDeployment(path)
@@ -80,15 +80,15 @@ func TestAnUnreadableCheckpointIsReplacedByItsBackup(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, kept, 1, "the unreadable file is kept for a post-mortem")
 
-	said, err = restoreCheckpointBackup(state, Project, "dev")
+	said, err = restoreCheckpointBackup(state, "dev")
 	require.NoError(t, err)
 	assert.Empty(t, said, "a checkpoint that reads is left alone")
 }
 
-func TestNoBackupToRestoreNamesTheHistoryToImportFrom(t *testing.T) {
+func TestNoBackupToRestoreNamesTheHistoryToCopyFrom(t *testing.T) {
 	state := t.TempDir()
 	writeCheckpoint(t, state, "", "")
-	_, err := restoreCheckpointBackup(state, Project, "dev")
+	_, err := restoreCheckpointBackup(state, "dev")
 	require.ErrorIs(t, err, errUnreadableCheckpoint)
 	assert.Contains(t, err.Error(), filepath.Join(state, ".pulumi", "history", Project, "dev"))
 	assert.Contains(t, err.Error(), "checkpoint.json")

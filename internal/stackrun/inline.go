@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -49,7 +48,9 @@ func (s *Stack) runProgram(ctx context.Context, out io.Writer, args []string) er
 	if err != nil {
 		return err
 	}
-	defer host.close()
+	// How the server stopped says nothing about the operation, which the CLI's exit
+	// code decides (the SDK ignores it too).
+	defer func() { _ = host.close() }()
 
 	env := make([]string, 0, len(s.Workspace().GetEnvVars()))
 	for k, v := range s.Workspace().GetEnvVars() {
@@ -96,11 +97,10 @@ func serveProgram(program pulumi.RunFunc) (*programHost, error) {
 	return h, nil
 }
 
-func (h *programHost) close() {
+// close stops serving once the CLI has exited, and says how the server stopped.
+func (h *programHost) close() error {
 	close(h.cancel)
-	if err := <-h.done; err != nil {
-		fmt.Fprintln(os.Stderr, "stack: the program's host stopped:", err)
-	}
+	return <-h.done
 }
 
 func (h *programHost) GetRequiredPlugins(context.Context, *pulumirpc.GetRequiredPluginsRequest) (*pulumirpc.GetRequiredPluginsResponse, error) {

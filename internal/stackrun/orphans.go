@@ -101,18 +101,15 @@ func (s *Stack) releaseInterruptedCreates(ctx context.Context, objects []kubeObj
 	if len(objects) == 0 {
 		return nil, nil
 	}
-	kubectl, err := s.kubectl(ctx)
-	if err != nil {
-		return nil, err
-	}
+	kubectl := s.kubectl(ctx)
 	var said []string
 	for _, o := range objects {
-		out, err := kubectl(o, "get", "-o", "json", "--show-managed-fields")
+		out, err := kubectl.run(o, "get", "--ignore-not-found", "-o", "json", "--show-managed-fields")
 		if err != nil {
-			if strings.Contains(err.Error(), "NotFound") {
-				continue // the create never reached the cluster
-			}
 			return said, err
+		}
+		if len(out) == 0 {
+			continue // the create never reached the cluster
 		}
 		var live struct {
 			Metadata struct {
@@ -126,7 +123,7 @@ func (s *Stack) releaseInterruptedCreates(ctx context.Context, objects []kubeObj
 		if patch == nil {
 			continue
 		}
-		if _, err := kubectl(o, "patch", "--type=json", "-p", string(patch)); err != nil {
+		if _, err := kubectl.run(o, "patch", "--type=json", "-p", string(patch)); err != nil {
 			return said, err
 		}
 		said = append(said, fmt.Sprintf("%s: dropped the field manager %s of the interrupted create (its fields stay; the next up applies them under the state's manager)",
@@ -137,28 +134,35 @@ func (s *Stack) releaseInterruptedCreates(ctx context.Context, objects []kubeObj
 
 // kubectl runs kubectl against the cluster the stack's provider uses: the workspace's
 // KUBECONFIG and the stack's kubeContext.
-func (s *Stack) kubectl(ctx context.Context) (func(o kubeObject, verb string, args ...string) ([]byte, error), error) {
-	var global []string
+type kubectl struct {
+	ctx    context.Context
+	global []string
+	env    []string
+}
+
+func (s *Stack) kubectl(ctx context.Context) kubectl {
+	k := kubectl{ctx: ctx, env: os.Environ()}
 	if value, err := s.GetConfig(ctx, config.KeyKubeContext.FullName()); err == nil && value.Value != "" {
-		global = append(global, "--context", value.Value)
+		k.global = []string{"--context", value.Value}
 	}
-	env := os.Environ()
-	for k, v := range s.Workspace().GetEnvVars() {
-		env = append(env, k+"="+v)
+	for name, value := range s.Workspace().GetEnvVars() {
+		k.env = append(k.env, name+"="+value)
 	}
-	return func(o kubeObject, verb string, args ...string) ([]byte, error) {
-		full := append(append([]string{}, global...), verb, o.Resource, o.Name)
-		if o.Namespace != "" {
-			full = append(full, "-n", o.Namespace)
-		}
-		cmd := exec.CommandContext(ctx, "kubectl", append(full, args...)...)
-		cmd.Env = env
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("kubectl %s %s: %w: %s", verb, o, err, strings.TrimSpace(stderr.String()))
-		}
-		return out, nil
-	}, nil
+	return k
+}
+
+func (k kubectl) run(o kubeObject, verb string, args ...string) ([]byte, error) {
+	full := append(append([]string{}, k.global...), verb, o.Resource, o.Name)
+	if o.Namespace != "" {
+		full = append(full, "-n", o.Namespace)
+	}
+	cmd := exec.CommandContext(k.ctx, "kubectl", append(full, args...)...)
+	cmd.Env = k.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("kubectl %s %s: %w: %s", verb, o, err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
 }

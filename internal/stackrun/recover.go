@@ -45,8 +45,8 @@ func (l Lock) Gone() bool {
 }
 
 // Locks are the stack's lock files in the file backend at stateDir.
-func Locks(stateDir, project, stack string) ([]Lock, error) {
-	dir := filepath.Join(stateDir, ".pulumi", "locks", "organization", project, stack)
+func Locks(stateDir, stack string) ([]Lock, error) {
+	dir := filepath.Join(stateDir, ".pulumi", "locks", "organization", Project, stack)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -75,7 +75,7 @@ func Locks(stateDir, project, stack string) ([]Lock, error) {
 
 // Interrupted describes what an interrupted deploy left, or "" when nothing.
 func (s *Stack) Interrupted() (string, error) {
-	locks, err := Locks(s.StateDir, Project, s.Name())
+	locks, err := Locks(s.StateDir, s.Name())
 	if err != nil {
 		return "", err
 	}
@@ -100,7 +100,7 @@ func (s *Stack) Interrupted() (string, error) {
 // creates from the killed run's field manager, refreshes the state from the cluster
 // dropping pending creates, and previews what the next `up` does.
 func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
-	locks, err := Locks(s.StateDir, Project, s.Name())
+	locks, err := Locks(s.StateDir, s.Name())
 	if err != nil {
 		return err
 	}
@@ -113,14 +113,14 @@ func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
 		}
 		_, _ = fmt.Fprintf(out, "recover: removed the lock of %s\n", lock)
 	}
-	restored, err := restoreCheckpointBackup(s.StateDir, Project, s.Name())
+	restored, err := restoreCheckpointBackup(s.StateDir, s.Name())
 	if err != nil {
 		return err
 	}
 	if restored != "" {
 		_, _ = fmt.Fprintf(out, "recover: %s\n", restored)
 	}
-	deployment, err := readDeployment(checkpointPath(s.StateDir, Project, s.Name()))
+	deployment, err := readDeployment(checkpointPath(s.StateDir, s.Name()))
 	if err != nil {
 		return err
 	}

@@ -35,13 +35,13 @@ func TestLocksReadsTheFileBackendsLockFiles(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "0f2c.json"), data, 0o600))
 
-	locks, err := Locks(state, "backstage", "prod")
+	locks, err := Locks(state, "prod")
 	require.NoError(t, err)
 	require.Len(t, locks, 1)
 	assert.Equal(t, want.Pid, locks[0].Pid)
 	assert.Equal(t, "runner@ci-runner-7 (pid 4242) since 2026-11-28T03:17:00Z", locks[0].String())
 
-	none, err := Locks(state, "backstage", "dev")
+	none, err := Locks(state, "dev")
 	require.NoError(t, err)
 	assert.Empty(t, none, "a stack never locked has no lock folder")
 }

@@ -95,7 +95,7 @@ func Select(ctx context.Context, o Options) (*Stack, error) {
 		return nil, fmt.Errorf("stack %q: %w", o.Stack, err)
 	}
 	var s auto.Stack
-	if exists(checkpointPath(absState, Project, o.Stack)) {
+	if exists(checkpointPath(absState, o.Stack)) {
 		s, err = auto.SelectStack(ctx, o.Stack, namedStack{ws})
 	} else {
 		s, err = auto.UpsertStack(ctx, o.Stack, ws)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // An up that fails or is cancelled can leave a change it applied in the cluster and not
@@ -24,7 +25,7 @@ func (s *Stack) unfinishedUpMark() string {
 // refreshIfUnfinished adds --refresh to args when the stack's last up did not finish,
 // and says so on out.
 func (s *Stack) refreshIfUnfinished(out io.Writer, args []string) []string {
-	if !exists(s.unfinishedUpMark()) {
+	if !exists(s.unfinishedUpMark()) || slices.Contains(args, "--refresh") {
 		return args
 	}
 	_, _ = fmt.Fprintf(out, "stack: the last up of %s did not finish, so this run refreshes from the cluster first (a change it applied may be there and not in the state)\n", s.Name())
