@@ -39,33 +39,19 @@ func TestDefaultsPassTheirOwnChecksInProduction(t *testing.T) {
 }
 
 func TestListsAcceptYAMLAndCommaSeparatedStrings(t *testing.T) {
-	base := map[string]string{
-		"backstage:environment":             "development",
-		"backstage:image":                   "ghcr.io/arhean/backstage:1.0.0",
-		"backstage:host":                    "backstage.example.com",
-		"backstage:tls":                     "none",
-		"backstage:ingressAdmissionWebhook": "false",
-	}
 	for _, raw := range []string{`["10.0.0.0/16","172.18.0.0/16"]`, "10.0.0.0/16, 172.18.0.0/16"} {
-		cfg := map[string]string{KeyKubeAPIServerCIDRs.FullName(): raw}
-		for k, v := range base {
-			cfg[k] = v
-		}
+		cfg := developmentStack(map[string]string{KeyKubeAPIServerCIDRs.FullName(): raw})
 		assert.Equal(t, []string{"10.0.0.0/16", "172.18.0.0/16"}, load(t, cfg, nil).APIServerCIDRs, raw)
 	}
 }
 
 func TestWrongTypesNameTheKeyAndTheFix(t *testing.T) {
-	err := loadErr(map[string]string{
-		"backstage:environment":            "development",
-		"backstage:image":                  "ghcr.io/arhean/backstage:1.0.0",
-		"backstage:host":                   "backstage.example.com",
-		"backstage:tls":                    "none",
+	err := loadErr(developmentStack(map[string]string{
 		"backstage:replicas":               "2.5",
 		"backstage:protectDatabase":        "yes",
 		"backstage:kubeApiServerCidrs":     `["10.0.0.0/8", 3]`,
 		"backstage:postgresMaxConnections": "many",
-	}, nil)
+	}), nil)
 	require.Error(t, err)
 	for _, want := range []string{
 		"backstage:replicas: \"2.5\" is not a whole number; set it with `pulumi config set backstage:replicas <number>`",
@@ -81,18 +67,26 @@ func TestWrongTypesNameTheKeyAndTheFix(t *testing.T) {
 // A value refused by its own check is not reasoned from again: replicas -3 reads as
 // one problem, not also as a connection budget of negative pods.
 func TestARefusedValueFeedsNoRuleBetweenKeys(t *testing.T) {
-	err := loadErr(map[string]string{
+	err := loadErr(developmentStack(map[string]string{"backstage:replicas": "-3"}), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "backstage:replicas: is -3; use a value from 1 to 20")
+	assert.NotContains(t, err.Error(), "backstage:postgresMaxConnections")
+	assert.Contains(t, err.Error(), "1 problem")
+}
+
+// developmentStack is a development stack's minimal configuration with overrides.
+func developmentStack(overrides map[string]string) map[string]string {
+	cfg := map[string]string{
 		"backstage:environment":             "development",
 		"backstage:image":                   "ghcr.io/arhean/backstage:1.0.0",
 		"backstage:host":                    "backstage.example.com",
 		"backstage:tls":                     "none",
 		"backstage:ingressAdmissionWebhook": "false",
-		"backstage:replicas":                "-3",
-	}, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "backstage:replicas: is -3; use a value from 1 to 20")
-	assert.NotContains(t, err.Error(), "backstage:postgresMaxConnections")
-	assert.Contains(t, err.Error(), "1 problem")
+	}
+	for k, v := range overrides {
+		cfg[k] = v
+	}
+	return cfg
 }
 
 func load(t *testing.T, values map[string]string, secrets []string) *Stack {
