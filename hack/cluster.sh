@@ -89,7 +89,8 @@ start() { # name args...
 
 apply_fixtures() {
   # One fake node, picked up by kwok through its annotation, with room for the stacks.
-  kubectl_ apply -f - >/dev/null <<EOF
+  {
+    cat <<EOF
 apiVersion: v1
 kind: Node
 metadata:
@@ -114,10 +115,11 @@ provisioner: kubernetes.io/no-provisioner
 reclaimPolicy: Retain
 volumeBindingMode: Immediate
 EOF
-  local i
-  for i in $(seq 0 $((volume_count - 1))); do
-    mkdir -p "$dir/volumes/pv-$i"
-    kubectl_ apply -f - >/dev/null <<EOF
+    local i
+    for i in $(seq 0 $((volume_count - 1))); do
+      mkdir -p "$dir/volumes/pv-$i"
+      cat <<EOF
+---
 apiVersion: v1
 kind: PersistentVolume
 metadata:
@@ -129,10 +131,31 @@ spec:
   storageClassName: $storage_class
   hostPath: {path: $dir/volumes/pv-$i}
 EOF
-  done
+    done
+  } | kubectl_ apply -f - >/dev/null
+}
+
+# already_up: every component still runs since an up that finished (its mark), and the
+# API server is ready. `make preview` and `make up` call up every time, and the full
+# path's fixtures and waits took 2 s of kubectl calls.
+already_up() {
+  [ -f "$dir/pids/ready" ] || return 1
+  local name
+  for name in "${components[@]}"; do pid_alive "$name" || return 1; done
+  kubectl_ get --raw /readyz --request-timeout 5s >/dev/null 2>&1
+}
+
+ready() {
+  log "ready: API server https://127.0.0.1:6443, logs in $dir/logs"
+  echo "export KUBECONFIG=$kubeconfig"
 }
 
 up() {
+  if already_up; then
+    ready
+    return
+  fi
+  rm -f "$dir/pids/ready"
   [ -x "$bin/kubectl" ] && [ -x "$bin/kube-apiserver" ] || "$repo/tools/build.sh" etcd controlplane kwok
   mkdir -p "$dir/logs" "$dir/pids" "$dir/etcd"
   make_pki
@@ -168,11 +191,12 @@ up() {
   # once kwok reports the node Ready, and only then do pods schedule.
   wait_for "the fake node's not-ready taint to be lifted" 60 bash -c "[ -z \"\$('$bin/kubectl' --kubeconfig '$kubeconfig' get node kwok-node-0 -o jsonpath='{.spec.taints}')\" ]"
   wait_for "the default ServiceAccount" 60 kubectl_ get serviceaccount default -n default
-  log "ready: API server https://127.0.0.1:6443, logs in $dir/logs"
-  echo "export KUBECONFIG=$kubeconfig"
+  touch "$dir/pids/ready"
+  ready
 }
 
 down() {
+  rm -f "$dir/pids/ready"
   stop_components
   if [ "${1:-}" = "--wipe" ]; then
     rm -rf "$dir"
