@@ -22,6 +22,8 @@ import (
 // recover`) on the real engine, on one stack whose steps run in order:
 //   - a fresh up, a no-op up and a preview start one CLI process each (the program is
 //     served from this process), and the no-op writes no object;
+//   - `make up`'s summary reads the stack's plain outputs from the checkpoint, as the CLI
+//     shows them;
 //   - a checkpoint left empty, as a kill during its write left one, is reported by the
 //     up's check and restored by the recovery, and the next up recreates nothing;
 //   - an up that did not finish makes the next preview and up refresh first: an up
@@ -51,6 +53,20 @@ func TestE2EDriver(t *testing.T) {
 		require.NoError(t, s.CLIPreview(ctx, &out, "--diff"), out.String())
 		assert.Equal(t, []string{"preview"}, cliCalls(), "a preview")
 		assert.Contains(t, out.String(), "unchanged")
+
+		// `make up` prints its summary for the namespace the checkpoint names.
+		outputs, err := s.Outputs(ctx)
+		require.NoError(t, err)
+		require.Contains(t, outputs, "namespace")
+		for name, output := range outputs {
+			value, err := stackrun.PlainOutput(s.StateDir, s.Name(), name)
+			if output.Secret {
+				assert.ErrorContains(t, err, "is a secret", name)
+				continue
+			}
+			require.NoError(t, err, name)
+			assert.Equal(t, output.Value, value, "%s: the checkpoint's value is the CLI's", name)
+		}
 	})
 
 	step("an empty checkpoint is restored from the backend's backup", func(t *testing.T) {

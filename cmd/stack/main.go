@@ -103,19 +103,11 @@ func run() error {
 		if len(rest) != 1 {
 			return errors.New("usage: stack -s STACK output NAME")
 		}
-		s, err := stackrun.Select(ctx, opts)
+		value, err := stackrun.PlainOutput(*stateDir, *stackName, rest[0])
 		if err != nil {
 			return err
 		}
-		outputs, err := s.Outputs(ctx)
-		if err != nil {
-			return err
-		}
-		out, ok := outputs[rest[0]]
-		if !ok || out.Secret {
-			return fmt.Errorf("the stack has no plain output %q", rest[0])
-		}
-		fmt.Println(out.Value)
+		fmt.Println(value)
 		return nil
 	case "bump":
 		if len(rest) != 1 {
