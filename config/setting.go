@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -226,23 +227,22 @@ type reader struct {
 	cfg      *pulumiconfig.Config
 	ctx      *pulumi.Context
 	problems []string
+	// refusedKeys are the keys that have a problem.
+	refusedKeys map[string]bool
 }
 
 func (r *reader) problem(key, format string, args ...any) {
 	r.problems = append(r.problems, fmt.Sprintf("%s:%s: %s", Namespace, key, fmt.Sprintf(format, args...)))
+	if r.refusedKeys == nil {
+		r.refusedKeys = map[string]bool{}
+	}
+	r.refusedKeys[key] = true
 }
 
 // refused says whether any of keys already has a problem: a rule between keys then
 // stays silent rather than reasoning from a value that was refused.
 func (r *reader) refused(keys ...string) bool {
-	for _, p := range r.problems {
-		for _, key := range keys {
-			if strings.HasPrefix(p, Namespace+":"+key+":") {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(keys, func(key string) bool { return r.refusedKeys[key] })
 }
 
 func (r *reader) has(key string) bool {

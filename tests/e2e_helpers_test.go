@@ -248,10 +248,7 @@ func cliStackExport(t testing.TB, s *stackrun.Stack) string {
 	t.Helper()
 	cmd := exec.Command("pulumi", "stack", "export", "--stack", s.Name())
 	cmd.Dir = s.WorkDir
-	cmd.Env = os.Environ()
-	for k, v := range s.Workspace().GetEnvVars() {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = append(os.Environ(), s.WorkspaceEnv()...)
 	out, err := cmd.Output()
 	require.NoError(t, err)
 	return string(out)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,14 +121,9 @@ func moveToPendingCreate(t *testing.T, deployment map[string]any, typ string) {
 	deployment["pending_operations"] = []any{map[string]any{"resource": moved, "type": string(apitype.OperationTypeCreating)}}
 }
 
+// without is list less value, never nil: the state writes an empty list, not null.
 func without(list []any, value string) []any {
-	out := []any{}
-	for _, v := range list {
-		if v != value {
-			out = append(out, v)
-		}
-	}
-	return out
+	return slices.DeleteFunc(append([]any{}, list...), func(v any) bool { return v == value })
 }
 
 // providerManagers are the provider's field managers on the e2e Deployment.

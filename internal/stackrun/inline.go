@@ -52,12 +52,8 @@ func (s *Stack) runProgram(ctx context.Context, out io.Writer, args []string) er
 	// code decides (the SDK ignores it too).
 	defer func() { _ = host.close() }()
 
-	env := make([]string, 0, len(s.Workspace().GetEnvVars()))
-	for k, v := range s.Workspace().GetEnvVars() {
-		env = append(env, k+"="+v)
-	}
 	args = append(args, "--client="+host.address, "--exec-kind=auto.inline", "--stack", s.Name())
-	_, stderr, code, err := s.Workspace().PulumiCommand().Run(ctx, s.WorkDir, nil, []io.Writer{out}, nil, env, args...)
+	_, stderr, code, err := s.Workspace().PulumiCommand().Run(ctx, s.WorkDir, nil, []io.Writer{out}, nil, s.WorkspaceEnv(), args...)
 	if err != nil {
 		detail := strings.TrimSpace(stderr)
 		if detail == "" {

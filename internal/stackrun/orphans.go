@@ -141,12 +141,9 @@ type kubectl struct {
 }
 
 func (s *Stack) kubectl(ctx context.Context) kubectl {
-	k := kubectl{ctx: ctx, env: os.Environ()}
+	k := kubectl{ctx: ctx, env: append(os.Environ(), s.WorkspaceEnv()...)}
 	if value, err := s.GetConfig(ctx, config.KeyKubeContext.FullName()); err == nil && value.Value != "" {
 		k.global = []string{"--context", value.Value}
-	}
-	for name, value := range s.Workspace().GetEnvVars() {
-		k.env = append(k.env, name+"="+value)
 	}
 	return k
 }

@@ -3,10 +3,9 @@ package stackrun
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 )
-
-const rootStackType = "pulumi:pulumi:Stack"
 
 // PlainOutput reads one output of the stack's last update from the file backend's
 // checkpoint, where values that are not secret stand in the clear: `pulumi stack output`
@@ -21,7 +20,7 @@ func PlainOutput(stateDir, stack, name string) (any, error) {
 		return nil, fmt.Errorf("stack %q has no state in %s yet: run `make up STACK=%s` first", stack, stateDir, stack)
 	}
 	for _, r := range deployment.Resources {
-		if r.Type != rootStackType || r.Delete {
+		if r.Type != resource.RootStackType || r.Delete {
 			continue
 		}
 		value, ok := r.Outputs[name]

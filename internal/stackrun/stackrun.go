@@ -106,6 +106,16 @@ func Select(ctx context.Context, o Options) (*Stack, error) {
 	return &Stack{Stack: s, WorkDir: workDir, StateDir: absState}, nil
 }
 
+// WorkspaceEnv is the environment the workspace gives the CLI (backend, passphrase,
+// KUBECONFIG), as NAME=value pairs to add to a command's.
+func (s *Stack) WorkspaceEnv() []string {
+	env := make([]string, 0, len(s.Workspace().GetEnvVars()))
+	for name, value := range s.Workspace().GetEnvVars() {
+		env = append(env, name+"="+value)
+	}
+	return env
+}
+
 // namedStack is the workspace of a stack the backend already holds. Selecting it would
 // only record it as the default for commands that name none, a CLI process per run;
 // every command the workspace runs names its stack (--stack).
