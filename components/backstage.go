@@ -5,11 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
-	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
-	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -145,7 +140,7 @@ type Backstage struct {
 
 	// Deployment is the resource to wait for: a dependency on the component itself
 	// races with its children's registration in the Go SDK.
-	Deployment *appsv1.Deployment
+	Deployment *KubeObject
 }
 
 // backstageSpec is BackstageArgs with every default filled in.
@@ -244,18 +239,18 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	}
 
 	env := backstageEnv(spec)
-	configMap, err := corev1.NewConfigMap(ctx, name+"-env-config", backstageConfigMap(spec, env), child)
+	configMap, err := registerObject(ctx, name+"-env-config", backstageConfigMap(spec, env), child)
 	if err != nil {
 		return nil, err
 	}
 	secretData := backstageSecretData(spec, backendSecret)
-	secret, err := corev1.NewSecret(ctx, name+"-secrets", backstageSecret(spec, secretData), child)
+	secret, err := registerObject(ctx, name+"-secrets", backstageSecret(spec, secretData), child)
 	if err != nil {
 		return nil, err
 	}
 	pod := backstagePodInputs{
-		configMapName: configMap.Metadata.Name(),
-		secretName:    secret.Metadata.Name(),
+		configMapName: configMap.Name(),
+		secretName:    secret.Name(),
 		configHash:    env.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
 		secretHash:    secretData.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
 	}
@@ -264,53 +259,53 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 		return nil, fmt.Errorf("component Backstage %q: field AppConfig: %w", name, err)
 	}
 	if len(appConfigFiles) > 0 {
-		appConfig, err := corev1.NewConfigMap(ctx, name+"-app-config", fileConfigMap(BackstageAppConfigName, spec, appConfigFiles), child)
+		appConfig, err := registerObject(ctx, name+"-app-config", fileConfigMap(BackstageAppConfigName, spec, appConfigFiles), child)
 		if err != nil {
 			return nil, err
 		}
-		pod.appConfigName = appConfig.Metadata.Name()
+		pod.appConfigName = appConfig.Name()
 		pod.appConfigFiles = appConfigLoadOrder(appConfigFiles)
 		pod.appConfigHash = pulumi.String(checksum(appConfigFiles))
 	}
 	if spec.CABundle != "" {
 		data := map[string]string{caBundleFile: strings.TrimSpace(spec.CABundle) + "\n"}
-		bundle, err := corev1.NewConfigMap(ctx, name+"-ca-bundle", fileConfigMap(BackstageCABundleName, spec, data), child)
+		bundle, err := registerObject(ctx, name+"-ca-bundle", fileConfigMap(BackstageCABundleName, spec, data), child)
 		if err != nil {
 			return nil, err
 		}
-		pod.caBundleName = bundle.Metadata.Name()
+		pod.caBundleName = bundle.Name()
 		pod.caBundleHash = pulumi.String(checksum(data))
 	}
 	if spec.RegistryAuth != nil {
-		registry, err := corev1.NewSecret(ctx, name+"-registry", registrySecret(spec), child)
+		registry, err := registerObject(ctx, name+"-registry", registrySecret(spec), child)
 		if err != nil {
 			return nil, err
 		}
-		pod.registrySecretName = registry.Metadata.Name().Elem()
+		pod.registrySecretName = registry.Name()
 	}
-	deployment, err := appsv1.NewDeployment(ctx, name+"-deployment", backstageDeployment(spec, pod), child)
+	deployment, err := registerObject(ctx, name+"-deployment", backstageDeployment(spec, pod), child)
 	if err != nil {
 		return nil, err
 	}
-	service, err := corev1.NewService(ctx, name+"-service", backstageService(spec), child)
+	service, err := registerObject(ctx, name+"-service", backstageService(spec), child)
 	if err != nil {
 		return nil, err
 	}
 	if spec.Gateway != nil {
-		if _, err := apiextensions.NewCustomResource(ctx, name+"-route", backstageRoute(spec, service.Metadata.Name().Elem()), child); err != nil {
+		if _, err := registerObject(ctx, name+"-route", backstageRoute(spec, service.Name()), child); err != nil {
 			return nil, err
 		}
-	} else if _, err := networkingv1.NewIngress(ctx, name+"-ingress", backstageIngress(spec, service.Metadata.Name().Elem()), child,
+	} else if _, err := registerObject(ctx, name+"-ingress", backstageIngress(spec, service.Name()), child,
 		pulumi.DependsOn(spec.IngressAfter)); err != nil {
 		return nil, err
 	}
 	if spec.Metrics != nil && spec.Metrics.ServiceMonitor {
-		if _, err := apiextensions.NewCustomResource(ctx, name+"-service-monitor", serviceMonitor(spec),
+		if _, err := registerObject(ctx, name+"-service-monitor", serviceMonitor(spec),
 			child, pulumi.DependsOn([]pulumi.Resource{service})); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := policyv1.NewPodDisruptionBudget(ctx, name+"-pdb", disruptionBudget(BackstageName, spec.Namespace, BackstageSelector),
+	if _, err := registerObject(ctx, name+"-pdb", disruptionBudget(BackstageName, spec.Namespace, BackstageSelector),
 		child, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {
 		return nil, err
 	}
@@ -318,8 +313,8 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	comp.URL = pulumi.String(spec.url).ToStringOutput()
 	comp.Image = pulumi.String(spec.Image).ToStringOutput()
 	comp.Deployment = deployment
-	comp.DeploymentName = deployment.Metadata.Name().Elem()
-	comp.ServiceName = service.Metadata.Name().Elem()
+	comp.DeploymentName = deployment.Name()
+	comp.ServiceName = service.Name()
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"url":            comp.URL,
 		"image":          comp.Image,

@@ -5,13 +5,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
-	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // The desired objects of the Backstage tier, one plain function each, in the manner of
@@ -64,11 +65,20 @@ func programEnv(spec backstageSpec) pulumi.StringMap {
 	}
 }
 
-func backstageConfigMap(spec backstageSpec, env pulumi.StringMap) *corev1.ConfigMapArgs {
-	return &corev1.ConfigMapArgs{
-		Metadata: objectMeta(BackstageConfigName, spec.Namespace, BackstageSelector, nil),
-		Data:     env,
+func backstageConfigMap(spec backstageSpec, env pulumi.StringMap) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: objectMeta(BackstageConfigName, spec.Namespace, BackstageSelector, nil),
+		Data:       inputs(env),
 	}
+}
+
+// inputs is a map of inputs as a map of input placeholders.
+func inputs(values pulumi.StringMap) map[string]string {
+	out := make(map[string]string, len(values))
+	for key, value := range values {
+		out[key] = input(value)
+	}
+	return out
 }
 
 // backstageSecretData holds every credential the pods read; optional ones are left out
@@ -91,12 +101,13 @@ func backstageSecretData(spec backstageSpec, backendSecret pulumi.StringInput) p
 	return data
 }
 
-func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.SecretArgs {
-	return &corev1.SecretArgs{
-		Metadata: objectMeta(BackstageSecretName, spec.Namespace, BackstageSelector, nil),
-		Type:     pulumi.String("Opaque"),
-		// Every value is secret even when a caller passed a plain one.
-		StringData: pulumi.ToSecret(data).(pulumi.StringMapOutput),
+func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: objectMeta(BackstageSecretName, spec.Namespace, BackstageSelector, nil),
+		Type:       corev1.SecretTypeOpaque,
+		// Every value is secret even when a caller passed a plain one: registerObject
+		// marks a Secret's whole data secret, as the SDK's Secret does.
+		StringData: inputs(data),
 	}
 }
 
@@ -170,43 +181,43 @@ func appConfigLoadOrder(files map[string]string) []string {
 }
 
 // fileConfigMap holds files the pods mount read-only.
-func fileConfigMap(name string, spec backstageSpec, files map[string]string) *corev1.ConfigMapArgs {
-	return &corev1.ConfigMapArgs{
-		Metadata: objectMeta(name, spec.Namespace, BackstageSelector, nil),
-		Data:     pulumi.ToStringMap(files),
+func fileConfigMap(name string, spec backstageSpec, files map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: objectMeta(name, spec.Namespace, BackstageSelector, nil),
+		Data:       files,
 	}
 }
 
 // registrySecret is the registry login as a pull Secret.
-func registrySecret(spec backstageSpec) *corev1.SecretArgs {
-	return &corev1.SecretArgs{
-		Metadata:   objectMeta(BackstageRegistryName, spec.Namespace, BackstageSelector, nil),
-		Type:       pulumi.String("kubernetes.io/dockerconfigjson"),
-		StringData: pulumi.StringMap{".dockerconfigjson": spec.RegistryAuth.dockerConfigJSON()},
+func registrySecret(spec backstageSpec) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: objectMeta(BackstageRegistryName, spec.Namespace, BackstageSelector, nil),
+		Type:       corev1.SecretTypeDockerConfigJson,
+		StringData: map[string]string{corev1.DockerConfigJsonKey: input(spec.RegistryAuth.dockerConfigJSON())},
 	}
 }
 
 // serviceMonitor asks a prometheus-operator to scrape the metrics port.
-func serviceMonitor(spec backstageSpec) *apiextensions.CustomResourceArgs {
-	return &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
-		Kind:       pulumi.String("ServiceMonitor"),
+func serviceMonitor(spec backstageSpec) *customObject {
+	return &customObject{
+		APIVersion: "monitoring.coreos.com/v1",
+		Kind:       "ServiceMonitor",
 		Metadata:   objectMeta(BackstageName, spec.Namespace, BackstageSelector, nil),
-		OtherFields: map[string]any{"spec": pulumi.Map{
-			"selector":  pulumi.Map{"matchLabels": pulumi.ToStringMap(BackstageSelector)},
-			"endpoints": pulumi.Array{pulumi.Map{"port": pulumi.String("metrics"), "path": pulumi.String("/metrics")}},
-		}},
+		Spec: map[string]any{
+			"selector":  map[string]any{"matchLabels": BackstageSelector},
+			"endpoints": []any{map[string]any{"port": "metrics", "path": "/metrics"}},
+		},
 	}
 }
 
 // backstagePodInputs are what the pod template takes from the objects registered before it.
 type backstagePodInputs struct {
-	configMapName, secretName pulumi.StringPtrInput
+	configMapName, secretName pulumi.StringInput
 	// Hashes of the ConfigMap's and the Secret's data: Backstage reads its environment
 	// once at start-up, so a change to either has to roll the pods.
 	configHash, secretHash pulumi.StringInput
 	// Set when the stack has app-config, a CA bundle or a registry login.
-	appConfigName, caBundleName pulumi.StringPtrInput
+	appConfigName, caBundleName pulumi.StringInput
 	// appConfigFiles are the files of the app-config ConfigMap, in load order.
 	appConfigFiles              []string
 	appConfigHash, caBundleHash pulumi.StringInput
@@ -228,78 +239,78 @@ const (
 	terminationGracePeriodSeconds = 45
 )
 
-func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.DeploymentArgs {
+func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Deployment {
 	selector := labelSelector(BackstageSelector)
-	envFrom := corev1.EnvFromSourceArray{
-		corev1.EnvFromSourceArgs{ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: in.configMapName}},
-		corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: in.secretName}},
+	envFrom := []corev1.EnvFromSource{
+		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: input(in.configMapName)}}},
+		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: input(in.secretName)}}},
 	}
-	annotations := pulumi.StringMap{
-		"checksum/config":  in.configHash,
-		"checksum/secrets": in.secretHash,
+	annotations := map[string]string{
+		"checksum/config":  input(in.configHash),
+		"checksum/secrets": input(in.secretHash),
 	}
-	volumes := corev1.VolumeArray{scratchVolume("tmp", "1Gi"), scratchVolume("app-tmp", "1Gi")}
+	volumes := []corev1.Volume{scratchVolume("tmp", "1Gi"), scratchVolume("app-tmp", "1Gi")}
 	if in.appConfigName != nil {
-		annotations["checksum/app-config"] = in.appConfigHash
+		annotations["checksum/app-config"] = input(in.appConfigHash)
 		volumes = append(volumes, configMapVolume("app-config", in.appConfigName))
 	}
 	if in.caBundleName != nil {
-		annotations["checksum/ca-bundle"] = in.caBundleHash
+		annotations["checksum/ca-bundle"] = input(in.caBundleHash)
 		volumes = append(volumes, configMapVolume("ca-bundle", in.caBundleName))
 	}
 	if spec.Metrics != nil {
 		// On the exporter's port only: 7007 is what the Ingress publishes.
-		annotations["prometheus.io/scrape"] = pulumi.String("true")
-		annotations["prometheus.io/port"] = pulumi.String(strconv.Itoa(spec.Metrics.Port))
-		annotations["prometheus.io/path"] = pulumi.String("/metrics")
+		annotations["prometheus.io/scrape"] = "true"
+		annotations["prometheus.io/port"] = strconv.Itoa(spec.Metrics.Port)
+		annotations["prometheus.io/path"] = "/metrics"
 	}
-	var pullSecrets corev1.LocalObjectReferenceArray
+	var pullSecrets []corev1.LocalObjectReference
 	for _, name := range spec.ImagePullSecrets {
-		pullSecrets = append(pullSecrets, corev1.LocalObjectReferenceArgs{Name: pulumi.String(name)})
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: name})
 	}
 	if in.registrySecretName != nil {
-		pullSecrets = append(pullSecrets, corev1.LocalObjectReferenceArgs{Name: in.registrySecretName})
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: input(in.registrySecretName)})
 	}
-	strategy := &appsv1.DeploymentStrategyArgs{Type: pulumi.String(spec.RolloutStrategy)}
+	strategy := appsv1.DeploymentStrategy{Type: appsv1.DeploymentStrategyType(spec.RolloutStrategy)}
 	if spec.RolloutStrategy == DefaultRolloutStrategy {
-		strategy.RollingUpdate = &appsv1.RollingUpdateDeploymentArgs{
+		strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{
 			MaxUnavailable: intOrPercent(spec.MaxUnavailable),
 			MaxSurge:       intOrPercent(spec.MaxSurge),
 		}
 	}
-	return &appsv1.DeploymentArgs{
-		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
+	return &appsv1.Deployment{
+		ObjectMeta: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
 			kubeScoreIgnoreUID("the Backstage image runs as its node user, UID 1000; runAsNonRoot is enforced")),
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas:             pulumi.Int(spec.runningReplicas()),
-			RevisionHistoryLimit: pulumi.Int(5),
+		Spec: appsv1.DeploymentSpec{
+			Replicas:             ptr.To(int32(spec.runningReplicas())),
+			RevisionHistoryLimit: ptr.To[int32](5),
 			Selector:             selector,
 			Strategy:             strategy,
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{
-					Labels:      pulumi.ToStringMap(BackstageSelector),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels:      BackstageSelector,
 					Annotations: annotations,
 				},
-				Spec: &corev1.PodSpecArgs{
+				Spec: corev1.PodSpec{
 					ImagePullSecrets:              pullSecrets,
-					NodeSelector:                  spec.Scheduling.nodeSelector(),
+					NodeSelector:                  spec.Scheduling.NodeSelector,
 					Tolerations:                   spec.Scheduling.tolerations(),
-					PriorityClassName:             spec.Scheduling.priorityClassName(),
-					TerminationGracePeriodSeconds: pulumi.Int(terminationGracePeriodSeconds),
-					ServiceAccountName:            spec.ServiceAccountName,
+					PriorityClassName:             spec.Scheduling.PriorityClassName,
+					TerminationGracePeriodSeconds: ptr.To[int64](terminationGracePeriodSeconds),
+					ServiceAccountName:            input(spec.ServiceAccountName),
 					// The Kubernetes plugin reads the cluster with this pod's token.
-					AutomountServiceAccountToken: pulumi.Bool(true),
-					EnableServiceLinks:           pulumi.Bool(false),
+					AutomountServiceAccountToken: ptr.To(true),
+					EnableServiceLinks:           ptr.To(false),
 					SecurityContext:              podSecurityContext(backstageUID),
 					Affinity:                     spreadAcrossNodes(selector),
-					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
-						MaxSkew:           pulumi.Int(1),
-						TopologyKey:       pulumi.String(hostnameTopologyKey),
-						WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
+					TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
+						MaxSkew:           1,
+						TopologyKey:       hostnameTopologyKey,
+						WhenUnsatisfiable: corev1.ScheduleAnyway,
 						LabelSelector:     selector,
 					}},
-					InitContainers: corev1.ContainerArray{waitForPostgresContainer(spec, envFrom[0])},
-					Containers:     corev1.ContainerArray{backstageContainer(spec, envFrom, in)},
+					InitContainers: []corev1.Container{waitForPostgresContainer(spec, envFrom[0])},
+					Containers:     []corev1.Container{backstageContainer(spec, envFrom, in)},
 					Volumes:        volumes,
 				},
 			},
@@ -309,18 +320,18 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 
 // waitForPostgresContainer holds the app back until the database accepts connections,
 // so that a fresh install does not crash-loop through Backstage's migrations.
-func waitForPostgresContainer(spec backstageSpec, env corev1.EnvFromSourceInput) corev1.ContainerArgs {
-	return corev1.ContainerArgs{
-		Name:            pulumi.String("wait-for-postgres"),
-		Image:           pulumi.String(spec.InitImage),
-		ImagePullPolicy: pulumi.String(spec.ImagePullPolicy),
-		Command: pulumi.ToStringArray([]string{"sh", "-c",
-			`until nc -z "$POSTGRES_HOST" "$POSTGRES_PORT"; do echo "waiting for postgres at $POSTGRES_HOST:$POSTGRES_PORT"; sleep 2; done`}),
-		EnvFrom: corev1.EnvFromSourceArray{env},
+func waitForPostgresContainer(spec backstageSpec, env corev1.EnvFromSource) corev1.Container {
+	return corev1.Container{
+		Name:            "wait-for-postgres",
+		Image:           spec.InitImage,
+		ImagePullPolicy: corev1.PullPolicy(spec.ImagePullPolicy),
+		Command: []string{"sh", "-c",
+			`until nc -z "$POSTGRES_HOST" "$POSTGRES_PORT"; do echo "waiting for postgres at $POSTGRES_HOST:$POSTGRES_PORT"; sleep 2; done`},
+		EnvFrom: []corev1.EnvFromSource{env},
 		Resources: containerResources{
 			cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
 			cpuLimit: "100m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
-		}.args(),
+		}.requirements(),
 		SecurityContext: containerSecurityContext(backstageUID),
 	}
 }
@@ -338,41 +349,39 @@ func backstageArgs(spec backstageSpec, mounted []string) []string {
 	return args
 }
 
-func backstageContainer(spec backstageSpec, envFrom corev1.EnvFromSourceArray, in backstagePodInputs) corev1.ContainerArgs {
-	httpProbe := func(period, failures int) *corev1.ProbeArgs {
-		return &corev1.ProbeArgs{
-			HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String(spec.HealthCheckPath), Port: pulumi.String("http")},
-			PeriodSeconds:    pulumi.Int(period),
-			TimeoutSeconds:   pulumi.Int(5),
-			FailureThreshold: pulumi.Int(failures),
+func backstageContainer(spec backstageSpec, envFrom []corev1.EnvFromSource, in backstagePodInputs) corev1.Container {
+	httpProbe := func(period, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: spec.HealthCheckPath, Port: intstr.FromString("http")}},
+			PeriodSeconds:    period,
+			TimeoutSeconds:   5,
+			FailureThreshold: failures,
 		}
 	}
-	ports := corev1.ContainerPortArray{corev1.ContainerPortArgs{
-		Name: pulumi.String("http"), ContainerPort: pulumi.Int(BackstagePort),
-	}}
+	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: BackstagePort}}
 	if spec.Metrics != nil {
-		ports = append(ports, corev1.ContainerPortArgs{Name: pulumi.String("metrics"), ContainerPort: pulumi.Int(spec.Metrics.Port)})
+		ports = append(ports, corev1.ContainerPort{Name: "metrics", ContainerPort: int32(spec.Metrics.Port)})
 	}
-	mounts := corev1.VolumeMountArray{volumeMount("tmp", "/tmp"), volumeMount("app-tmp", "/app/tmp")}
+	mounts := []corev1.VolumeMount{volumeMount("tmp", "/tmp"), volumeMount("app-tmp", "/app/tmp")}
 	if in.appConfigName != nil {
 		mounts = append(mounts, readOnlyMount("app-config", appConfigDir))
 	}
 	if in.caBundleName != nil {
 		mounts = append(mounts, readOnlyMount("ca-bundle", caBundleDir))
 	}
-	return corev1.ContainerArgs{
-		Name:            pulumi.String("backstage"),
-		Image:           pulumi.String(spec.Image),
-		ImagePullPolicy: pulumi.String(spec.ImagePullPolicy),
-		Command:         pulumi.ToStringArray([]string{"node", "packages/backend"}),
-		Args:            pulumi.ToStringArray(backstageArgs(spec, in.appConfigFiles)),
+	return corev1.Container{
+		Name:            "backstage",
+		Image:           spec.Image,
+		ImagePullPolicy: corev1.PullPolicy(spec.ImagePullPolicy),
+		Command:         []string{"node", "packages/backend"},
+		Args:            backstageArgs(spec, in.appConfigFiles),
 		Ports:           ports,
-		Env: corev1.EnvVarArray{
-			corev1.EnvVarArgs{Name: pulumi.String("NODE_ENV"), Value: pulumi.String("production")},
-			corev1.EnvVarArgs{Name: pulumi.String("NODE_OPTIONS"), Value: pulumi.String(fmt.Sprintf("--max-old-space-size=%d", spec.Resources.nodeHeapMiB()))},
+		Env: []corev1.EnvVar{
+			{Name: "NODE_ENV", Value: "production"},
+			{Name: "NODE_OPTIONS", Value: fmt.Sprintf("--max-old-space-size=%d", spec.Resources.nodeHeapMiB())},
 		},
-		Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
-			Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(preStopPauseSeconds)},
+		Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
+			Sleep: &corev1.SleepAction{Seconds: preStopPauseSeconds},
 		}},
 		EnvFrom:        envFrom,
 		StartupProbe:   httpProbe(5, 24), // up to 2 minutes to start
@@ -381,71 +390,68 @@ func backstageContainer(spec backstageSpec, envFrom corev1.EnvFromSourceArray, i
 		// fails while the database is down, and restarting every pod then would turn a
 		// database blip into an outage.
 		LivenessProbe:   tcpLivenessProbe("http", 3),
-		Resources:       spec.Resources.args("256Mi", "3Gi"),
+		Resources:       spec.Resources.requirements("256Mi", "3Gi"),
 		SecurityContext: containerSecurityContext(backstageUID),
 		VolumeMounts:    mounts,
 	}
 }
 
-func backstageService(spec backstageSpec) *corev1.ServiceArgs {
-	ports := corev1.ServicePortArray{corev1.ServicePortArgs{
-		Name: pulumi.String("http"), Port: pulumi.Int(80), TargetPort: pulumi.String("http"),
-	}}
+func backstageService(spec backstageSpec) *corev1.Service {
+	ports := []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}
 	if spec.Metrics != nil {
-		ports = append(ports, corev1.ServicePortArgs{
-			Name: pulumi.String("metrics"), Port: pulumi.Int(spec.Metrics.Port), TargetPort: pulumi.String("metrics"),
+		ports = append(ports, corev1.ServicePort{
+			Name: "metrics", Port: int32(spec.Metrics.Port), TargetPort: intstr.FromString("metrics"),
 		})
 	}
-	return &corev1.ServiceArgs{
-		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
-			pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
-		Spec: &corev1.ServiceSpecArgs{
-			Type:     pulumi.String("ClusterIP"),
-			Selector: pulumi.ToStringMap(BackstageSelector),
+	return &corev1.Service{
+		ObjectMeta: objectMeta(BackstageName, spec.Namespace, BackstageSelector, map[string]string{skipAwaitAnnotation: "true"}),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: BackstageSelector,
 			Ports:    ports,
 			// Sign-in flows keep state per backend instance; keep a browser on one pod.
-			SessionAffinity: pulumi.String("ClientIP"),
-			SessionAffinityConfig: &corev1.SessionAffinityConfigArgs{
-				ClientIP: &corev1.ClientIPConfigArgs{TimeoutSeconds: pulumi.Int(3 * 60 * 60)},
+			SessionAffinity: corev1.ServiceAffinityClientIP,
+			SessionAffinityConfig: &corev1.SessionAffinityConfig{
+				ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptr.To[int32](3 * 60 * 60)},
 			},
 		},
 	}
 }
 
-func backstageIngress(spec backstageSpec, serviceName pulumi.StringInput) *networkingv1.IngressArgs {
-	annotations := pulumi.StringMap{
-		skipAwaitAnnotation:                                  pulumi.String("true"),
-		"nginx.ingress.kubernetes.io/limit-rps":              pulumi.String(strconv.Itoa(spec.RateLimitRPS)),
-		"nginx.ingress.kubernetes.io/limit-burst-multiplier": pulumi.String("5"),
-		"nginx.ingress.kubernetes.io/limit-connections":      pulumi.String(strconv.Itoa(spec.RateLimitRPS)),
-		"nginx.ingress.kubernetes.io/proxy-body-size":        pulumi.String("10m"),
+func backstageIngress(spec backstageSpec, serviceName pulumi.StringInput) *networkingv1.Ingress {
+	annotations := map[string]string{
+		skipAwaitAnnotation:                                  "true",
+		"nginx.ingress.kubernetes.io/limit-rps":              strconv.Itoa(spec.RateLimitRPS),
+		"nginx.ingress.kubernetes.io/limit-burst-multiplier": "5",
+		"nginx.ingress.kubernetes.io/limit-connections":      strconv.Itoa(spec.RateLimitRPS),
+		"nginx.ingress.kubernetes.io/proxy-body-size":        "10m",
 	}
-	ingressSpec := &networkingv1.IngressSpecArgs{
-		IngressClassName: pulumi.String(spec.IngressClassName),
-		Rules: networkingv1.IngressRuleArray{networkingv1.IngressRuleArgs{
-			Host: pulumi.String(spec.Host),
-			Http: &networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{networkingv1.HTTPIngressPathArgs{
-				Path:     pulumi.String("/"),
-				PathType: pulumi.String("Prefix"),
-				Backend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
-					Name: serviceName,
-					Port: &networkingv1.ServiceBackendPortArgs{Name: pulumi.String("http")},
+	ingressSpec := networkingv1.IngressSpec{
+		IngressClassName: &spec.IngressClassName,
+		Rules: []networkingv1.IngressRule{{
+			Host: spec.Host,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path:     "/",
+				PathType: ptr.To(networkingv1.PathTypePrefix),
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: input(serviceName),
+					Port: networkingv1.ServiceBackendPort{Name: "http"},
 				}},
-			}}},
+			}}}},
 		}},
 	}
 	if spec.tls {
-		annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] = pulumi.String("true")
+		annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] = "true"
 		if spec.ClusterIssuer != "" && spec.ClusterIssuer != IssuerNone {
-			annotations["cert-manager.io/cluster-issuer"] = pulumi.String(string(spec.ClusterIssuer))
+			annotations["cert-manager.io/cluster-issuer"] = string(spec.ClusterIssuer)
 		}
-		ingressSpec.Tls = networkingv1.IngressTLSArray{networkingv1.IngressTLSArgs{
-			Hosts:      pulumi.StringArray{pulumi.String(spec.Host)},
-			SecretName: pulumi.String(BackstageName + "-tls"),
+		ingressSpec.TLS = []networkingv1.IngressTLS{{
+			Hosts:      []string{spec.Host},
+			SecretName: BackstageName + "-tls",
 		}}
 	}
-	return &networkingv1.IngressArgs{
-		Metadata: objectMeta(BackstageName, spec.Namespace, BackstageSelector, annotations),
-		Spec:     ingressSpec,
+	return &networkingv1.Ingress{
+		ObjectMeta: objectMeta(BackstageName, spec.Namespace, BackstageSelector, annotations),
+		Spec:       ingressSpec,
 	}
 }

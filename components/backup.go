@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"strconv"
 
-	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 )
 
 // Kubernetes names of the backups, which the restore runbook and `make restore` use.
@@ -83,10 +84,10 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	}
 	child := pulumi.Parent(comp)
 
-	credentials, err := corev1.NewSecret(ctx, name+"-credentials", &corev1.SecretArgs{
-		Metadata:   objectMeta(BackupCronJobName+"-credentials", args.Namespace, DatabaseClientSelector, nil),
-		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{"password": pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput)},
+	credentials, err := registerObject(ctx, name+"-credentials", &corev1.Secret{
+		ObjectMeta: objectMeta(BackupCronJobName+"-credentials", args.Namespace, DatabaseClientSelector, nil),
+		Type:       corev1.SecretTypeOpaque,
+		StringData: map[string]string{"password": input(pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput))},
 	}, child)
 	if err != nil {
 		return nil, err
@@ -94,44 +95,44 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	claimName := pulumi.String(args.ExistingClaim).ToStringOutput()
 	if args.ExistingClaim == "" {
 		// The backups outlive the stack, as the data they copy does.
-		claim, err := corev1.NewPersistentVolumeClaim(ctx, name+"-claim", backupClaim(args), child, pulumi.RetainOnDelete(true))
+		claim, err := registerObject(ctx, name+"-claim", backupClaim(args), child, pulumi.RetainOnDelete(true))
 		if err != nil {
 			return nil, err
 		}
-		claimName = claim.Metadata.Name().Elem()
+		claimName = claim.Name()
 	}
-	var caName pulumi.StringPtrInput
+	var caName pulumi.StringInput
 	if args.Database.CABundle != "" {
-		ca, err := corev1.NewConfigMap(ctx, name+"-database-ca", &corev1.ConfigMapArgs{
-			Metadata: objectMeta(BackupCronJobName+"-database-ca", args.Namespace, DatabaseClientSelector, nil),
-			Data:     pulumi.StringMap{caBundleFile: pulumi.String(args.Database.CABundle)},
+		ca, err := registerObject(ctx, name+"-database-ca", &corev1.ConfigMap{
+			ObjectMeta: objectMeta(BackupCronJobName+"-database-ca", args.Namespace, DatabaseClientSelector, nil),
+			Data:       map[string]string{caBundleFile: args.Database.CABundle},
 		}, child)
 		if err != nil {
 			return nil, err
 		}
-		caName = ca.Metadata.Name()
+		caName = ca.Name()
 	}
-	inputs := cronJobInputs{claimName: claimName, caName: caName, passwordSecret: credentials.Metadata.Name()}
-	backup, err := batchv1.NewCronJob(ctx, name+"-cronjob", databaseCronJob(args, BackupCronJobName, backupScript, false, inputs), child)
+	inputs := cronJobInputs{claimName: claimName, caName: caName, passwordSecret: credentials.Name()}
+	backup, err := registerObject(ctx, name+"-cronjob", databaseCronJob(args, BackupCronJobName, backupScript, false, inputs), child)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := batchv1.NewCronJob(ctx, name+"-restore", databaseCronJob(args, RestoreJobName, restoreScript, true, inputs), child); err != nil {
+	if _, err := registerObject(ctx, name+"-restore", databaseCronJob(args, RestoreJobName, restoreScript, true, inputs), child); err != nil {
 		return nil, err
 	}
 
 	comp.ClaimName = claimName
-	comp.CronJobName = backup.Metadata.Name().Elem()
+	comp.CronJobName = backup.Name()
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"claimName":   comp.ClaimName,
 		"cronJobName": comp.CronJobName,
 	})
 }
 
-func backupClaim(args BackupArgs) *corev1.PersistentVolumeClaimArgs {
-	return &corev1.PersistentVolumeClaimArgs{
-		Metadata: objectMeta(BackupClaimName, args.Namespace, DatabaseClientSelector, pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
-		Spec:     readWriteOnceClaim(args.Size, args.StorageClass),
+func backupClaim(args BackupArgs) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: objectMeta(BackupClaimName, args.Namespace, DatabaseClientSelector, map[string]string{skipAwaitAnnotation: "true"}),
+		Spec:       readWriteOnceClaim(args.Size, args.StorageClass),
 	}
 }
 
@@ -139,46 +140,45 @@ func backupClaim(args BackupArgs) *corev1.PersistentVolumeClaimArgs {
 // backup on its schedule, one run at a time; the restore suspended, started by hand.
 // cronJobInputs are what the CronJobs take from the objects registered before them.
 type cronJobInputs struct {
-	claimName              pulumi.StringInput
-	caName, passwordSecret pulumi.StringPtrInput
+	claimName, caName, passwordSecret pulumi.StringInput
 }
 
-func databaseCronJob(args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJobArgs {
-	env := corev1.EnvVarArray{
-		corev1.EnvVarArgs{Name: pulumi.String("PGHOST"), Value: args.Database.Host},
-		corev1.EnvVarArgs{Name: pulumi.String("PGPORT"), Value: pulumi.String(strconv.Itoa(args.Database.Port))},
-		corev1.EnvVarArgs{Name: pulumi.String("PGUSER"), Value: args.Database.User},
-		corev1.EnvVarArgs{Name: pulumi.String("PGDATABASE"), Value: pulumi.String(PostgresDatabase)},
+func databaseCronJob(args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {
+	env := []corev1.EnvVar{
+		{Name: "PGHOST", Value: input(args.Database.Host)},
+		{Name: "PGPORT", Value: strconv.Itoa(args.Database.Port)},
+		{Name: "PGUSER", Value: input(args.Database.User)},
+		{Name: "PGDATABASE", Value: PostgresDatabase},
 		secretEnv("PGPASSWORD", in.passwordSecret),
-		corev1.EnvVarArgs{Name: pulumi.String("BACKUP_DIR"), Value: pulumi.String(backupDir)},
-		corev1.EnvVarArgs{Name: pulumi.String("RETENTION"), Value: pulumi.String(strconv.Itoa(args.Retention))},
+		{Name: "BACKUP_DIR", Value: backupDir},
+		{Name: "RETENTION", Value: strconv.Itoa(args.Retention)},
 	}
-	volumes := corev1.VolumeArray{
-		corev1.VolumeArgs{Name: pulumi.String("backups"), PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{ClaimName: in.claimName}},
+	volumes := []corev1.Volume{
+		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: input(in.claimName)}}},
 		scratchVolume("tmp", "64Mi"),
 	}
-	mounts := corev1.VolumeMountArray{volumeMount("backups", backupDir), volumeMount("tmp", "/tmp")}
+	mounts := []corev1.VolumeMount{volumeMount("backups", backupDir), volumeMount("tmp", "/tmp")}
 	if args.Database.SSLMode != "" {
-		env = append(env, corev1.EnvVarArgs{Name: pulumi.String("PGSSLMODE"), Value: pulumi.String(args.Database.SSLMode)})
+		env = append(env, corev1.EnvVar{Name: "PGSSLMODE", Value: args.Database.SSLMode})
 	}
 	if in.caName != nil {
-		env = append(env, corev1.EnvVarArgs{Name: pulumi.String("PGSSLROOTCERT"), Value: pulumi.String(databaseCADir + "/" + caBundleFile)})
+		env = append(env, corev1.EnvVar{Name: "PGSSLROOTCERT", Value: databaseCADir + "/" + caBundleFile})
 		volumes = append(volumes, configMapVolume("database-ca", in.caName))
 		mounts = append(mounts, readOnlyMount("database-ca", databaseCADir))
 	}
-	return &batchv1.CronJobArgs{
-		Metadata: objectMeta(name, args.Namespace, DatabaseClientSelector,
+	return &batchv1.CronJob{
+		ObjectMeta: objectMeta(name, args.Namespace, DatabaseClientSelector,
 			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
-		Spec: &batchv1.CronJobSpecArgs{
-			Schedule:                   pulumi.String(args.Schedule),
-			Suspend:                    pulumi.Bool(suspended),
-			ConcurrencyPolicy:          pulumi.String("Forbid"),
-			StartingDeadlineSeconds:    pulumi.Int(3600),
-			SuccessfulJobsHistoryLimit: pulumi.Int(3),
-			FailedJobsHistoryLimit:     pulumi.Int(3),
-			JobTemplate: &batchv1.JobTemplateSpecArgs{
-				Spec: &batchv1.JobSpecArgs{
-					BackoffLimit: pulumi.Int(2),
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   args.Schedule,
+			Suspend:                    ptr.To(suspended),
+			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+			StartingDeadlineSeconds:    ptr.To[int64](3600),
+			SuccessfulJobsHistoryLimit: ptr.To[int32](3),
+			FailedJobsHistoryLimit:     ptr.To[int32](3),
+			JobTemplate: batchv1.JobTemplateSpec{
+				Spec: batchv1.JobSpec{
+					BackoffLimit: ptr.To[int32](2),
 					Template: databaseClient{
 						name: name, image: args.Image, script: script, env: env,
 						volumes: volumes, mounts: mounts, scheduling: args.Scheduling,

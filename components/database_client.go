@@ -1,10 +1,11 @@
 package components
 
 import (
-	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // databaseClient is one of the program's own pods that talk to PostgreSQL (the role
@@ -13,33 +14,33 @@ import (
 // let it reach the database and nothing else.
 type databaseClient struct {
 	name, image, script string
-	env                 corev1.EnvVarArray
-	volumes             corev1.VolumeArray
-	mounts              corev1.VolumeMountArray
+	env                 []corev1.EnvVar
+	volumes             []corev1.Volume
+	mounts              []corev1.VolumeMount
 	scheduling          Scheduling
 	resources           containerResources
 	// restartPolicy is OnFailure for a Job retried in place, Never for a CronJob's runs.
 	restartPolicy string
 }
 
-func (c databaseClient) pod() *corev1.PodTemplateSpecArgs {
-	return &corev1.PodTemplateSpecArgs{
-		Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(DatabaseClientSelector)},
-		Spec: &corev1.PodSpecArgs{
-			RestartPolicy:                pulumi.String(c.restartPolicy),
-			AutomountServiceAccountToken: pulumi.Bool(false),
-			EnableServiceLinks:           pulumi.Bool(false),
+func (c databaseClient) pod() corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: DatabaseClientSelector},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                corev1.RestartPolicy(c.restartPolicy),
+			AutomountServiceAccountToken: ptr.To(false),
+			EnableServiceLinks:           ptr.To(false),
 			SecurityContext:              podSecurityContext(postgresUID),
-			NodeSelector:                 c.scheduling.nodeSelector(),
+			NodeSelector:                 c.scheduling.NodeSelector,
 			Tolerations:                  c.scheduling.tolerations(),
-			PriorityClassName:            c.scheduling.priorityClassName(),
-			Containers: corev1.ContainerArray{corev1.ContainerArgs{
-				Name:            pulumi.String(c.name),
-				Image:           pulumi.String(c.image),
-				ImagePullPolicy: pulumi.String("Always"),
-				Command:         pulumi.ToStringArray([]string{"sh", "-c", c.script}),
+			PriorityClassName:            c.scheduling.PriorityClassName,
+			Containers: []corev1.Container{{
+				Name:            c.name,
+				Image:           c.image,
+				ImagePullPolicy: corev1.PullAlways,
+				Command:         []string{"sh", "-c", c.script},
 				Env:             c.env,
-				Resources:       c.resources.args(),
+				Resources:       c.resources.requirements(),
 				SecurityContext: containerSecurityContext(postgresUID),
 				VolumeMounts:    c.mounts,
 			}},
@@ -49,11 +50,11 @@ func (c databaseClient) pod() *corev1.PodTemplateSpecArgs {
 }
 
 // job runs the client once, retried in place until it succeeds or backoffLimit runs out.
-func (c databaseClient) job(name string, namespace pulumi.StringInput, backoffLimit int) *batchv1.JobArgs {
+func (c databaseClient) job(name string, namespace pulumi.StringInput, backoffLimit int32) *batchv1.Job {
 	c.restartPolicy = "OnFailure"
-	return &batchv1.JobArgs{
-		Metadata: objectMeta(name, namespace, DatabaseClientSelector,
+	return &batchv1.Job{
+		ObjectMeta: objectMeta(name, namespace, DatabaseClientSelector,
 			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
-		Spec: &batchv1.JobSpecArgs{BackoffLimit: pulumi.Int(backoffLimit), Template: c.pod()},
+		Spec: batchv1.JobSpec{BackoffLimit: ptr.To(backoffLimit), Template: c.pod()},
 	}
 }

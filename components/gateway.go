@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -41,29 +40,29 @@ const hstsHeader = "max-age=31536000; includeSubDomains"
 
 // backstageRoute sends every path of the host to the Backstage Service, and tells
 // browsers to keep to HTTPS.
-func backstageRoute(spec backstageSpec, serviceName pulumi.StringInput) *apiextensions.CustomResourceArgs {
-	return &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String("gateway.networking.k8s.io/v1"),
-		Kind:       pulumi.String("HTTPRoute"),
+func backstageRoute(spec backstageSpec, serviceName pulumi.StringInput) *customObject {
+	return &customObject{
+		APIVersion: "gateway.networking.k8s.io/v1",
+		Kind:       "HTTPRoute",
 		Metadata:   objectMeta(BackstageName, spec.Namespace, BackstageSelector, nil),
-		OtherFields: map[string]any{"spec": pulumi.Map{
-			"parentRefs": pulumi.Array{pulumi.Map{
-				"group":     pulumi.String("gateway.networking.k8s.io"),
-				"kind":      pulumi.String("Gateway"),
-				"namespace": pulumi.String(spec.Gateway.Namespace),
-				"name":      pulumi.String(spec.Gateway.Name),
+		Spec: map[string]any{
+			"parentRefs": []any{map[string]any{
+				"group":     "gateway.networking.k8s.io",
+				"kind":      "Gateway",
+				"namespace": spec.Gateway.Namespace,
+				"name":      spec.Gateway.Name,
 			}},
-			"hostnames": pulumi.StringArray{pulumi.String(spec.Host)},
-			"rules": pulumi.Array{pulumi.Map{
-				"matches": pulumi.Array{pulumi.Map{"path": pulumi.Map{"type": pulumi.String("PathPrefix"), "value": pulumi.String("/")}}},
-				"filters": pulumi.Array{pulumi.Map{
-					"type": pulumi.String("ResponseHeaderModifier"),
-					"responseHeaderModifier": pulumi.Map{"set": pulumi.Array{pulumi.Map{
-						"name": pulumi.String("Strict-Transport-Security"), "value": pulumi.String(hstsHeader),
+			"hostnames": []string{spec.Host},
+			"rules": []any{map[string]any{
+				"matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}}},
+				"filters": []any{map[string]any{
+					"type": "ResponseHeaderModifier",
+					"responseHeaderModifier": map[string]any{"set": []any{map[string]any{
+						"name": "Strict-Transport-Security", "value": hstsHeader,
 					}}},
 				}},
-				"backendRefs": pulumi.Array{pulumi.Map{"name": serviceName, "port": pulumi.Int(80)}},
+				"backendRefs": []any{map[string]any{"name": input(serviceName), "port": 80}},
 			}},
-		}},
+		},
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"maps"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Kubernetes object names that users, runbooks and other objects refer to. They are
@@ -54,22 +56,21 @@ const skipAwaitAnnotation = "pulumi.com/skipAwait"
 // whose images are built to run as a fixed low user (node 1000 in the Backstage image,
 // postgres 999 in the official PostgreSQL image): runAsNonRoot still holds. The reason
 // travels with the object so that whoever reads the manifest sees why.
-func kubeScoreIgnoreUID(reason string) pulumi.StringMap {
-	return pulumi.StringMap{
-		"kube-score/ignore":        pulumi.String("container-security-context-user-group-id"),
-		"kube-score/ignore-reason": pulumi.String(reason),
+func kubeScoreIgnoreUID(reason string) map[string]string {
+	return map[string]string{
+		"kube-score/ignore":        "container-security-context-user-group-id",
+		"kube-score/ignore-reason": reason,
 	}
 }
 
 // objectMeta builds metadata with the fixed name, namespace and labels every object gets.
-func objectMeta(name string, namespace pulumi.StringInput, labels map[string]string, annotations pulumi.StringMapInput) *metav1.ObjectMetaArgs {
-	all := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String(appName), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
-	for k, v := range labels {
-		all[k] = pulumi.String(v)
-	}
-	return &metav1.ObjectMetaArgs{
-		Name:        pulumi.String(name),
-		Namespace:   namespace,
+// A nil namespace is for cluster-wide objects.
+func objectMeta(name string, namespace pulumi.StringInput, labels, annotations map[string]string) metav1.ObjectMeta {
+	all := map[string]string{"app.kubernetes.io/part-of": appName, "app.kubernetes.io/managed-by": "pulumi"}
+	maps.Copy(all, labels)
+	return metav1.ObjectMeta{
+		Name:        name,
+		Namespace:   input(namespace),
 		Labels:      all,
 		Annotations: annotations,
 	}

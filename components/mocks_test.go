@@ -18,6 +18,7 @@ type child struct {
 	inputs                  resource.PropertyMap
 	protect, retainOnDelete bool
 	ignoreChanges           []string
+	dependencies            []string
 }
 
 // monitor records registrations and answers with the inputs as outputs.
@@ -30,6 +31,7 @@ func (m *monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 	c := child{typ: args.TypeToken, name: args.Name, inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
 		c.parent, c.protect, c.retainOnDelete, c.ignoreChanges = rpc.GetParent(), rpc.GetProtect(), rpc.GetRetainOnDelete(), rpc.GetIgnoreChanges()
+		c.dependencies = rpc.GetDependencies()
 	}
 	outputs := args.Inputs.Copy()
 	if args.TypeToken == "random:index/randomPassword:RandomPassword" {

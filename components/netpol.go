@@ -1,49 +1,45 @@
 package components
 
 import (
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // Building blocks of the NetworkPolicies of the app namespace and the ingress controller.
 
-func tcp(port int) networkingv1.NetworkPolicyPortArgs {
-	return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
+func tcp(port int) networkingv1.NetworkPolicyPort {
+	return networkingv1.NetworkPolicyPort{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt(port))}
 }
 
-func udp(port int) networkingv1.NetworkPolicyPortArgs {
-	return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(port)}
+func udp(port int) networkingv1.NetworkPolicyPort {
+	return networkingv1.NetworkPolicyPort{Protocol: ptr.To(corev1.ProtocolUDP), Port: ptr.To(intstr.FromInt(port))}
 }
 
-func ports(p ...networkingv1.NetworkPolicyPortInput) networkingv1.NetworkPolicyPortArray {
-	return networkingv1.NetworkPolicyPortArray(p)
-}
+func ports(p ...networkingv1.NetworkPolicyPort) []networkingv1.NetworkPolicyPort { return p }
 
 // namespaceNamed selects a namespace by the name label the API server sets on every one.
-func namespaceNamed(name string) networkingv1.NetworkPolicyPeerArgs {
-	return networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{
-		MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(name)},
+func namespaceNamed(name string) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{
+		MatchLabels: map[string]string{"kubernetes.io/metadata.name": name},
 	}}
 }
 
-func podsLabelled(labels map[string]string) networkingv1.NetworkPolicyPeerArgs {
-	return networkingv1.NetworkPolicyPeerArgs{PodSelector: labelSelector(labels)}
+func podsLabelled(labels map[string]string) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{PodSelector: labelSelector(labels)}
 }
 
 // cidrPeers is one ipBlock peer per CIDR.
-func cidrPeers(cidrs []string) networkingv1.NetworkPolicyPeerArray {
-	var peers networkingv1.NetworkPolicyPeerArray
+func cidrPeers(cidrs []string) []networkingv1.NetworkPolicyPeer {
+	var peers []networkingv1.NetworkPolicyPeer
 	for _, cidr := range cidrs {
-		peers = append(peers, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+		peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
 	}
 	return peers
 }
 
-func peers(p ...networkingv1.NetworkPolicyPeerInput) networkingv1.NetworkPolicyPeerArray {
-	return networkingv1.NetworkPolicyPeerArray(p)
-}
+func peers(p ...networkingv1.NetworkPolicyPeer) []networkingv1.NetworkPolicyPeer { return p }
 
-func policyTypes(types ...string) pulumi.StringArray {
-	return pulumi.ToStringArray(types)
-}
+func policyTypes(types ...networkingv1.PolicyType) []networkingv1.PolicyType { return types }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // privateRanges are left out of Backstage's internet egress so that "the internet" never
@@ -74,18 +74,14 @@ func NewNetworkIsolation(ctx *pulumi.Context, name string, in *NetworkIsolationA
 			// pods away from it.
 			opts = append(opts, pulumi.RetainOnDelete(true))
 		}
-		var annotations pulumi.StringMapInput
-		if a, ok := policyAnnotations[p.name]; ok {
-			annotations = a
-		}
-		policy, err := networkingv1.NewNetworkPolicy(ctx, name+"-"+p.name, &networkingv1.NetworkPolicyArgs{
-			Metadata: objectMeta(p.name, args.Namespace, nil, annotations),
-			Spec:     p.spec,
+		policy, err := registerObject(ctx, name+"-"+p.name, &networkingv1.NetworkPolicy{
+			ObjectMeta: objectMeta(p.name, args.Namespace, nil, policyAnnotations[p.name]),
+			Spec:       p.spec,
 		}, opts...)
 		if err != nil {
 			return nil, err
 		}
-		names = append(names, policy.Metadata.Name().Elem())
+		names = append(names, policy.Name())
 	}
 
 	comp.PolicyNames = names.ToStringArrayOutput()
@@ -98,78 +94,78 @@ var fencesTheDatabase = map[string]bool{"default-deny": true, "postgres-ingress"
 // namedPolicy is a NetworkPolicy's name, which is also its Pulumi name's suffix.
 type namedPolicy struct {
 	name string
-	spec *networkingv1.NetworkPolicySpecArgs
+	spec networkingv1.NetworkPolicySpec
 }
 
 // policyAnnotations: cert-manager starts the solver pods only while a challenge is
 // open, so a linter finds no pod for that policy.
-var policyAnnotations = map[string]pulumi.StringMap{
+var policyAnnotations = map[string]map[string]string{
 	"acme-solver-ingress": {
-		"kube-score/ignore":        pulumi.String("networkpolicy-targets-pod"),
-		"kube-score/ignore-reason": pulumi.String("selects cert-manager's HTTP-01 solver pods, which exist only during a challenge"),
+		"kube-score/ignore":        "networkpolicy-targets-pod",
+		"kube-score/ignore-reason": "selects cert-manager's HTTP-01 solver pods, which exist only during a challenge",
 	},
 }
 
 func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
-	allPods := &metav1.LabelSelectorArgs{}
+	allPods := metav1.LabelSelector{}
 	policies := []namedPolicy{
-		{"default-deny", &networkingv1.NetworkPolicySpecArgs{
+		{"default-deny", networkingv1.NetworkPolicySpec{
 			PodSelector: allPods,
 			PolicyTypes: policyTypes("Ingress", "Egress"),
 		}},
-		{"allow-dns", &networkingv1.NetworkPolicySpecArgs{
+		{"allow-dns", networkingv1.NetworkPolicySpec{
 			PodSelector: allPods,
 			PolicyTypes: policyTypes("Egress"),
-			Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
+			Egress: []networkingv1.NetworkPolicyEgressRule{{
 				To:    peers(namespaceNamed("kube-system")),
 				Ports: ports(udp(53), tcp(53)),
 			}},
 		}},
-		{"backstage-ingress", &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: labelSelector(BackstageSelector),
+		{"backstage-ingress", networkingv1.NetworkPolicySpec{
+			PodSelector: *labelSelector(BackstageSelector),
 			PolicyTypes: policyTypes("Ingress"),
-			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
 				From:  peers(namespaceNamed(args.IngressControllerNamespace)),
 				Ports: ports(tcp(BackstagePort)),
 			}},
 		}},
-		{"backstage-egress", &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: labelSelector(BackstageSelector),
+		{"backstage-egress", networkingv1.NetworkPolicySpec{
+			PodSelector: *labelSelector(BackstageSelector),
 			PolicyTypes: policyTypes("Egress"),
 			Egress:      backstageEgress(args),
 		}},
 		// cert-manager answers Let's Encrypt's HTTP-01 challenges from solver pods it starts
 		// here; the ingress controller must reach them, or no certificate is issued.
-		{"acme-solver-ingress", &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: labelSelector(map[string]string{"acme.cert-manager.io/http01-solver": "true"}),
+		{"acme-solver-ingress", networkingv1.NetworkPolicySpec{
+			PodSelector: *labelSelector(map[string]string{"acme.cert-manager.io/http01-solver": "true"}),
 			PolicyTypes: policyTypes("Ingress"),
-			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
 				From:  peers(namespaceNamed(args.IngressControllerNamespace)),
 				Ports: ports(tcp(8089)),
 			}},
 		}},
 		// The program's database Jobs (role changes, backups) reach PostgreSQL and nothing else.
-		{"database-client-egress", &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: labelSelector(DatabaseClientSelector),
+		{"database-client-egress", networkingv1.NetworkPolicySpec{
+			PodSelector: *labelSelector(DatabaseClientSelector),
 			PolicyTypes: policyTypes("Egress"),
-			Egress:      networkingv1.NetworkPolicyEgressRuleArray{databaseEgress(args)},
+			Egress:      []networkingv1.NetworkPolicyEgressRule{databaseEgress(args)},
 		}},
 	}
 	if len(args.DatabaseCIDRs) == 0 {
-		policies = append(policies, namedPolicy{"postgres-ingress", &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: labelSelector(PostgresSelector),
+		policies = append(policies, namedPolicy{"postgres-ingress", networkingv1.NetworkPolicySpec{
+			PodSelector: *labelSelector(PostgresSelector),
 			PolicyTypes: policyTypes("Ingress"),
-			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
 				From:  peers(podsLabelled(BackstageSelector), podsLabelled(DatabaseClientSelector)),
 				Ports: ports(tcp(PostgresPort)),
 			}},
 		}})
 	}
 	if args.Metrics != nil {
-		policies = append(policies, namedPolicy{"backstage-metrics", &networkingv1.NetworkPolicySpecArgs{
-			PodSelector: labelSelector(BackstageSelector),
+		policies = append(policies, namedPolicy{"backstage-metrics", networkingv1.NetworkPolicySpec{
+			PodSelector: *labelSelector(BackstageSelector),
 			PolicyTypes: policyTypes("Ingress"),
-			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
 				From:  peers(namespaceNamed(args.Metrics.ScraperNamespace)),
 				Ports: ports(tcp(args.Metrics.Port)),
 			}},
@@ -180,27 +176,26 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 
 // databaseEgress reaches the in-cluster database's pods, or exactly the external
 // database's addresses on its port.
-func databaseEgress(args NetworkIsolationArgs) networkingv1.NetworkPolicyEgressRuleArgs {
+func databaseEgress(args NetworkIsolationArgs) networkingv1.NetworkPolicyEgressRule {
 	if len(args.DatabaseCIDRs) > 0 {
-		return networkingv1.NetworkPolicyEgressRuleArgs{To: cidrPeers(args.DatabaseCIDRs), Ports: ports(tcp(args.DatabasePort))}
+		return networkingv1.NetworkPolicyEgressRule{To: cidrPeers(args.DatabaseCIDRs), Ports: ports(tcp(args.DatabasePort))}
 	}
-	return networkingv1.NetworkPolicyEgressRuleArgs{To: peers(podsLabelled(PostgresSelector)), Ports: ports(tcp(PostgresPort))}
+	return networkingv1.NetworkPolicyEgressRule{To: peers(podsLabelled(PostgresSelector)), Ports: ports(tcp(PostgresPort))}
 }
 
 // backstageEgress lets Backstage reach its database, HTTPS outside the cluster and, when
 // its addresses are known, the API server.
-func backstageEgress(args NetworkIsolationArgs) networkingv1.NetworkPolicyEgressRuleArray {
+func backstageEgress(args NetworkIsolationArgs) []networkingv1.NetworkPolicyEgressRule {
 	apiServerCIDRs := args.APIServerCIDRs
-	rules := networkingv1.NetworkPolicyEgressRuleArray{
+	rules := []networkingv1.NetworkPolicyEgressRule{
 		databaseEgress(args),
-		networkingv1.NetworkPolicyEgressRuleArgs{
-			To: peers(networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{
-				Cidr: pulumi.String("0.0.0.0/0"), Except: pulumi.ToStringArray(privateRanges)}}),
+		{
+			To:    peers(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: privateRanges}}),
 			Ports: ports(tcp(443)),
 		},
 	}
 	if len(apiServerCIDRs) > 0 {
-		rules = append(rules, networkingv1.NetworkPolicyEgressRuleArgs{To: cidrPeers(apiServerCIDRs), Ports: ports(tcp(443), tcp(6443))})
+		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: cidrPeers(apiServerCIDRs), Ports: ports(tcp(443), tcp(6443))})
 	}
 	return rules
 }

@@ -1,33 +1,33 @@
 package components
 
 import (
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 )
 
 // podSecurityContext runs every container of a pod as a fixed non-root user with the
 // runtime's default seccomp profile: what Pod Security "restricted" asks of a pod.
-func podSecurityContext(uid int) *corev1.PodSecurityContextArgs {
-	return &corev1.PodSecurityContextArgs{
-		RunAsNonRoot:   pulumi.Bool(true),
-		RunAsUser:      pulumi.Int(uid),
-		RunAsGroup:     pulumi.Int(uid),
-		FsGroup:        pulumi.Int(uid),
-		SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+func podSecurityContext(uid int64) *corev1.PodSecurityContext {
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To(uid),
+		RunAsGroup:     ptr.To(uid),
+		FSGroup:        ptr.To(uid),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 
 // containerSecurityContext is the restricted profile for one container, plus a read-only
 // root filesystem: writable paths are explicit emptyDir or data volumes.
-func containerSecurityContext(uid int) *corev1.SecurityContextArgs {
-	return &corev1.SecurityContextArgs{
-		RunAsNonRoot:             pulumi.Bool(true),
-		RunAsUser:                pulumi.Int(uid),
-		RunAsGroup:               pulumi.Int(uid),
-		AllowPrivilegeEscalation: pulumi.Bool(false),
-		ReadOnlyRootFilesystem:   pulumi.Bool(true),
-		Privileged:               pulumi.Bool(false),
-		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-		SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+func containerSecurityContext(uid int64) *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		RunAsNonRoot:             ptr.To(true),
+		RunAsUser:                ptr.To(uid),
+		RunAsGroup:               ptr.To(uid),
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		Privileged:               ptr.To(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -90,11 +90,11 @@ func (r Resources) SharedMemorySize() string {
 	return resource.NewQuantity(r.sharedMemoryBytes(), resource.BinarySI).String()
 }
 
-func (r Resources) args(ephemeral, ephemeralLimit string) *corev1.ResourceRequirementsArgs {
+func (r Resources) requirements(ephemeral, ephemeralLimit string) corev1.ResourceRequirements {
 	return containerResources{
 		cpu: r.Requests.CPU, memory: r.Requests.Memory, ephemeral: ephemeral,
 		cpuLimit: r.Limits.CPU, memoryLimit: r.Limits.Memory, ephemeralLimit: ephemeralLimit,
-	}.args()
+	}.requirements()
 }
 
 // PostgresSizeBytes reads a PostgreSQL size such as 256MB.
@@ -182,42 +182,19 @@ type Scheduling struct {
 	PriorityClassName string
 }
 
-func (s Scheduling) tolerations() corev1.TolerationArray {
-	var out corev1.TolerationArray
+func (s Scheduling) tolerations() []corev1.Toleration {
+	var out []corev1.Toleration
 	for _, t := range s.Tolerations {
-		args := corev1.TolerationArgs{}
-		if t.Key != "" {
-			args.Key = pulumi.String(t.Key)
-		}
-		if t.Operator != "" {
-			args.Operator = pulumi.String(t.Operator)
-		}
-		if t.Value != "" {
-			args.Value = pulumi.String(t.Value)
-		}
-		if t.Effect != "" {
-			args.Effect = pulumi.String(t.Effect)
+		toleration := corev1.Toleration{
+			Key: t.Key, Operator: corev1.TolerationOperator(t.Operator), Value: t.Value, Effect: corev1.TaintEffect(t.Effect),
 		}
 		if t.TolerationSeconds != nil {
-			args.TolerationSeconds = pulumi.Int(*t.TolerationSeconds)
+			seconds := int64(*t.TolerationSeconds)
+			toleration.TolerationSeconds = &seconds
 		}
-		out = append(out, args)
+		out = append(out, toleration)
 	}
 	return out
-}
-
-func (s Scheduling) priorityClassName() pulumi.StringPtrInput {
-	if s.PriorityClassName == "" {
-		return nil
-	}
-	return pulumi.String(s.PriorityClassName)
-}
-
-func (s Scheduling) nodeSelector() pulumi.StringMapInput {
-	if len(s.NodeSelector) == 0 {
-		return nil
-	}
-	return pulumi.ToStringMap(s.NodeSelector)
 }
 
 // SecretStrings is a map of secret values: each becomes a secret output as it is read,

@@ -4,10 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
-	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -166,25 +162,25 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	}
 	// What the retained StatefulSet's pod needs to start again outlives a destroy or a
 	// move to an external database with it: its Secrets and its init scripts.
-	secret, err := corev1.NewSecret(ctx, name+"-secret", postgresSecret(spec, PostgresName, password), child, pulumi.RetainOnDelete(true))
+	secret, err := registerObject(ctx, name+"-secret", postgresSecret(spec, PostgresName, password), child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
 	// The superuser's password never leaves this Secret: the app's Secret holds only the
 	// app role's.
-	bootstrap, err := corev1.NewSecret(ctx, name+"-bootstrap-secret", postgresSecret(spec, PostgresBootstrapSecretName, bootstrapPassword),
+	bootstrap, err := registerObject(ctx, name+"-bootstrap-secret", postgresSecret(spec, PostgresBootstrapSecretName, bootstrapPassword),
 		child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
-	initScripts, err := corev1.NewConfigMap(ctx, name+"-init", postgresInitScripts(spec), child, pulumi.RetainOnDelete(true))
+	initScripts, err := registerObject(ctx, name+"-init", postgresInitScripts(spec), child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
 	inputs := postgresInputs{
-		secretName:          secret.Metadata.Name(),
-		bootstrapSecretName: bootstrap.Metadata.Name(),
-		initScriptsName:     initScripts.Metadata.Name(),
+		secretName:          secret.Name(),
+		bootstrapSecretName: bootstrap.Name(),
+		initScriptsName:     initScripts.Name(),
 	}
 	// While a copy runs, the new server holds only a copy: protection starts once it is
 	// the stack's data, so that rolling back can let it go.
@@ -203,13 +199,13 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		comp.StatefulSets = append(comp.StatefulSets, old)
 	}
 
-	comp.Host = pulumi.Sprintf("%s.%s.svc.cluster.local", service.Metadata.Name().Elem(), service.Metadata.Namespace().Elem())
+	comp.Host = pulumi.Sprintf("%s.%s.svc.cluster.local", service.Name(), service.Namespace())
 	comp.Server = pulumi.String(spec.current.name).ToStringOutput()
 	comp.Port = pulumi.Int(PostgresPort).ToIntOutput()
 	comp.Database = pulumi.String(PostgresDatabase).ToStringOutput()
 	comp.User = pulumi.String(spec.User).ToStringOutput()
 	comp.Password = password.ToStringOutput()
-	comp.SecretName = secret.Metadata.Name().Elem()
+	comp.SecretName = secret.Name()
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"host":       comp.Host,
 		"port":       comp.Port,
@@ -226,17 +222,17 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 // server Backstage uses. Its children are named after the component for the first
 // server and after the component and the major for an upgrade's.
 func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server postgresServer, in postgresInputs,
-	protect, budget bool, child pulumi.ResourceOption) (*corev1.Service, *appsv1.StatefulSet, error) {
+	protect, budget bool, child pulumi.ResourceOption) (service, statefulSet *KubeObject, err error) {
 	prefix := name
 	if server.name != PostgresName {
 		prefix = fmt.Sprintf("%s-%d", name, server.major)
 	}
-	service, err := corev1.NewService(ctx, prefix+"-service", postgresService(spec, server), child)
+	service, err = registerObject(ctx, prefix+"-service", postgresService(spec, server), child)
 	if err != nil {
 		return nil, nil, err
 	}
-	in.serviceName = service.Metadata.Name().Elem()
-	statefulSet, err := appsv1.NewStatefulSet(ctx, prefix+"-statefulset", postgresStatefulSet(spec, server, in), child,
+	in.serviceName = service.Name()
+	statefulSet, err = registerObject(ctx, prefix+"-statefulset", postgresStatefulSet(spec, server, in), child,
 		// The data outlives the program: `pulumi destroy` leaves the StatefulSet (and so
 		// its claim) in place, and a change to the claim template, which Kubernetes would
 		// only accept by replacing the StatefulSet, is ignored instead.
@@ -251,7 +247,7 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 		// Databases initialised before the bootstrap superuser existed have the app role
 		// as their superuser; this Job makes them match new ones, and is a no-op on
 		// those. A server an upgrade made was initialised with the init script.
-		if _, err := batchv1.NewJob(ctx, prefix+"-least-privilege", leastPrivilegeJob(spec, server, service.Metadata.Name().Elem(),
+		if _, err := registerObject(ctx, prefix+"-least-privilege", leastPrivilegeJob(spec, server, service.Name(),
 			in.secretName, in.bootstrapSecretName), child, pulumi.DependsOn([]pulumi.Resource{statefulSet}),
 			// It has done its work once it completed: a later image bump must not replace
 			// (and so rerun) it, since a Job's template cannot change in place.
@@ -263,7 +259,7 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 		// A single instance cannot stay up through a drain; allowing one eviction keeps
 		// node maintenance possible while making the policy explicit. Only one budget may
 		// cover a pod, and the first server's selector covers an upgrade's too.
-		if _, err := policyv1.NewPodDisruptionBudget(ctx, prefix+"-pdb", disruptionBudget(server.name, spec.Namespace, server.selector),
+		if _, err := registerObject(ctx, prefix+"-pdb", disruptionBudget(server.name, spec.Namespace, server.selector),
 			child, pulumi.DependsOn([]pulumi.Resource{statefulSet})); err != nil {
 			return nil, nil, err
 		}

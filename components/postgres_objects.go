@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"maps"
 
-	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
-	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // The desired objects of the database, one plain function each.
@@ -19,11 +22,11 @@ const postgresUID = 999
 // pgdata is a subfolder of the volume, since the volume's root may hold lost+found.
 const pgdata = "/var/lib/postgresql/data/pgdata"
 
-func postgresSecret(spec postgresSpec, name string, password pulumi.StringInput) *corev1.SecretArgs {
-	return &corev1.SecretArgs{
-		Metadata:   objectMeta(name, spec.Namespace, PostgresSelector, nil),
-		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{"password": password},
+func postgresSecret(spec postgresSpec, name string, password pulumi.StringInput) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: objectMeta(name, spec.Namespace, PostgresSelector, nil),
+		Type:       corev1.SecretTypeOpaque,
+		StringData: map[string]string{"password": input(password)},
 	}
 }
 
@@ -60,15 +63,14 @@ func PostgresServerName(major int, upgrade *PostgresUpgrade) string {
 }
 
 // postgresService is headless: the StatefulSet's governing Service, resolving to the one pod.
-func postgresService(spec postgresSpec, server postgresServer) *corev1.ServiceArgs {
-	return &corev1.ServiceArgs{
-		Metadata: objectMeta(server.name, spec.Namespace, server.selector,
-			pulumi.StringMap{skipAwaitAnnotation: pulumi.String("true")}),
-		Spec: &corev1.ServiceSpecArgs{
-			ClusterIP: pulumi.String("None"),
-			Selector:  pulumi.ToStringMap(server.selector),
-			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
-				Name: pulumi.String("tcp-postgresql"), Port: pulumi.Int(PostgresPort), TargetPort: pulumi.String("tcp-postgresql"),
+func postgresService(spec postgresSpec, server postgresServer) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: objectMeta(server.name, spec.Namespace, server.selector, map[string]string{skipAwaitAnnotation: "true"}),
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  server.selector,
+			Ports: []corev1.ServicePort{{
+				Name: "tcp-postgresql", Port: PostgresPort, TargetPort: intstr.FromString("tcp-postgresql"),
 			}},
 		},
 	}
@@ -78,15 +80,14 @@ func postgresService(spec postgresSpec, server postgresServer) *corev1.ServiceAr
 // an interrupted one): the new field manager's apply would otherwise conflict with the
 // old one's on the claim templates the API server filled in, and the database could
 // never be re-adopted (found by the fault-injection test).
-func adoptable(annotations pulumi.StringMap) pulumi.StringMap {
-	annotations["pulumi.com/patchForce"] = pulumi.String("true")
+func adoptable(annotations map[string]string) map[string]string {
+	annotations["pulumi.com/patchForce"] = "true"
 	return annotations
 }
 
 // postgresInputs are what the StatefulSet takes from the objects registered before it.
 type postgresInputs struct {
-	serviceName                                      pulumi.StringInput
-	secretName, bootstrapSecretName, initScriptsName pulumi.StringPtrInput
+	serviceName, secretName, bootstrapSecretName, initScriptsName pulumi.StringInput
 }
 
 // createAppRole runs once, when the official image initialises an empty volume: the app
@@ -99,10 +100,10 @@ ALTER DATABASE :"db" OWNER TO :"app_user";
 SQL
 `
 
-func postgresInitScripts(spec postgresSpec) *corev1.ConfigMapArgs {
-	return &corev1.ConfigMapArgs{
-		Metadata: objectMeta(PostgresName+"-init", spec.Namespace, PostgresSelector, nil),
-		Data:     pulumi.StringMap{"10-create-app-role.sh": pulumi.String(createAppRole)},
+func postgresInitScripts(spec postgresSpec) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: objectMeta(PostgresName+"-init", spec.Namespace, PostgresSelector, nil),
+		Data:       map[string]string{"10-create-app-role.sh": createAppRole},
 	}
 }
 
@@ -128,19 +129,19 @@ echo "the app role is not a superuser"
 `
 
 // leastPrivilegeJob runs demoteAppRole once, after the StatefulSet is ready.
-func leastPrivilegeJob(spec postgresSpec, server postgresServer, host pulumi.StringInput, secretName, bootstrapSecretName pulumi.StringPtrInput) *batchv1.JobArgs {
-	env := corev1.EnvVarArray{
-		corev1.EnvVarArgs{Name: pulumi.String("PGHOST"), Value: host},
-		corev1.EnvVarArgs{Name: pulumi.String("PGDATABASE"), Value: pulumi.String(PostgresDatabase)},
-		corev1.EnvVarArgs{Name: pulumi.String("APP_USER"), Value: pulumi.String(spec.User)},
-		corev1.EnvVarArgs{Name: pulumi.String("BOOTSTRAP_USER"), Value: pulumi.String(PostgresSuperuser)},
+func leastPrivilegeJob(spec postgresSpec, server postgresServer, host, secretName, bootstrapSecretName pulumi.StringInput) *batchv1.Job {
+	env := []corev1.EnvVar{
+		{Name: "PGHOST", Value: input(host)},
+		{Name: "PGDATABASE", Value: PostgresDatabase},
+		{Name: "APP_USER", Value: spec.User},
+		{Name: "BOOTSTRAP_USER", Value: PostgresSuperuser},
 		secretEnv("APP_PASSWORD", secretName),
 		secretEnv("BOOTSTRAP_PASSWORD", bootstrapSecretName),
 	}
 	return databaseClient{
 		name: "least-privilege", image: server.image, script: demoteAppRole, env: env,
-		volumes:    corev1.VolumeArray{scratchVolume("tmp", "16Mi")},
-		mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
+		volumes:    []corev1.Volume{scratchVolume("tmp", "16Mi")},
+		mounts:     []corev1.VolumeMount{volumeMount("tmp", "/tmp")},
 		scheduling: spec.Scheduling,
 		resources: containerResources{
 			cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
@@ -149,96 +150,94 @@ func leastPrivilegeJob(spec postgresSpec, server postgresServer, host pulumi.Str
 	}.job(PostgresName+"-least-privilege", spec.Namespace, 6)
 }
 
-func secretEnv(name string, secretName pulumi.StringPtrInput) corev1.EnvVarArgs {
-	return corev1.EnvVarArgs{Name: pulumi.String(name), ValueFrom: &corev1.EnvVarSourceArgs{
-		SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secretName, Key: pulumi.String("password")},
+func secretEnv(name string, secretName pulumi.StringInput) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
+		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: input(secretName)}, Key: "password"},
 	}}
 }
 
-func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresInputs) *appsv1.StatefulSetArgs {
-	return &appsv1.StatefulSetArgs{
-		Metadata: objectMeta(server.name, spec.Namespace, server.selector,
+func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresInputs) *appsv1.StatefulSet {
+	return &appsv1.StatefulSet{
+		ObjectMeta: objectMeta(server.name, spec.Namespace, server.selector,
 			adoptable(kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced"))),
-		Spec: &appsv1.StatefulSetSpecArgs{
-			ServiceName:         in.serviceName,
-			Replicas:            pulumi.Int(1),
-			PodManagementPolicy: pulumi.String("OrderedReady"),
-			UpdateStrategy:      &appsv1.StatefulSetUpdateStrategyArgs{Type: pulumi.String("RollingUpdate")},
+		Spec: appsv1.StatefulSetSpec{
+			ServiceName:         input(in.serviceName),
+			Replicas:            ptr.To[int32](1),
+			PodManagementPolicy: appsv1.OrderedReadyPodManagement,
+			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
 			Selector:            labelSelector(server.selector),
 			// Neither deleting the StatefulSet nor scaling it down may delete the data.
-			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
-				WhenDeleted: pulumi.String("Retain"),
-				WhenScaled:  pulumi.String("Retain"),
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 			},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(server.selector)},
-				Spec: &corev1.PodSpecArgs{
-					NodeSelector:                 spec.Scheduling.nodeSelector(),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: server.selector},
+				Spec: corev1.PodSpec{
+					NodeSelector:                 spec.Scheduling.NodeSelector,
 					Tolerations:                  spec.Scheduling.tolerations(),
-					PriorityClassName:            spec.Scheduling.priorityClassName(),
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					EnableServiceLinks:           pulumi.Bool(false),
+					PriorityClassName:            spec.Scheduling.PriorityClassName,
+					AutomountServiceAccountToken: ptr.To(false),
+					EnableServiceLinks:           ptr.To(false),
 					SecurityContext:              podSecurityContext(postgresUID),
-					Containers:                   corev1.ContainerArray{postgresContainer(spec, server, in)},
-					Volumes: corev1.VolumeArray{
+					Containers:                   []corev1.Container{postgresContainer(spec, server, in)},
+					Volumes: []corev1.Volume{
 						scratchVolume("run", "16Mi"),
 						scratchVolume("tmp", "256Mi"),
 						configMapVolume("init", in.initScriptsName),
 						// shared_buffers lives in shared memory; the runtime's 64Mi default is too small.
-						corev1.VolumeArgs{Name: pulumi.String("shm"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
-							Medium: pulumi.String("Memory"), SizeLimit: pulumi.String(spec.Resources.SharedMemorySize()),
-						}},
+						{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+							Medium: corev1.StorageMediumMemory, SizeLimit: ptr.To(resource.MustParse(spec.Resources.SharedMemorySize())),
+						}}},
 					},
 				},
 			},
-			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{corev1.PersistentVolumeClaimTypeArgs{
-				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data"), Labels: pulumi.ToStringMap(server.selector)},
-				Spec:     readWriteOnceClaim(spec.StorageSize, spec.StorageClass),
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: server.selector},
+				Spec:       readWriteOnceClaim(spec.StorageSize, spec.StorageClass),
 			}},
 		},
 	}
 }
 
-func postgresContainer(spec postgresSpec, server postgresServer, in postgresInputs) corev1.ContainerArgs {
-	isReady := pulumi.ToStringArray([]string{"pg_isready", "-h", "127.0.0.1", "-p", fmt.Sprint(PostgresPort), "-U", spec.User, "-d", PostgresDatabase})
-	probe := func(period, failures int) *corev1.ProbeArgs {
-		return &corev1.ProbeArgs{
-			Exec:             &corev1.ExecActionArgs{Command: isReady},
-			PeriodSeconds:    pulumi.Int(period),
-			TimeoutSeconds:   pulumi.Int(5),
-			FailureThreshold: pulumi.Int(failures),
+func postgresContainer(spec postgresSpec, server postgresServer, in postgresInputs) corev1.Container {
+	isReady := []string{"pg_isready", "-h", "127.0.0.1", "-p", fmt.Sprint(PostgresPort), "-U", spec.User, "-d", PostgresDatabase}
+	probe := func(period, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: isReady}},
+			PeriodSeconds:    period,
+			TimeoutSeconds:   5,
+			FailureThreshold: failures,
 		}
 	}
-	return corev1.ContainerArgs{
-		Name:            pulumi.String("postgresql"),
-		Image:           pulumi.String(server.image),
-		ImagePullPolicy: pulumi.String("Always"),
-		Args: pulumi.ToStringArray([]string{
+	return corev1.Container{
+		Name:            "postgresql",
+		Image:           server.image,
+		ImagePullPolicy: corev1.PullAlways,
+		Args: []string{
 			"-c", fmt.Sprintf("max_connections=%d", spec.MaxConnections),
 			"-c", "shared_buffers=" + spec.SharedBuffers,
-		}),
-		Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
-			Name: pulumi.String("tcp-postgresql"), ContainerPort: pulumi.Int(PostgresPort),
-		}},
-		Env: corev1.EnvVarArray{
-			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_DB"), Value: pulumi.String(PostgresDatabase)},
+		},
+		Ports: []corev1.ContainerPort{{Name: "tcp-postgresql", ContainerPort: PostgresPort}},
+		Env: []corev1.EnvVar{
+			{Name: "POSTGRES_DB", Value: PostgresDatabase},
 			// The image reads these only when it initialises an empty volume.
-			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_USER"), Value: pulumi.String(PostgresSuperuser)},
+			{Name: "POSTGRES_USER", Value: PostgresSuperuser},
 			secretEnv("POSTGRES_PASSWORD", in.bootstrapSecretName),
-			corev1.EnvVarArgs{Name: pulumi.String("APP_USER"), Value: pulumi.String(spec.User)},
+			{Name: "APP_USER", Value: spec.User},
 			secretEnv("APP_PASSWORD", in.secretName),
 			// Passwords on the socket too: no "trust" for local connections.
-			corev1.EnvVarArgs{Name: pulumi.String("POSTGRES_INITDB_ARGS"), Value: pulumi.String("--auth-local=scram-sha-256 --auth-host=scram-sha-256")},
-			corev1.EnvVarArgs{Name: pulumi.String("PGDATA"), Value: pulumi.String(pgdata)},
+			{Name: "POSTGRES_INITDB_ARGS", Value: "--auth-local=scram-sha-256 --auth-host=scram-sha-256"},
+			{Name: "PGDATA", Value: pgdata},
 		},
 		StartupProbe:   probe(5, 60),
 		ReadinessProbe: probe(10, 3),
 		// Liveness only asks whether the server still accepts connections; pg_isready
 		// also fails during recovery, which must not be interrupted.
 		LivenessProbe:   tcpLivenessProbe("tcp-postgresql", 6),
-		Resources:       spec.Resources.args("64Mi", "1Gi"),
+		Resources:       spec.Resources.requirements("64Mi", "1Gi"),
 		SecurityContext: containerSecurityContext(postgresUID),
-		VolumeMounts: corev1.VolumeMountArray{
+		VolumeMounts: []corev1.VolumeMount{
 			volumeMount("data", "/var/lib/postgresql/data"),
 			volumeMount("run", "/var/run/postgresql"),
 			volumeMount("tmp", "/tmp"),

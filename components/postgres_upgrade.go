@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -134,33 +134,33 @@ func NewMajorUpgrade(ctx *pulumi.Context, name string, args *MajorUpgradeArgs, o
 	if err := ctx.RegisterComponentResource("backstage:index:MajorUpgrade", name, comp, opts...); err != nil {
 		return nil, err
 	}
-	job, err := batchv1.NewJob(ctx, name+"-copy", copyJob(args, upgrade), pulumi.Parent(comp), pulumi.DependsOn(args.After),
+	job, err := registerObject(ctx, name+"-copy", copyJob(args, upgrade), pulumi.Parent(comp), pulumi.DependsOn(args.After),
 		// One copy per upgrade: an image bump meanwhile must not replace (rerun) it.
 		pulumi.IgnoreChanges([]string{"spec"}))
 	if err != nil {
 		return nil, err
 	}
-	comp.JobName = job.Metadata.Name().Elem()
+	comp.JobName = job.Name()
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{"jobName": comp.JobName})
 }
 
-func copyJob(args *MajorUpgradeArgs, upgrade PostgresUpgrade) *batchv1.JobArgs {
+func copyJob(args *MajorUpgradeArgs, upgrade PostgresUpgrade) *batchv1.Job {
 	source := pulumi.Sprintf("%s-0.%s.%s.svc.cluster.local", upgrade.FromServer, upgrade.FromServer, args.Namespace)
-	env := corev1.EnvVarArray{
-		corev1.EnvVarArgs{Name: pulumi.String("FROM_HOST"), Value: source},
-		corev1.EnvVarArgs{Name: pulumi.String("FROM_MAJOR"), Value: pulumi.String(fmt.Sprint(upgrade.From))},
-		corev1.EnvVarArgs{Name: pulumi.String("FROM_PORT"), Value: pulumi.String(fmt.Sprint(PostgresPort))},
-		corev1.EnvVarArgs{Name: pulumi.String("TO_HOST"), Value: args.Target},
-		corev1.EnvVarArgs{Name: pulumi.String("TO_PORT"), Value: pulumi.String(fmt.Sprint(PostgresPort))},
-		corev1.EnvVarArgs{Name: pulumi.String("PGDATABASE"), Value: pulumi.String(PostgresDatabase)},
-		corev1.EnvVarArgs{Name: pulumi.String("APP_USER"), Value: pulumi.String(args.AppUser)},
-		corev1.EnvVarArgs{Name: pulumi.String("BOOTSTRAP_USER"), Value: pulumi.String(PostgresSuperuser)},
+	env := []corev1.EnvVar{
+		{Name: "FROM_HOST", Value: input(source)},
+		{Name: "FROM_MAJOR", Value: fmt.Sprint(upgrade.From)},
+		{Name: "FROM_PORT", Value: fmt.Sprint(PostgresPort)},
+		{Name: "TO_HOST", Value: input(args.Target)},
+		{Name: "TO_PORT", Value: fmt.Sprint(PostgresPort)},
+		{Name: "PGDATABASE", Value: PostgresDatabase},
+		{Name: "APP_USER", Value: args.AppUser},
+		{Name: "BOOTSTRAP_USER", Value: PostgresSuperuser},
 		secretEnv("BOOTSTRAP_PASSWORD", pulumi.String(PostgresBootstrapSecretName)),
 	}
 	return databaseClient{
 		name: "copy", image: args.Image, script: copyToNewMajor, env: env,
-		volumes:    corev1.VolumeArray{scratchVolume("tmp", "64Mi")},
-		mounts:     corev1.VolumeMountArray{volumeMount("tmp", "/tmp")},
+		volumes:    []corev1.Volume{scratchVolume("tmp", "64Mi")},
+		mounts:     []corev1.VolumeMount{volumeMount("tmp", "/tmp")},
 		scheduling: args.Scheduling,
 		resources: containerResources{
 			cpu: "100m", memory: "128Mi", ephemeral: "64Mi",

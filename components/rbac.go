@@ -3,9 +3,10 @@ package components
 import (
 	"fmt"
 
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/utils/ptr"
 )
 
 // RBACArgs configures the identity of the Backstage pods.
@@ -29,25 +30,21 @@ type RBAC struct {
 	ClusterRoleName    pulumi.StringOutput `pulumi:"clusterRoleName"`
 }
 
-var readVerbs = pulumi.StringArray{pulumi.String("get"), pulumi.String("list"), pulumi.String("watch")}
+var readVerbs = []string{"get", "list", "watch"}
 
 // pluginRules is what the Backstage Kubernetes plugin reads, by API group, and nothing
 // more: no Secrets, no writes, no wildcards.
-func pluginRules() rbacv1.PolicyRuleArray {
-	rule := func(group string, verbs pulumi.StringArray, resources ...string) rbacv1.PolicyRuleArgs {
-		return rbacv1.PolicyRuleArgs{
-			ApiGroups: pulumi.StringArray{pulumi.String(group)},
-			Resources: pulumi.ToStringArray(resources),
-			Verbs:     verbs,
-		}
+func pluginRules() []rbacv1.PolicyRule {
+	rule := func(group string, verbs []string, resources ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: verbs}
 	}
-	return rbacv1.PolicyRuleArray{
+	return []rbacv1.PolicyRule{
 		rule("", readVerbs, "pods", "services", "configmaps", "limitranges", "resourcequotas"),
 		rule("apps", readVerbs, "deployments", "replicasets", "statefulsets", "daemonsets"),
 		rule("autoscaling", readVerbs, "horizontalpodautoscalers"),
 		rule("networking.k8s.io", readVerbs, "ingresses"),
 		rule("batch", readVerbs, "jobs", "cronjobs"),
-		rule("metrics.k8s.io", pulumi.StringArray{pulumi.String("get"), pulumi.String("list")}, "pods"),
+		rule("metrics.k8s.io", []string{"get", "list"}, "pods"),
 	}
 }
 
@@ -65,10 +62,10 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 	child := pulumi.Parent(comp)
 	labels := map[string]string{"app": "backstage"}
 
-	sa, err := corev1.NewServiceAccount(ctx, name+"-service-account", &corev1.ServiceAccountArgs{
-		Metadata: objectMeta(BackstageName, args.Namespace, labels, nil),
+	sa, err := registerObject(ctx, name+"-service-account", &corev1.ServiceAccount{
+		ObjectMeta: objectMeta(BackstageName, args.Namespace, labels, nil),
 		// The Kubernetes plugin authenticates with this token; Postgres pods opt out.
-		AutomountServiceAccountToken: pulumi.Bool(true),
+		AutomountServiceAccountToken: ptr.To(true),
 	}, child)
 	if err != nil {
 		return nil, err
@@ -76,38 +73,34 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 
 	rules := pluginRules()
 	if args.ClusterWideRead {
-		rules = rbacv1.PolicyRuleArray{rbacv1.PolicyRuleArgs{
-			ApiGroups: pulumi.StringArray{pulumi.String("*")},
-			Resources: pulumi.StringArray{pulumi.String("*")},
-			Verbs:     readVerbs,
-		}}
+		rules = []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: readVerbs}}
 	}
-	role, err := rbacv1.NewClusterRole(ctx, name+"-cluster-role", &rbacv1.ClusterRoleArgs{
-		Metadata: objectMeta(clusterRoleName, nil, labels, nil),
-		Rules:    rules,
+	role, err := registerObject(ctx, name+"-cluster-role", &rbacv1.ClusterRole{
+		ObjectMeta: objectMeta(clusterRoleName, nil, labels, nil),
+		Rules:      rules,
 	}, child)
 	if err != nil {
 		return nil, err
 	}
 
-	if _, err := rbacv1.NewClusterRoleBinding(ctx, name+"-cluster-role-binding", &rbacv1.ClusterRoleBindingArgs{
-		Metadata: objectMeta(clusterRoleName, nil, labels, nil),
-		RoleRef: &rbacv1.RoleRefArgs{
-			ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
-			Kind:     pulumi.String("ClusterRole"),
-			Name:     role.Metadata.Name().Elem(),
+	if _, err := registerObject(ctx, name+"-cluster-role-binding", &rbacv1.ClusterRoleBinding{
+		ObjectMeta: objectMeta(clusterRoleName, nil, labels, nil),
+		RoleRef: rbacv1.RoleRef{
+			APIGroup: rbacv1.GroupName,
+			Kind:     "ClusterRole",
+			Name:     input(role.Name()),
 		},
-		Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
-			Kind:      pulumi.String("ServiceAccount"),
-			Name:      sa.Metadata.Name().Elem(),
-			Namespace: sa.Metadata.Namespace().Elem(),
+		Subjects: []rbacv1.Subject{{
+			Kind:      rbacv1.ServiceAccountKind,
+			Name:      input(sa.Name()),
+			Namespace: input(sa.Namespace()),
 		}},
 	}, child); err != nil {
 		return nil, err
 	}
 
-	comp.ServiceAccountName = sa.Metadata.Name().Elem()
-	comp.ClusterRoleName = role.Metadata.Name().Elem()
+	comp.ServiceAccountName = sa.Name()
+	comp.ClusterRoleName = role.Name()
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"serviceAccountName": comp.ServiceAccountName,
 		"clusterRoleName":    comp.ClusterRoleName,

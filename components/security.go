@@ -1,12 +1,11 @@
 package components
 
 import (
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // selfSignedCASecretName holds the CA that the self-signed-ca issuer signs with.
@@ -92,15 +91,11 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	if args.KindCluster {
 		ingressLevel = "privileged"
 	}
-	ingressNS, err := corev1.NewNamespace(ctx, name+"-ingress-nginx-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.IngressControllerNamespace), Labels: podSecurityLabels(ingressLevel)},
-	}, child)
+	ingressNS, err := registerObject(ctx, name+"-ingress-nginx-namespace", labelledNamespace(args.IngressControllerNamespace, ingressLevel), child)
 	if err != nil {
 		return nil, err
 	}
-	certNS, err := corev1.NewNamespace(ctx, name+"-cert-manager-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("cert-manager"), Labels: podSecurityLabels("restricted")},
-	}, child)
+	certNS, err := registerObject(ctx, name+"-cert-manager-namespace", labelledNamespace("cert-manager", "restricted"), child)
 	if err != nil {
 		return nil, err
 	}
@@ -109,23 +104,23 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	// issuers need its webhook answering.
 	certManager, err := CertManagerChart(ctx, name+"-cert-manager",
 		ChartSource{Chart: "cert-manager", Repo: certManagerRepo, Version: args.CertManagerChartVersion},
-		certNS.Metadata.Name().Elem(), args.HighAvailability, child)
+		certNS.Name(), args.HighAvailability, child)
 	if err != nil {
 		return nil, err
 	}
 	afterCertManager := pulumi.DependsOn([]pulumi.Resource{certManager})
 	ingressNginx, err := IngressNginxChart(ctx, name+"-ingress-nginx",
 		ChartSource{Chart: "ingress-nginx", Repo: ingressNginxRepo, Version: args.IngressNginxChartVersion},
-		ingressNS.Metadata.Name().Elem(), args, child, afterCertManager)
+		ingressNS.Name(), args, child, afterCertManager)
 	if err != nil {
 		return nil, err
 	}
 	comp.Ready = []pulumi.Resource{certManager, ingressNginx}
-	if _, err := networkingv1.NewNetworkPolicy(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicyArgs{
-		Metadata: objectMeta("ingress-nginx-controller", ingressNS.Metadata.Name().Elem(), nil, pulumi.StringMap{
+	if _, err := registerObject(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicy{
+		ObjectMeta: objectMeta("ingress-nginx-controller", ingressNS.Name(), nil, map[string]string{
 			// The chart's controller pods are not among the objects a linter sees.
-			"kube-score/ignore":        pulumi.String("networkpolicy-targets-pod"),
-			"kube-score/ignore-reason": pulumi.String("selects the ingress-nginx chart's controller pods"),
+			"kube-score/ignore":        "networkpolicy-targets-pod",
+			"kube-score/ignore-reason": "selects the ingress-nginx chart's controller pods",
 		}),
 		Spec: controllerPolicy(args.WebhookSourceCIDRs, args.MetricsScraperNamespace),
 	}, child); err != nil {
@@ -150,8 +145,8 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		if err != nil {
 			return nil, err
 		}
-		ca, err := clusterIssuer(ctx, name+"-"+string(IssuerSelfSignedCA), IssuerSelfSignedCA, pulumi.Map{
-			"ca": pulumi.Map{"secretName": pulumi.String(selfSignedCASecretName)},
+		ca, err := clusterIssuer(ctx, name+"-"+string(IssuerSelfSignedCA), IssuerSelfSignedCA, map[string]any{
+			"ca": map[string]any{"secretName": selfSignedCASecretName},
 		}, child, afterCertManager)
 		if err != nil {
 			return nil, err
@@ -172,7 +167,7 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 
 // selfSignedCA makes a CA key and certificate with pulumi-tls and stores them in the
 // Secret the CA issuer signs with. The key lives in state as a secret and in the Secret.
-func selfSignedCA(ctx *pulumi.Context, name string, certNS *corev1.Namespace, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+func selfSignedCA(ctx *pulumi.Context, name string, certNS *KubeObject, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	key, err := tls.NewPrivateKey(ctx, name+"-ca-key", &tls.PrivateKeyArgs{
 		Algorithm:  pulumi.String("ECDSA"),
 		EcdsaCurve: pulumi.String("P256"),
@@ -194,12 +189,12 @@ func selfSignedCA(ctx *pulumi.Context, name string, certNS *corev1.Namespace, ch
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	if _, err := corev1.NewSecret(ctx, name+"-ca-secret", &corev1.SecretArgs{
-		Metadata: objectMeta(selfSignedCASecretName, certNS.Metadata.Name().Elem(), nil, nil),
-		Type:     pulumi.String("kubernetes.io/tls"),
-		StringData: pulumi.StringMap{
-			"tls.crt": cert.CertPem,
-			"tls.key": key.PrivateKeyPem,
+	if _, err := registerObject(ctx, name+"-ca-secret", &corev1.Secret{
+		ObjectMeta: objectMeta(selfSignedCASecretName, certNS.Name(), nil, nil),
+		Type:       corev1.SecretTypeTLS,
+		StringData: map[string]string{
+			corev1.TLSCertKey:       input(cert.CertPem),
+			corev1.TLSPrivateKeyKey: input(key.PrivateKeyPem),
 		},
 	}, child); err != nil {
 		return pulumi.StringOutput{}, err
@@ -207,27 +202,25 @@ func selfSignedCA(ctx *pulumi.Context, name string, certNS *corev1.Namespace, ch
 	return cert.CertPem, nil
 }
 
-func clusterIssuer(ctx *pulumi.Context, resourceName string, issuer Issuer, spec pulumi.Map, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
-	return apiextensions.NewCustomResource(ctx, resourceName, &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String("cert-manager.io/v1"),
-		Kind:       pulumi.String("ClusterIssuer"),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(string(issuer))},
-		OtherFields: map[string]any{
-			"spec": spec,
-		},
+func clusterIssuer(ctx *pulumi.Context, resourceName string, issuer Issuer, spec map[string]any, opts ...pulumi.ResourceOption) (*KubeObject, error) {
+	return registerObject(ctx, resourceName, &customObject{
+		APIVersion: "cert-manager.io/v1",
+		Kind:       "ClusterIssuer",
+		Metadata:   metav1.ObjectMeta{Name: string(issuer)},
+		Spec:       spec,
 	}, opts...)
 }
 
 // acmeIssuerSpec is a Let's Encrypt issuer that answers HTTP-01 challenges through the
 // controller's IngressClass.
-func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) pulumi.Map {
-	return pulumi.Map{
-		"acme": pulumi.Map{
-			"email":               pulumi.String(args.ACMEEmail),
-			"server":              pulumi.String(acmeDirectories[issuer]),
-			"privateKeySecretRef": pulumi.Map{"name": pulumi.String(string(issuer) + "-account-key")},
-			"solvers": pulumi.Array{pulumi.Map{"http01": pulumi.Map{
-				"ingress": pulumi.Map{"ingressClassName": pulumi.String(args.IngressClassName)},
+func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) map[string]any {
+	return map[string]any{
+		"acme": map[string]any{
+			"email":               args.ACMEEmail,
+			"server":              acmeDirectories[issuer],
+			"privateKeySecretRef": map[string]any{"name": string(issuer) + "-account-key"},
+			"solvers": []any{map[string]any{"http01": map[string]any{
+				"ingress": map[string]any{"ingressClassName": args.IngressClassName},
 			}}},
 		},
 	}
@@ -294,20 +287,20 @@ func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
 // given sources (the API server) reach its admission webhook (nothing, when there are
 // none), and only the scraper namespace, when there is one, its metrics port; nothing
 // else reaches 8443 or 10254.
-func controllerPolicy(webhookSources []string, scraperNamespace string) *networkingv1.NetworkPolicySpecArgs {
-	rules := networkingv1.NetworkPolicyIngressRuleArray{
-		networkingv1.NetworkPolicyIngressRuleArgs{Ports: ports(tcp(80), tcp(443))},
+func controllerPolicy(webhookSources []string, scraperNamespace string) networkingv1.NetworkPolicySpec {
+	rules := []networkingv1.NetworkPolicyIngressRule{
+		{Ports: ports(tcp(80), tcp(443))},
 	}
 	if len(webhookSources) > 0 {
-		rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{From: cidrPeers(webhookSources), Ports: ports(tcp(8443))})
+		rules = append(rules, networkingv1.NetworkPolicyIngressRule{From: cidrPeers(webhookSources), Ports: ports(tcp(8443))})
 	}
 	if scraperNamespace != "" {
-		rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{
+		rules = append(rules, networkingv1.NetworkPolicyIngressRule{
 			From: peers(namespaceNamed(scraperNamespace)), Ports: ports(tcp(ingressNginxMetricsPort)),
 		})
 	}
-	return &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: labelSelector(ingressNginxControllerSelector),
+	return networkingv1.NetworkPolicySpec{
+		PodSelector: *labelSelector(ingressNginxControllerSelector),
 		PolicyTypes: policyTypes("Ingress"),
 		Ingress:     rules,
 	}

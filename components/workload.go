@@ -1,11 +1,13 @@
 package components
 
 import (
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // Pieces of pod templates and workloads that both the Backstage Deployment and the
@@ -13,18 +15,18 @@ import (
 
 const hostnameTopologyKey = "kubernetes.io/hostname"
 
-func labelSelector(labels map[string]string) *metav1.LabelSelectorArgs {
-	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(labels)}
+func labelSelector(labels map[string]string) *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: labels}
 }
 
 // spreadAcrossNodes prefers putting the selected pods on different nodes, so that one
 // node loss does not take every replica.
-func spreadAcrossNodes(selector *metav1.LabelSelectorArgs) *corev1.AffinityArgs {
-	return &corev1.AffinityArgs{PodAntiAffinity: &corev1.PodAntiAffinityArgs{
-		PreferredDuringSchedulingIgnoredDuringExecution: corev1.WeightedPodAffinityTermArray{corev1.WeightedPodAffinityTermArgs{
-			Weight: pulumi.Int(100),
-			PodAffinityTerm: &corev1.PodAffinityTermArgs{
-				TopologyKey:   pulumi.String(hostnameTopologyKey),
+func spreadAcrossNodes(selector *metav1.LabelSelector) *corev1.Affinity {
+	return &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+			Weight: 100,
+			PodAffinityTerm: corev1.PodAffinityTerm{
+				TopologyKey:   hostnameTopologyKey,
 				LabelSelector: selector,
 			},
 		}},
@@ -32,36 +34,38 @@ func spreadAcrossNodes(selector *metav1.LabelSelectorArgs) *corev1.AffinityArgs 
 }
 
 // tcpLivenessProbe asks only whether the process still accepts connections on a port.
-func tcpLivenessProbe(port string, failures int) *corev1.ProbeArgs {
-	return &corev1.ProbeArgs{
-		TcpSocket:        &corev1.TCPSocketActionArgs{Port: pulumi.String(port)},
-		PeriodSeconds:    pulumi.Int(30),
-		TimeoutSeconds:   pulumi.Int(5),
-		FailureThreshold: pulumi.Int(failures),
+func tcpLivenessProbe(port string, failures int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(port)}},
+		PeriodSeconds:    30,
+		TimeoutSeconds:   5,
+		FailureThreshold: failures,
 	}
 }
 
-func volumeMount(volume, path string) corev1.VolumeMountArgs {
-	return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path)}
+func volumeMount(volume, path string) corev1.VolumeMount {
+	return corev1.VolumeMount{Name: volume, MountPath: path}
 }
 
-func readOnlyMount(volume, path string) corev1.VolumeMountArgs {
-	return corev1.VolumeMountArgs{Name: pulumi.String(volume), MountPath: pulumi.String(path), ReadOnly: pulumi.Bool(true)}
+func readOnlyMount(volume, path string) corev1.VolumeMount {
+	return corev1.VolumeMount{Name: volume, MountPath: path, ReadOnly: true}
 }
 
 // configMapVolume mounts a ConfigMap's keys as files.
-func configMapVolume(name string, configMap pulumi.StringPtrInput) corev1.VolumeArgs {
-	return corev1.VolumeArgs{
-		Name:      pulumi.String(name),
-		ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap},
+func configMapVolume(name string, configMap pulumi.StringInput) corev1.Volume {
+	return corev1.Volume{
+		Name: name,
+		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: input(configMap)},
+		}},
 	}
 }
 
 // scratchVolume is a size-capped emptyDir for a path a read-only image must write to.
-func scratchVolume(name, sizeLimit string) corev1.VolumeArgs {
-	return corev1.VolumeArgs{
-		Name:     pulumi.String(name),
-		EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String(sizeLimit)},
+func scratchVolume(name, sizeLimit string) corev1.Volume {
+	return corev1.Volume{
+		Name:         name,
+		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse(sizeLimit))}},
 	}
 }
 
@@ -72,45 +76,45 @@ type containerResources struct {
 	cpuLimit, memoryLimit, ephemeralLimit string
 }
 
-func (r containerResources) args() *corev1.ResourceRequirementsArgs {
-	return &corev1.ResourceRequirementsArgs{
-		Requests: pulumi.StringMap{
-			"cpu": pulumi.String(r.cpu), "memory": pulumi.String(r.memory), "ephemeral-storage": pulumi.String(r.ephemeral),
+// requirements expects quantities that Resources.Validate or the program checked.
+func (r containerResources) requirements() corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse(r.cpu), corev1.ResourceMemory: resource.MustParse(r.memory),
+			corev1.ResourceEphemeralStorage: resource.MustParse(r.ephemeral),
 		},
-		Limits: pulumi.StringMap{
-			"cpu": pulumi.String(r.cpuLimit), "memory": pulumi.String(r.memoryLimit), "ephemeral-storage": pulumi.String(r.ephemeralLimit),
+		Limits: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse(r.cpuLimit), corev1.ResourceMemory: resource.MustParse(r.memoryLimit),
+			corev1.ResourceEphemeralStorage: resource.MustParse(r.ephemeralLimit),
 		},
 	}
 }
 
 // disruptionBudget lets at most one selected pod be evicted at a time.
-func disruptionBudget(name string, namespace pulumi.StringInput, selector map[string]string) *policyv1.PodDisruptionBudgetArgs {
-	return &policyv1.PodDisruptionBudgetArgs{
-		Metadata: objectMeta(name, namespace, selector, nil),
-		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
-			MaxUnavailable: pulumi.Int(1),
+func disruptionBudget(name string, namespace pulumi.StringInput, selector map[string]string) *policyv1.PodDisruptionBudget {
+	return &policyv1.PodDisruptionBudget{
+		ObjectMeta: objectMeta(name, namespace, selector, nil),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: ptr.To(intstr.FromInt32(1)),
 			Selector:       labelSelector(selector),
 		},
 	}
 }
 
 // intOrPercent passes "25%" as a string and "1" as a number, as the API expects.
-func intOrPercent(v string) pulumi.Input {
-	if parsed := intstr.Parse(v); parsed.Type == intstr.Int {
-		return pulumi.Int(parsed.IntValue())
-	}
-	return pulumi.String(v)
+func intOrPercent(v string) *intstr.IntOrString {
+	return ptr.To(intstr.Parse(v))
 }
 
 // readWriteOnceClaim asks for size on one node, from the storage class when one is
 // named, else from the cluster's default.
-func readWriteOnceClaim(size, storageClass string) *corev1.PersistentVolumeClaimSpecArgs {
-	spec := &corev1.PersistentVolumeClaimSpecArgs{
-		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
-		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(size)}},
+func readWriteOnceClaim(size, storageClass string) corev1.PersistentVolumeClaimSpec {
+	spec := corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
 	}
 	if storageClass != "" {
-		spec.StorageClassName = pulumi.String(storageClass)
+		spec.StorageClassName = &storageClass
 	}
 	return spec
 }

@@ -38,7 +38,7 @@ func Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	ns := namespace.Metadata.Name().Elem()
+	ns := namespace.Name()
 
 	if cfg.NetworkPolicies {
 		if _, err := components.NewNetworkIsolation(ctx, "network", cfg.NetworkIsolationArgs(ns), k8s); err != nil {
