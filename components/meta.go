@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-
 	"maps"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
