@@ -68,17 +68,8 @@ func programEnv(spec backstageSpec) pulumi.StringMap {
 func backstageConfigMap(spec backstageSpec, env pulumi.StringMap) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		ObjectMeta: objectMeta(BackstageConfigName, spec.Namespace, BackstageSelector, nil),
-		Data:       inputs(env),
+		Data:       inputMap(env),
 	}
-}
-
-// inputs is a map of inputs as a map of input placeholders.
-func inputs(values pulumi.StringMap) map[string]string {
-	out := make(map[string]string, len(values))
-	for key, value := range values {
-		out[key] = input(value)
-	}
-	return out
 }
 
 // backstageSecretData holds every credential the pods read; optional ones are left out
@@ -107,7 +98,7 @@ func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.Secret {
 		Type:       corev1.SecretTypeOpaque,
 		// Every value is secret even when a caller passed a plain one: registerObject
 		// marks a Secret's whole data secret, as the SDK's Secret does.
-		StringData: inputs(data),
+		StringData: inputMap(data),
 	}
 }
 

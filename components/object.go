@@ -271,6 +271,15 @@ func input(in pulumi.StringInput) string {
 	return placeholders.add(in)
 }
 
+// inputMap is input for each value of a map.
+func inputMap(values pulumi.StringMap) map[string]string {
+	out := make(map[string]string, len(values))
+	for key, value := range values {
+		out[key] = input(value)
+	}
+	return out
+}
+
 const placeholderPrefix = "\x00pulumi-input:"
 
 var placeholders = &placeholderTable{inputs: map[string]pulumi.StringInput{}}
