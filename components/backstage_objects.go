@@ -285,7 +285,7 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 				Spec: corev1.PodSpec{
 					ImagePullSecrets:              pullSecrets,
 					NodeSelector:                  spec.Scheduling.NodeSelector,
-					Tolerations:                   spec.Scheduling.tolerations(),
+					Tolerations:                   spec.Scheduling.Tolerations,
 					PriorityClassName:             spec.Scheduling.PriorityClassName,
 					TerminationGracePeriodSeconds: ptr.To[int64](terminationGracePeriodSeconds),
 					ServiceAccountName:            input(spec.ServiceAccountName),

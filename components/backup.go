@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 )
 
@@ -67,6 +68,9 @@ func (a *BackupArgs) withDefaults() (BackupArgs, error) {
 	out.Database.Port = orDefault(out.Database.Port, PostgresPort)
 	if out.Retention < 1 {
 		return BackupArgs{}, fmt.Errorf("field Retention must be at least 1, got %d", out.Retention)
+	}
+	if _, err := resource.ParseQuantity(out.Size); err != nil {
+		return BackupArgs{}, fmt.Errorf("field Size must be a quantity such as %s, got %q", DefaultBackupSize, out.Size)
 	}
 	return out, nil
 }

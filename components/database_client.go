@@ -32,7 +32,7 @@ func (c databaseClient) pod() corev1.PodTemplateSpec {
 			EnableServiceLinks:           ptr.To(false),
 			SecurityContext:              podSecurityContext(postgresUID),
 			NodeSelector:                 c.scheduling.NodeSelector,
-			Tolerations:                  c.scheduling.tolerations(),
+			Tolerations:                  c.scheduling.Tolerations,
 			PriorityClassName:            c.scheduling.PriorityClassName,
 			Containers: []corev1.Container{{
 				Name:            c.name,

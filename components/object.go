@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -148,9 +149,7 @@ var jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 // prune drops, inside v (the JSON of a value of type t), the nulls and the empty
 // objects of struct fields tagged omitempty, which encoding/json keeps.
 func prune(v any, t reflect.Type) any {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler) {
 		return v // Quantity, IntOrString, Time: their own encoding
 	}
@@ -179,6 +178,7 @@ func pruneStruct(fields map[string]any, t reflect.Type) {
 	for i := range t.NumField() {
 		field := t.Field(i)
 		name, options, _ := strings.Cut(field.Tag.Get("json"), ",")
+		omitEmpty := slices.Contains(strings.Split(options, ","), "omitempty")
 		if name == "-" {
 			continue
 		}
@@ -201,7 +201,7 @@ func pruneStruct(fields map[string]any, t reflect.Type) {
 		}
 		value = prune(value, field.Type)
 		if empty, isMap := value.(map[string]any); isMap && len(empty) == 0 &&
-			field.Type.Kind() == reflect.Struct && strings.Contains(","+options+",", ",omitempty,") {
+			field.Type.Kind() == reflect.Struct && omitEmpty {
 			delete(fields, name)
 			continue
 		}

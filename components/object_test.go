@@ -124,9 +124,5 @@ func plainInputs(t *testing.T, inputs pulumi.Map) map[string]any {
 		return ctx.RegisterResource("test:index:Object", "object", inputs, &res)
 	})
 	require.NoError(t, err)
-	return resourcePlain(m.named(t, "object").inputs)
-}
-
-func resourcePlain(m resource.PropertyMap) map[string]any {
-	return value(m).(map[string]any)
+	return value(m.named(t, "object").inputs).(map[string]any)
 }

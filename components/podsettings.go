@@ -86,8 +86,10 @@ func (r Resources) nodeHeapMiB() int64 { return r.MemoryLimitBytes() / 2 / (1 <<
 func (r Resources) sharedMemoryBytes() int64 { return r.MemoryLimitBytes() / 2 }
 
 // SharedMemorySize is /dev/shm's size limit for a PostgreSQL container with these resources.
-func (r Resources) SharedMemorySize() string {
-	return resource.NewQuantity(r.sharedMemoryBytes(), resource.BinarySI).String()
+func (r Resources) SharedMemorySize() string { return r.sharedMemory().String() }
+
+func (r Resources) sharedMemory() *resource.Quantity {
+	return resource.NewQuantity(r.sharedMemoryBytes(), resource.BinarySI)
 }
 
 func (r Resources) requirements(ephemeral, ephemeralLimit string) corev1.ResourceRequirements {
@@ -166,35 +168,11 @@ func PostgresImage(image string, major int) string {
 	return PostgresImages[orDefault(major, DefaultPostgresMajorVersion)]
 }
 
-// Toleration lets the pods run on tainted nodes, as in a pod spec.
-type Toleration struct {
-	Key               string `json:"key,omitempty"`
-	Operator          string `json:"operator,omitempty"`
-	Value             string `json:"value,omitempty"`
-	Effect            string `json:"effect,omitempty"`
-	TolerationSeconds *int   `json:"tolerationSeconds,omitempty"`
-}
-
 // Scheduling places the Backstage and PostgreSQL pods.
 type Scheduling struct {
 	NodeSelector      map[string]string
-	Tolerations       []Toleration
+	Tolerations       []corev1.Toleration
 	PriorityClassName string
-}
-
-func (s Scheduling) tolerations() []corev1.Toleration {
-	var out []corev1.Toleration
-	for _, t := range s.Tolerations {
-		toleration := corev1.Toleration{
-			Key: t.Key, Operator: corev1.TolerationOperator(t.Operator), Value: t.Value, Effect: corev1.TaintEffect(t.Effect),
-		}
-		if t.TolerationSeconds != nil {
-			seconds := int64(*t.TolerationSeconds)
-			toleration.TolerationSeconds = &seconds
-		}
-		out = append(out, toleration)
-	}
-	return out
 }
 
 // SecretStrings is a map of secret values: each becomes a secret output as it is read,

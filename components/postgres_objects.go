@@ -8,7 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -175,7 +174,7 @@ func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresIn
 				ObjectMeta: metav1.ObjectMeta{Labels: server.selector},
 				Spec: corev1.PodSpec{
 					NodeSelector:                 spec.Scheduling.NodeSelector,
-					Tolerations:                  spec.Scheduling.tolerations(),
+					Tolerations:                  spec.Scheduling.Tolerations,
 					PriorityClassName:            spec.Scheduling.PriorityClassName,
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
@@ -187,7 +186,7 @@ func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresIn
 						configMapVolume("init", in.initScriptsName),
 						// shared_buffers lives in shared memory; the runtime's 64Mi default is too small.
 						{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-							Medium: corev1.StorageMediumMemory, SizeLimit: ptr.To(resource.MustParse(spec.Resources.SharedMemorySize())),
+							Medium: corev1.StorageMediumMemory, SizeLimit: spec.Resources.sharedMemory(),
 						}}},
 					},
 				},

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/arhean/backstage-pulumi/components"
@@ -139,21 +140,21 @@ func labelMap(labels map[string]string) error {
 	return nil
 }
 
-func validTolerations(tolerations []components.Toleration) error {
+func validTolerations(tolerations []corev1.Toleration) error {
 	for i, t := range tolerations {
-		if !slices.Contains([]string{"", "Equal", "Exists"}, t.Operator) {
+		if !slices.Contains([]corev1.TolerationOperator{"", corev1.TolerationOpEqual, corev1.TolerationOpExists}, t.Operator) {
 			return fmt.Errorf("[%d].operator %q is not Equal or Exists", i, t.Operator)
 		}
-		if !slices.Contains([]string{"", "NoSchedule", "PreferNoSchedule", "NoExecute"}, t.Effect) {
+		if !slices.Contains([]corev1.TaintEffect{"", corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute}, t.Effect) {
 			return fmt.Errorf("[%d].effect %q is not NoSchedule, PreferNoSchedule or NoExecute", i, t.Effect)
 		}
-		if t.Operator == "Exists" && t.Value != "" {
+		if t.Operator == corev1.TolerationOpExists && t.Value != "" {
 			return fmt.Errorf("[%d] has operator Exists and a value; Exists matches any value, so drop the value", i)
 		}
-		if t.Key == "" && t.Operator != "Exists" {
+		if t.Key == "" && t.Operator != corev1.TolerationOpExists {
 			return fmt.Errorf("[%d] has no key; only operator Exists may leave it out", i)
 		}
-		if t.TolerationSeconds != nil && t.Effect != "NoExecute" {
+		if t.TolerationSeconds != nil && t.Effect != corev1.TaintEffectNoExecute {
 			return fmt.Errorf("[%d].tolerationSeconds only applies to effect NoExecute", i)
 		}
 	}

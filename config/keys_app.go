@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/arhean/backstage-pulumi/components"
 )
@@ -97,10 +98,10 @@ var KeyNodeSelector = register(&Key[map[string]string]{
 	Check: labelMap,
 })
 
-var KeyTolerations = register(&Key[[]components.Toleration]{
+var KeyTolerations = register(&Key[[]corev1.Toleration]{
 	Setting: Setting{Name: "tolerations", Example: "[{key: dedicated, operator: Equal, value: backstage, effect: NoSchedule}]",
 		Description: "Taints the Backstage and PostgreSQL pods tolerate (a YAML list, as in a pod spec)."},
-	Into:  func(s *Stack) *[]components.Toleration { return &s.Scheduling.Tolerations },
+	Into:  func(s *Stack) *[]corev1.Toleration { return &s.Scheduling.Tolerations },
 	Check: validTolerations,
 })
 

@@ -48,8 +48,7 @@ func TestEveryObjectsInputsFitTheSDKSchema(t *testing.T) {
 	for _, cfg := range schemaVariants(t) {
 		rec := mustRun(t, cfg)
 		for _, res := range rec.resources {
-			if !strings.HasPrefix(res.Type, "kubernetes:") || !res.Custom || strings.HasPrefix(res.Type, "kubernetes:helm.sh/") ||
-				res.Type == "pulumi:providers:kubernetes" {
+			if !strings.HasPrefix(res.Type, "kubernetes:") || !res.Custom || strings.HasPrefix(res.Type, "kubernetes:helm.sh/") {
 				continue
 			}
 			args, ok := sdkArgs[res.Type]
@@ -75,17 +74,19 @@ func TestSchemaProblemsFindsUnknownFieldsAndWrongKinds(t *testing.T) {
 	inputs := resource.NewPropertyMapFromMap(map[string]any{
 		"metadata": map[string]any{"name": "app", "labels": map[string]any{"a": "b"}},
 		"spec": map[string]any{
-			"replicas": "two",
-			"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c", "imagePullPolicy": 1}}}},
-			"strategy": map[string]any{"rollingUpdate": map[string]any{"maxSurge": "25%"}},
+			"replicas":        "two",
+			"minReadySeconds": 2.5,
+			"template":        map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c", "imagePullPolicy": 1}}}},
+			"strategy":        map[string]any{"rollingUpdate": map[string]any{"maxSurge": "25%"}},
 		},
 		"status": map[string]any{},
 	})
 	problems := schemaProblems("", resource.NewObjectProperty(inputs), appsv1.DeploymentArgs{}.ElementType())
 	assert.ElementsMatch(t, []string{
 		"status: no such field",
-		"spec.replicas: a string where the SDK has int",
-		"spec.template.spec.containers[0].imagePullPolicy: a number where the SDK has string",
+		"spec.replicas: string where the SDK has int",
+		"spec.minReadySeconds: a fraction where the SDK has int",
+		"spec.template.spec.containers[0].imagePullPolicy: number where the SDK has string",
 	}, problems)
 }
 
@@ -106,6 +107,12 @@ func schemaVariants(t *testing.T) []stackConfig {
 	return out
 }
 
+// schemaKinds is the property kind each Go kind of the SDK's plain types takes.
+var schemaKinds = map[reflect.Kind]string{
+	reflect.String: "string", reflect.Int: "number", reflect.Float64: "number", reflect.Bool: "bool",
+	reflect.Struct: "object", reflect.Map: "object", reflect.Slice: "[]",
+}
+
 func schemaProblems(path string, v resource.PropertyValue, t reflect.Type) []string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -121,24 +128,24 @@ func schemaProblems(path string, v resource.PropertyValue, t reflect.Type) []str
 	case v.IsComputed() || v.IsNull() || t.Kind() == reflect.Interface: // IntOrString is interface{}
 		return nil
 	}
-	want := map[reflect.Kind]string{
-		reflect.String: "string", reflect.Int: "int", reflect.Float64: "float64", reflect.Bool: "bool",
-		reflect.Struct: "object", reflect.Map: "map", reflect.Slice: "array",
-	}[t.Kind()]
-	wrong := func(got string) []string {
-		return []string{fmt.Sprintf("%s: %s where the SDK has %s", strings.TrimPrefix(path, "."), got, want)}
+	at := strings.TrimPrefix(path, ".")
+	want, known := schemaKinds[t.Kind()]
+	switch {
+	case !known:
+		return []string{fmt.Sprintf("%s: the test does not know the SDK's %s", at, t)}
+	case v.TypeString() != want:
+		return []string{fmt.Sprintf("%s: %s where the SDK has %s", at, v.TypeString(), t)}
+	case t.Kind() == reflect.Int && v.NumberValue() != float64(int64(v.NumberValue())):
+		return []string{fmt.Sprintf("%s: a fraction where the SDK has int", at)}
 	}
+	var problems []string
 	switch t.Kind() {
 	case reflect.Struct:
-		if !v.IsObject() {
-			return wrong(kindName(v))
-		}
 		fields := map[string]reflect.Type{}
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("pulumi"), ",")
 			fields[name] = t.Field(i).Type
 		}
-		var problems []string
 		for key, field := range v.ObjectValue() {
 			ft, ok := fields[string(key)]
 			if !ok {
@@ -147,58 +154,14 @@ func schemaProblems(path string, v resource.PropertyValue, t reflect.Type) []str
 			}
 			problems = append(problems, schemaProblems(path+"."+string(key), field, ft)...)
 		}
-		return problems
 	case reflect.Map:
-		if !v.IsObject() {
-			return wrong(kindName(v))
-		}
-		var problems []string
 		for key, entry := range v.ObjectValue() {
 			problems = append(problems, schemaProblems(path+"."+string(key), entry, t.Elem())...)
 		}
-		return problems
 	case reflect.Slice:
-		if !v.IsArray() {
-			return wrong(kindName(v))
-		}
-		var problems []string
 		for i, item := range v.ArrayValue() {
 			problems = append(problems, schemaProblems(fmt.Sprintf("%s[%d]", path, i), item, t.Elem())...)
 		}
-		return problems
-	case reflect.String:
-		if !v.IsString() {
-			return wrong(kindName(v))
-		}
-	case reflect.Int, reflect.Float64:
-		if !v.IsNumber() {
-			return wrong(kindName(v))
-		}
-		if t.Kind() == reflect.Int && v.NumberValue() != float64(int64(v.NumberValue())) {
-			return wrong("a fraction")
-		}
-	case reflect.Bool:
-		if !v.IsBool() {
-			return wrong(kindName(v))
-		}
-	default:
-		return []string{fmt.Sprintf("%s: the test does not know the SDK's %s", strings.TrimPrefix(path, "."), t)}
 	}
-	return nil
-}
-
-func kindName(v resource.PropertyValue) string {
-	switch {
-	case v.IsString():
-		return "a string"
-	case v.IsNumber():
-		return "a number"
-	case v.IsBool():
-		return "a bool"
-	case v.IsObject():
-		return "an object"
-	case v.IsArray():
-		return "an array"
-	}
-	return v.TypeString()
+	return problems
 }
