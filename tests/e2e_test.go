@@ -136,9 +136,9 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		password := fieldString(object(t, "secret", "psql-postgresql"), "data", "password")
 
 		require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:1.0.1"}))
-		preview, err := s.Preview(ctx)
+		preview, err := s.Preview(ctx, optpreview.Diff())
 		require.NoError(t, err)
-		assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "exactly one update: %v", preview.ChangeSummary)
+		assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "exactly one update: %v\n%s", preview.ChangeSummary, preview.StdOut)
 		assertNothingReplacedOrDeleted(t, preview.ChangeSummary, "image bump")
 
 		res, err := s.Up(ctx)
