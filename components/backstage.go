@@ -7,6 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // BackstageArgs configures the Backstage app tier.
@@ -140,7 +142,7 @@ type Backstage struct {
 
 	// Deployment is the resource to wait for: a dependency on the component itself
 	// races with its children's registration in the Go SDK.
-	Deployment *KubeObject
+	Deployment *kube.Object
 }
 
 // backstageSpec is BackstageArgs with every default filled in.
@@ -239,73 +241,83 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	}
 
 	env := backstageEnv(spec)
-	configMap, err := registerObject(ctx, name+"-env-config", backstageConfigMap(spec, env), child)
+	configMap, err := kube.New(ctx, name+"-env-config", func(refs *kube.Refs) any { return backstageConfigMap(refs, spec, env) }, child)
 	if err != nil {
 		return nil, err
 	}
 	secretData := backstageSecretData(spec, backendSecret)
-	secret, err := registerObject(ctx, name+"-secrets", backstageSecret(spec, secretData), child)
+	secret, err := kube.New(ctx, name+"-secrets", func(refs *kube.Refs) any { return backstageSecret(refs, spec, secretData) }, child)
 	if err != nil {
 		return nil, err
 	}
 	pod := backstagePodInputs{
 		configMapName: configMap.Name(),
 		secretName:    secret.Name(),
-		configHash:    env.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
-		secretHash:    secretData.ToStringMapOutput().ApplyT(checksum).(pulumi.StringOutput),
+		configHash:    env.ToStringMapOutput().ApplyT(kube.Checksum).(pulumi.StringOutput),
+		secretHash:    secretData.ToStringMapOutput().ApplyT(kube.Checksum).(pulumi.StringOutput),
 	}
 	appConfigFiles, err := appConfigData(spec)
 	if err != nil {
 		return nil, fmt.Errorf("component Backstage %q: field AppConfig: %w", name, err)
 	}
 	if len(appConfigFiles) > 0 {
-		appConfig, err := registerObject(ctx, name+"-app-config", fileConfigMap(BackstageAppConfigName, spec, appConfigFiles), child)
+		appConfig, err := kube.New(ctx, name+"-app-config", func(refs *kube.Refs) any { return fileConfigMap(refs, BackstageAppConfigName, spec, appConfigFiles) }, child)
 		if err != nil {
 			return nil, err
 		}
 		pod.appConfigName = appConfig.Name()
 		pod.appConfigFiles = appConfigLoadOrder(appConfigFiles)
-		pod.appConfigHash = pulumi.String(checksum(appConfigFiles))
+		hash, err := kube.Checksum(appConfigFiles)
+		if err != nil {
+			return nil, err
+		}
+		pod.appConfigHash = pulumi.String(hash)
 	}
 	if spec.CABundle != "" {
 		data := map[string]string{caBundleFile: strings.TrimSpace(spec.CABundle) + "\n"}
-		bundle, err := registerObject(ctx, name+"-ca-bundle", fileConfigMap(BackstageCABundleName, spec, data), child)
+		bundle, err := kube.New(ctx, name+"-ca-bundle", func(refs *kube.Refs) any { return fileConfigMap(refs, BackstageCABundleName, spec, data) }, child)
 		if err != nil {
 			return nil, err
 		}
 		pod.caBundleName = bundle.Name()
-		pod.caBundleHash = pulumi.String(checksum(data))
+		hash, err := kube.Checksum(data)
+		if err != nil {
+			return nil, err
+		}
+		pod.caBundleHash = pulumi.String(hash)
 	}
 	if spec.RegistryAuth != nil {
-		registry, err := registerObject(ctx, name+"-registry", registrySecret(spec), child)
+		registry, err := kube.New(ctx, name+"-registry", func(refs *kube.Refs) any { return registrySecret(refs, spec) }, child)
 		if err != nil {
 			return nil, err
 		}
 		pod.registrySecretName = registry.Name()
 	}
-	deployment, err := registerObject(ctx, name+"-deployment", backstageDeployment(spec, pod), child)
+	deployment, err := kube.New(ctx, name+"-deployment", func(refs *kube.Refs) any { return backstageDeployment(refs, spec, pod) }, child)
 	if err != nil {
 		return nil, err
 	}
-	service, err := registerObject(ctx, name+"-service", backstageService(spec), child)
+	service, err := kube.New(ctx, name+"-service", func(refs *kube.Refs) any { return backstageService(refs, spec) }, child)
 	if err != nil {
 		return nil, err
 	}
 	if spec.Gateway != nil {
-		if _, err := registerObject(ctx, name+"-route", backstageRoute(spec, service.Name()), child); err != nil {
+		if _, err := kube.New(ctx, name+"-route", func(refs *kube.Refs) any { return backstageRoute(refs, spec, service.Name()) }, child); err != nil {
 			return nil, err
 		}
-	} else if _, err := registerObject(ctx, name+"-ingress", backstageIngress(spec, service.Name()), child,
+	} else if _, err := kube.New(ctx, name+"-ingress", func(refs *kube.Refs) any { return backstageIngress(refs, spec, service.Name()) }, child,
 		pulumi.DependsOn(spec.IngressAfter)); err != nil {
 		return nil, err
 	}
 	if spec.Metrics != nil && spec.Metrics.ServiceMonitor {
-		if _, err := registerObject(ctx, name+"-service-monitor", serviceMonitor(spec),
+		if _, err := kube.New(ctx, name+"-service-monitor", func(refs *kube.Refs) any { return serviceMonitor(refs, spec) },
 			child, pulumi.DependsOn([]pulumi.Resource{service})); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := registerObject(ctx, name+"-pdb", disruptionBudget(BackstageName, spec.Namespace, BackstageSelector),
+	if _, err := kube.New(ctx, name+"-pdb", func(refs *kube.Refs) any {
+		return disruptionBudget(refs, BackstageName, spec.Namespace, BackstageSelector)
+	},
 		child, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // The desired objects of the Backstage tier, one plain function each, in the manner of
@@ -65,10 +67,10 @@ func programEnv(spec backstageSpec) pulumi.StringMap {
 	}
 }
 
-func backstageConfigMap(spec backstageSpec, env pulumi.StringMap) *corev1.ConfigMap {
+func backstageConfigMap(refs *kube.Refs, spec backstageSpec, env pulumi.StringMap) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
-		ObjectMeta: objectMeta(BackstageConfigName, spec.Namespace, BackstageSelector, nil),
-		Data:       inputMap(env),
+		ObjectMeta: objectMeta(refs, BackstageConfigName, spec.Namespace, BackstageSelector, nil),
+		Data:       refs.Map(env),
 	}
 }
 
@@ -92,13 +94,13 @@ func backstageSecretData(spec backstageSpec, backendSecret pulumi.StringInput) p
 	return data
 }
 
-func backstageSecret(spec backstageSpec, data pulumi.StringMap) *corev1.Secret {
+func backstageSecret(refs *kube.Refs, spec backstageSpec, data pulumi.StringMap) *corev1.Secret {
 	return &corev1.Secret{
-		ObjectMeta: objectMeta(BackstageSecretName, spec.Namespace, BackstageSelector, nil),
+		ObjectMeta: objectMeta(refs, BackstageSecretName, spec.Namespace, BackstageSelector, nil),
 		Type:       corev1.SecretTypeOpaque,
-		// Every value is secret even when a caller passed a plain one: registerObject
+		// Every value is secret even when a caller passed a plain one: kube.Register
 		// marks a Secret's whole data secret, as the SDK's Secret does.
-		StringData: inputMap(data),
+		StringData: refs.Map(data),
 	}
 }
 
@@ -172,28 +174,28 @@ func appConfigLoadOrder(files map[string]string) []string {
 }
 
 // fileConfigMap holds files the pods mount read-only.
-func fileConfigMap(name string, spec backstageSpec, files map[string]string) *corev1.ConfigMap {
+func fileConfigMap(refs *kube.Refs, name string, spec backstageSpec, files map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
-		ObjectMeta: objectMeta(name, spec.Namespace, BackstageSelector, nil),
+		ObjectMeta: objectMeta(refs, name, spec.Namespace, BackstageSelector, nil),
 		Data:       files,
 	}
 }
 
 // registrySecret is the registry login as a pull Secret.
-func registrySecret(spec backstageSpec) *corev1.Secret {
+func registrySecret(refs *kube.Refs, spec backstageSpec) *corev1.Secret {
 	return &corev1.Secret{
-		ObjectMeta: objectMeta(BackstageRegistryName, spec.Namespace, BackstageSelector, nil),
+		ObjectMeta: objectMeta(refs, BackstageRegistryName, spec.Namespace, BackstageSelector, nil),
 		Type:       corev1.SecretTypeDockerConfigJson,
-		StringData: map[string]string{corev1.DockerConfigJsonKey: input(spec.RegistryAuth.dockerConfigJSON())},
+		StringData: map[string]string{corev1.DockerConfigJsonKey: refs.String(spec.RegistryAuth.dockerConfigJSON())},
 	}
 }
 
 // serviceMonitor asks a prometheus-operator to scrape the metrics port.
-func serviceMonitor(spec backstageSpec) *customObject {
-	return &customObject{
+func serviceMonitor(refs *kube.Refs, spec backstageSpec) *kube.Custom {
+	return &kube.Custom{
 		APIVersion: "monitoring.coreos.com/v1",
 		Kind:       "ServiceMonitor",
-		Metadata:   objectMeta(BackstageName, spec.Namespace, BackstageSelector, nil),
+		Metadata:   objectMeta(refs, BackstageName, spec.Namespace, BackstageSelector, nil),
 		Spec: map[string]any{
 			"selector":  map[string]any{"matchLabels": BackstageSelector},
 			"endpoints": []any{map[string]any{"port": "metrics", "path": "/metrics"}},
@@ -230,24 +232,24 @@ const (
 	terminationGracePeriodSeconds = 45
 )
 
-func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Deployment {
+func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInputs) *appsv1.Deployment {
 	selector := labelSelector(BackstageSelector)
 	envFrom := []corev1.EnvFromSource{
-		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: input(in.configMapName)}}},
-		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: input(in.secretName)}}},
+		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(in.configMapName)}}},
+		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(in.secretName)}}},
 	}
 	annotations := map[string]string{
-		"checksum/config":  input(in.configHash),
-		"checksum/secrets": input(in.secretHash),
+		"checksum/config":  refs.String(in.configHash),
+		"checksum/secrets": refs.String(in.secretHash),
 	}
 	volumes := []corev1.Volume{scratchVolume("tmp", "1Gi"), scratchVolume("app-tmp", "1Gi")}
 	if in.appConfigName != nil {
-		annotations["checksum/app-config"] = input(in.appConfigHash)
-		volumes = append(volumes, configMapVolume("app-config", in.appConfigName))
+		annotations["checksum/app-config"] = refs.String(in.appConfigHash)
+		volumes = append(volumes, configMapVolume(refs, "app-config", in.appConfigName))
 	}
 	if in.caBundleName != nil {
-		annotations["checksum/ca-bundle"] = input(in.caBundleHash)
-		volumes = append(volumes, configMapVolume("ca-bundle", in.caBundleName))
+		annotations["checksum/ca-bundle"] = refs.String(in.caBundleHash)
+		volumes = append(volumes, configMapVolume(refs, "ca-bundle", in.caBundleName))
 	}
 	if spec.Metrics != nil {
 		// On the exporter's port only: 7007 is what the Ingress publishes.
@@ -260,7 +262,7 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: name})
 	}
 	if in.registrySecretName != nil {
-		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: input(in.registrySecretName)})
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: refs.String(in.registrySecretName)})
 	}
 	strategy := appsv1.DeploymentStrategy{Type: appsv1.DeploymentStrategyType(spec.RolloutStrategy)}
 	if spec.RolloutStrategy == DefaultRolloutStrategy {
@@ -270,7 +272,7 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 		}
 	}
 	return &appsv1.Deployment{
-		ObjectMeta: objectMeta(BackstageName, spec.Namespace, BackstageSelector,
+		ObjectMeta: objectMeta(refs, BackstageName, spec.Namespace, BackstageSelector,
 			kubeScoreIgnoreUID("the Backstage image runs as its node user, UID 1000; runAsNonRoot is enforced")),
 		Spec: appsv1.DeploymentSpec{
 			Replicas:             ptr.To(int32(spec.runningReplicas())),
@@ -288,7 +290,7 @@ func backstageDeployment(spec backstageSpec, in backstagePodInputs) *appsv1.Depl
 					Tolerations:                   spec.Scheduling.Tolerations,
 					PriorityClassName:             spec.Scheduling.PriorityClassName,
 					TerminationGracePeriodSeconds: ptr.To[int64](terminationGracePeriodSeconds),
-					ServiceAccountName:            input(spec.ServiceAccountName),
+					ServiceAccountName:            refs.String(spec.ServiceAccountName),
 					// The Kubernetes plugin reads the cluster with this pod's token.
 					AutomountServiceAccountToken: ptr.To(true),
 					EnableServiceLinks:           ptr.To(false),
@@ -387,7 +389,7 @@ func backstageContainer(spec backstageSpec, envFrom []corev1.EnvFromSource, in b
 	}
 }
 
-func backstageService(spec backstageSpec) *corev1.Service {
+func backstageService(refs *kube.Refs, spec backstageSpec) *corev1.Service {
 	ports := []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}
 	if spec.Metrics != nil {
 		ports = append(ports, corev1.ServicePort{
@@ -395,7 +397,7 @@ func backstageService(spec backstageSpec) *corev1.Service {
 		})
 	}
 	return &corev1.Service{
-		ObjectMeta: objectMeta(BackstageName, spec.Namespace, BackstageSelector, map[string]string{skipAwaitAnnotation: "true"}),
+		ObjectMeta: objectMeta(refs, BackstageName, spec.Namespace, BackstageSelector, map[string]string{skipAwaitAnnotation: "true"}),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: BackstageSelector,
@@ -409,7 +411,7 @@ func backstageService(spec backstageSpec) *corev1.Service {
 	}
 }
 
-func backstageIngress(spec backstageSpec, serviceName pulumi.StringInput) *networkingv1.Ingress {
+func backstageIngress(refs *kube.Refs, spec backstageSpec, serviceName pulumi.StringInput) *networkingv1.Ingress {
 	annotations := map[string]string{
 		skipAwaitAnnotation:                                  "true",
 		"nginx.ingress.kubernetes.io/limit-rps":              strconv.Itoa(spec.RateLimitRPS),
@@ -425,7 +427,7 @@ func backstageIngress(spec backstageSpec, serviceName pulumi.StringInput) *netwo
 				Path:     "/",
 				PathType: ptr.To(networkingv1.PathTypePrefix),
 				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: input(serviceName),
+					Name: refs.String(serviceName),
 					Port: networkingv1.ServiceBackendPort{Name: "http"},
 				}},
 			}}}},
@@ -442,7 +444,7 @@ func backstageIngress(spec backstageSpec, serviceName pulumi.StringInput) *netwo
 		}}
 	}
 	return &networkingv1.Ingress{
-		ObjectMeta: objectMeta(BackstageName, spec.Namespace, BackstageSelector, annotations),
+		ObjectMeta: objectMeta(refs, BackstageName, spec.Namespace, BackstageSelector, annotations),
 		Spec:       ingressSpec,
 	}
 }

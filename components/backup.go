@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // Kubernetes names of the backups, which the restore runbook and `make restore` use.
@@ -88,10 +90,12 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	}
 	child := pulumi.Parent(comp)
 
-	credentials, err := registerObject(ctx, name+"-credentials", &corev1.Secret{
-		ObjectMeta: objectMeta(BackupCronJobName+"-credentials", args.Namespace, DatabaseClientSelector, nil),
-		Type:       corev1.SecretTypeOpaque,
-		StringData: map[string]string{"password": input(pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput))},
+	credentials, err := kube.New(ctx, name+"-credentials", func(refs *kube.Refs) any {
+		return &corev1.Secret{
+			ObjectMeta: objectMeta(refs, BackupCronJobName+"-credentials", args.Namespace, DatabaseClientSelector, nil),
+			Type:       corev1.SecretTypeOpaque,
+			StringData: map[string]string{"password": refs.String(pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput))},
+		}
 	}, child)
 	if err != nil {
 		return nil, err
@@ -99,7 +103,7 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	claimName := pulumi.String(args.ExistingClaim).ToStringOutput()
 	if args.ExistingClaim == "" {
 		// The backups outlive the stack, as the data they copy does.
-		claim, err := registerObject(ctx, name+"-claim", backupClaim(args), child, pulumi.RetainOnDelete(true))
+		claim, err := kube.New(ctx, name+"-claim", func(refs *kube.Refs) any { return backupClaim(refs, args) }, child, pulumi.RetainOnDelete(true))
 		if err != nil {
 			return nil, err
 		}
@@ -107,9 +111,11 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	}
 	var caName pulumi.StringInput
 	if args.Database.CABundle != "" {
-		ca, err := registerObject(ctx, name+"-database-ca", &corev1.ConfigMap{
-			ObjectMeta: objectMeta(BackupCronJobName+"-database-ca", args.Namespace, DatabaseClientSelector, nil),
-			Data:       map[string]string{caBundleFile: args.Database.CABundle},
+		ca, err := kube.New(ctx, name+"-database-ca", func(refs *kube.Refs) any {
+			return &corev1.ConfigMap{
+				ObjectMeta: objectMeta(refs, BackupCronJobName+"-database-ca", args.Namespace, DatabaseClientSelector, nil),
+				Data:       map[string]string{caBundleFile: args.Database.CABundle},
+			}
 		}, child)
 		if err != nil {
 			return nil, err
@@ -117,11 +123,15 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 		caName = ca.Name()
 	}
 	inputs := cronJobInputs{claimName: claimName, caName: caName, passwordSecret: credentials.Name()}
-	backup, err := registerObject(ctx, name+"-cronjob", databaseCronJob(args, BackupCronJobName, backupScript, false, inputs), child)
+	backup, err := kube.New(ctx, name+"-cronjob", func(refs *kube.Refs) any {
+		return databaseCronJob(refs, args, BackupCronJobName, backupScript, false, inputs)
+	}, child)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := registerObject(ctx, name+"-restore", databaseCronJob(args, RestoreJobName, restoreScript, true, inputs), child); err != nil {
+	if _, err := kube.New(ctx, name+"-restore", func(refs *kube.Refs) any {
+		return databaseCronJob(refs, args, RestoreJobName, restoreScript, true, inputs)
+	}, child); err != nil {
 		return nil, err
 	}
 
@@ -133,9 +143,9 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	})
 }
 
-func backupClaim(args BackupArgs) *corev1.PersistentVolumeClaim {
+func backupClaim(refs *kube.Refs, args BackupArgs) *corev1.PersistentVolumeClaim {
 	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: objectMeta(BackupClaimName, args.Namespace, DatabaseClientSelector, map[string]string{skipAwaitAnnotation: "true"}),
+		ObjectMeta: objectMeta(refs, BackupClaimName, args.Namespace, DatabaseClientSelector, map[string]string{skipAwaitAnnotation: "true"}),
 		Spec:       readWriteOnceClaim(args.Size, args.StorageClass),
 	}
 }
@@ -147,18 +157,18 @@ type cronJobInputs struct {
 	claimName, caName, passwordSecret pulumi.StringInput
 }
 
-func databaseCronJob(args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {
+func databaseCronJob(refs *kube.Refs, args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {
 	env := []corev1.EnvVar{
-		{Name: "PGHOST", Value: input(args.Database.Host)},
+		{Name: "PGHOST", Value: refs.String(args.Database.Host)},
 		{Name: "PGPORT", Value: strconv.Itoa(args.Database.Port)},
-		{Name: "PGUSER", Value: input(args.Database.User)},
+		{Name: "PGUSER", Value: refs.String(args.Database.User)},
 		{Name: "PGDATABASE", Value: PostgresDatabase},
-		secretEnv("PGPASSWORD", in.passwordSecret),
+		secretEnv(refs, "PGPASSWORD", in.passwordSecret),
 		{Name: "BACKUP_DIR", Value: backupDir},
 		{Name: "RETENTION", Value: strconv.Itoa(args.Retention)},
 	}
 	volumes := []corev1.Volume{
-		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: input(in.claimName)}}},
+		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: refs.String(in.claimName)}}},
 		scratchVolume("tmp", "64Mi"),
 	}
 	mounts := []corev1.VolumeMount{volumeMount("backups", backupDir), volumeMount("tmp", "/tmp")}
@@ -167,11 +177,11 @@ func databaseCronJob(args BackupArgs, name, script string, suspended bool, in cr
 	}
 	if in.caName != nil {
 		env = append(env, corev1.EnvVar{Name: "PGSSLROOTCERT", Value: databaseCADir + "/" + caBundleFile})
-		volumes = append(volumes, configMapVolume("database-ca", in.caName))
+		volumes = append(volumes, configMapVolume(refs, "database-ca", in.caName))
 		mounts = append(mounts, readOnlyMount("database-ca", databaseCADir))
 	}
 	return &batchv1.CronJob{
-		ObjectMeta: objectMeta(name, args.Namespace, DatabaseClientSelector,
+		ObjectMeta: objectMeta(refs, name, args.Namespace, DatabaseClientSelector,
 			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
 		Spec: batchv1.CronJobSpec{
 			Schedule:                   args.Schedule,

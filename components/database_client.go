@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // databaseClient is one of the program's own pods that talk to PostgreSQL (the role
@@ -50,10 +52,10 @@ func (c databaseClient) pod() corev1.PodTemplateSpec {
 }
 
 // job runs the client once, retried in place until it succeeds or backoffLimit runs out.
-func (c databaseClient) job(name string, namespace pulumi.StringInput, backoffLimit int32) *batchv1.Job {
+func (c databaseClient) job(refs *kube.Refs, name string, namespace pulumi.StringInput, backoffLimit int32) *batchv1.Job {
 	c.restartPolicy = "OnFailure"
 	return &batchv1.Job{
-		ObjectMeta: objectMeta(name, namespace, DatabaseClientSelector,
+		ObjectMeta: objectMeta(refs, name, namespace, DatabaseClientSelector,
 			kubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
 		Spec: batchv1.JobSpec{BackoffLimit: ptr.To(backoffLimit), Template: c.pod()},
 	}

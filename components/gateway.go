@@ -6,6 +6,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // The Gateway API edge: an HTTPRoute attached to a Gateway its owner runs (a platform
@@ -40,11 +42,11 @@ const hstsHeader = "max-age=31536000; includeSubDomains"
 
 // backstageRoute sends every path of the host to the Backstage Service, and tells
 // browsers to keep to HTTPS.
-func backstageRoute(spec backstageSpec, serviceName pulumi.StringInput) *customObject {
-	return &customObject{
+func backstageRoute(refs *kube.Refs, spec backstageSpec, serviceName pulumi.StringInput) *kube.Custom {
+	return &kube.Custom{
 		APIVersion: "gateway.networking.k8s.io/v1",
 		Kind:       "HTTPRoute",
-		Metadata:   objectMeta(BackstageName, spec.Namespace, BackstageSelector, nil),
+		Metadata:   objectMeta(refs, BackstageName, spec.Namespace, BackstageSelector, nil),
 		Spec: map[string]any{
 			"parentRefs": []any{map[string]any{
 				"group":     "gateway.networking.k8s.io",
@@ -61,7 +63,7 @@ func backstageRoute(spec backstageSpec, serviceName pulumi.StringInput) *customO
 						"name": "Strict-Transport-Security", "value": hstsHeader,
 					}}},
 				}},
-				"backendRefs": []any{map[string]any{"name": input(serviceName), "port": 80}},
+				"backendRefs": []any{map[string]any{"name": refs.String(serviceName), "port": 80}},
 			}},
 		},
 	}

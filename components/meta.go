@@ -4,13 +4,12 @@
 package components
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"maps"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // Kubernetes object names that users, runbooks and other objects refer to. They are
@@ -64,22 +63,13 @@ func kubeScoreIgnoreUID(reason string) map[string]string {
 
 // objectMeta builds metadata with the fixed name, namespace and labels every object gets.
 // A nil namespace is for cluster-wide objects.
-func objectMeta(name string, namespace pulumi.StringInput, labels, annotations map[string]string) metav1.ObjectMeta {
+func objectMeta(refs *kube.Refs, name string, namespace pulumi.StringInput, labels, annotations map[string]string) metav1.ObjectMeta {
 	all := map[string]string{"app.kubernetes.io/part-of": appName, "app.kubernetes.io/managed-by": "pulumi"}
 	maps.Copy(all, labels)
 	return metav1.ObjectMeta{
 		Name:        name,
-		Namespace:   input(namespace),
+		Namespace:   refs.String(namespace),
 		Labels:      all,
 		Annotations: annotations,
 	}
-}
-
-// checksum hashes a string map, for pod-template annotations that roll the pods when
-// configuration they read at start-up changes. encoding/json writes map keys sorted,
-// so equal maps hash equally.
-func checksum(data map[string]string) string {
-	encoded, _ := json.Marshal(data) // a map of strings always encodes
-	sum := sha256.Sum256(encoded)
-	return hex.EncodeToString(sum[:])
 }

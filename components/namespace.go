@@ -4,13 +4,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // NewRestrictedNamespace registers a namespace whose pods must meet Pod Security
 // "restricted". It is kept on `pulumi destroy`, since deleting it would delete the
 // database claim in it; protect also refuses its deletion until protection is lifted.
-func NewRestrictedNamespace(ctx *pulumi.Context, name, namespace string, protect bool, opts ...pulumi.ResourceOption) (*KubeObject, error) {
-	return registerObject(ctx, name, labelledNamespace(namespace, "restricted"),
+func NewRestrictedNamespace(ctx *pulumi.Context, name, namespace string, protect bool, opts ...pulumi.ResourceOption) (*kube.Object, error) {
+	return kube.New(ctx, name, func(refs *kube.Refs) any { return labelledNamespace(namespace, "restricted") },
 		append(opts, pulumi.RetainOnDelete(true), pulumi.Protect(protect))...)
 }
 

@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // privateRanges are left out of Backstage's internet egress so that "the internet" never
@@ -74,9 +76,11 @@ func NewNetworkIsolation(ctx *pulumi.Context, name string, in *NetworkIsolationA
 			// pods away from it.
 			opts = append(opts, pulumi.RetainOnDelete(true))
 		}
-		policy, err := registerObject(ctx, name+"-"+p.name, &networkingv1.NetworkPolicy{
-			ObjectMeta: objectMeta(p.name, args.Namespace, nil, policyAnnotations[p.name]),
-			Spec:       p.spec,
+		policy, err := kube.New(ctx, name+"-"+p.name, func(refs *kube.Refs) any {
+			return &networkingv1.NetworkPolicy{
+				ObjectMeta: objectMeta(refs, p.name, args.Namespace, nil, policyAnnotations[p.name]),
+				Spec:       p.spec,
+			}
 		}, opts...)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // PostgresArgs configures the Backstage database.
@@ -162,18 +164,20 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	}
 	// What the retained StatefulSet's pod needs to start again outlives a destroy or a
 	// move to an external database with it: its Secrets and its init scripts.
-	secret, err := registerObject(ctx, name+"-secret", postgresSecret(spec, PostgresName, password), child, pulumi.RetainOnDelete(true))
+	secret, err := kube.New(ctx, name+"-secret", func(refs *kube.Refs) any { return postgresSecret(refs, spec, PostgresName, password) }, child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
 	// The superuser's password never leaves this Secret: the app's Secret holds only the
 	// app role's.
-	bootstrap, err := registerObject(ctx, name+"-bootstrap-secret", postgresSecret(spec, PostgresBootstrapSecretName, bootstrapPassword),
+	bootstrap, err := kube.New(ctx, name+"-bootstrap-secret", func(refs *kube.Refs) any {
+		return postgresSecret(refs, spec, PostgresBootstrapSecretName, bootstrapPassword)
+	},
 		child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
-	initScripts, err := registerObject(ctx, name+"-init", postgresInitScripts(spec), child, pulumi.RetainOnDelete(true))
+	initScripts, err := kube.New(ctx, name+"-init", func(refs *kube.Refs) any { return postgresInitScripts(refs, spec) }, child, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
@@ -222,17 +226,17 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 // server Backstage uses. Its children are named after the component for the first
 // server and after the component and the major for an upgrade's.
 func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server postgresServer, in postgresInputs,
-	protect, budget bool, child pulumi.ResourceOption) (service, statefulSet *KubeObject, err error) {
+	protect, budget bool, child pulumi.ResourceOption) (service, statefulSet *kube.Object, err error) {
 	prefix := name
 	if server.name != PostgresName {
 		prefix = fmt.Sprintf("%s-%d", name, server.major)
 	}
-	service, err = registerObject(ctx, prefix+"-service", postgresService(spec, server), child)
+	service, err = kube.New(ctx, prefix+"-service", func(refs *kube.Refs) any { return postgresService(refs, spec, server) }, child)
 	if err != nil {
 		return nil, nil, err
 	}
 	in.serviceName = service.Name()
-	statefulSet, err = registerObject(ctx, prefix+"-statefulset", postgresStatefulSet(spec, server, in), child,
+	statefulSet, err = kube.New(ctx, prefix+"-statefulset", func(refs *kube.Refs) any { return postgresStatefulSet(refs, spec, server, in) }, child,
 		// The data outlives the program: `pulumi destroy` leaves the StatefulSet (and so
 		// its claim) in place, and a change to the claim template, which Kubernetes would
 		// only accept by replacing the StatefulSet, is ignored instead.
@@ -247,8 +251,10 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 		// Databases initialised before the bootstrap superuser existed have the app role
 		// as their superuser; this Job makes them match new ones, and is a no-op on
 		// those. A server an upgrade made was initialised with the init script.
-		if _, err := registerObject(ctx, prefix+"-least-privilege", leastPrivilegeJob(spec, server, service.Name(),
-			in.secretName, in.bootstrapSecretName), child, pulumi.DependsOn([]pulumi.Resource{statefulSet}),
+		if _, err := kube.New(ctx, prefix+"-least-privilege", func(refs *kube.Refs) any {
+			return leastPrivilegeJob(refs, spec, server, service.Name(),
+				in.secretName, in.bootstrapSecretName)
+		}, child, pulumi.DependsOn([]pulumi.Resource{statefulSet}),
 			// It has done its work once it completed: a later image bump must not replace
 			// (and so rerun) it, since a Job's template cannot change in place.
 			pulumi.IgnoreChanges([]string{"spec"})); err != nil {
@@ -259,7 +265,7 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 		// A single instance cannot stay up through a drain; allowing one eviction keeps
 		// node maintenance possible while making the policy explicit. Only one budget may
 		// cover a pod, and the first server's selector covers an upgrade's too.
-		if _, err := registerObject(ctx, prefix+"-pdb", disruptionBudget(server.name, spec.Namespace, server.selector),
+		if _, err := kube.New(ctx, prefix+"-pdb", func(refs *kube.Refs) any { return disruptionBudget(refs, server.name, spec.Namespace, server.selector) },
 			child, pulumi.DependsOn([]pulumi.Resource{statefulSet})); err != nil {
 			return nil, nil, err
 		}

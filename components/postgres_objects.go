@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // The desired objects of the database, one plain function each.
@@ -21,11 +23,11 @@ const postgresUID = 999
 // pgdata is a subfolder of the volume, since the volume's root may hold lost+found.
 const pgdata = "/var/lib/postgresql/data/pgdata"
 
-func postgresSecret(spec postgresSpec, name string, password pulumi.StringInput) *corev1.Secret {
+func postgresSecret(refs *kube.Refs, spec postgresSpec, name string, password pulumi.StringInput) *corev1.Secret {
 	return &corev1.Secret{
-		ObjectMeta: objectMeta(name, spec.Namespace, PostgresSelector, nil),
+		ObjectMeta: objectMeta(refs, name, spec.Namespace, PostgresSelector, nil),
 		Type:       corev1.SecretTypeOpaque,
-		StringData: map[string]string{"password": input(password)},
+		StringData: map[string]string{"password": refs.String(password)},
 	}
 }
 
@@ -62,9 +64,9 @@ func PostgresServerName(major int, upgrade *PostgresUpgrade) string {
 }
 
 // postgresService is headless: the StatefulSet's governing Service, resolving to the one pod.
-func postgresService(spec postgresSpec, server postgresServer) *corev1.Service {
+func postgresService(refs *kube.Refs, spec postgresSpec, server postgresServer) *corev1.Service {
 	return &corev1.Service{
-		ObjectMeta: objectMeta(server.name, spec.Namespace, server.selector, map[string]string{skipAwaitAnnotation: "true"}),
+		ObjectMeta: objectMeta(refs, server.name, spec.Namespace, server.selector, map[string]string{skipAwaitAnnotation: "true"}),
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone,
 			Selector:  server.selector,
@@ -99,9 +101,9 @@ ALTER DATABASE :"db" OWNER TO :"app_user";
 SQL
 `
 
-func postgresInitScripts(spec postgresSpec) *corev1.ConfigMap {
+func postgresInitScripts(refs *kube.Refs, spec postgresSpec) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
-		ObjectMeta: objectMeta(PostgresName+"-init", spec.Namespace, PostgresSelector, nil),
+		ObjectMeta: objectMeta(refs, PostgresName+"-init", spec.Namespace, PostgresSelector, nil),
 		Data:       map[string]string{"10-create-app-role.sh": createAppRole},
 	}
 }
@@ -128,14 +130,14 @@ echo "the app role is not a superuser"
 `
 
 // leastPrivilegeJob runs demoteAppRole once, after the StatefulSet is ready.
-func leastPrivilegeJob(spec postgresSpec, server postgresServer, host, secretName, bootstrapSecretName pulumi.StringInput) *batchv1.Job {
+func leastPrivilegeJob(refs *kube.Refs, spec postgresSpec, server postgresServer, host, secretName, bootstrapSecretName pulumi.StringInput) *batchv1.Job {
 	env := []corev1.EnvVar{
-		{Name: "PGHOST", Value: input(host)},
+		{Name: "PGHOST", Value: refs.String(host)},
 		{Name: "PGDATABASE", Value: PostgresDatabase},
 		{Name: "APP_USER", Value: spec.User},
 		{Name: "BOOTSTRAP_USER", Value: PostgresSuperuser},
-		secretEnv("APP_PASSWORD", secretName),
-		secretEnv("BOOTSTRAP_PASSWORD", bootstrapSecretName),
+		secretEnv(refs, "APP_PASSWORD", secretName),
+		secretEnv(refs, "BOOTSTRAP_PASSWORD", bootstrapSecretName),
 	}
 	return databaseClient{
 		name: "least-privilege", image: server.image, script: demoteAppRole, env: env,
@@ -146,21 +148,21 @@ func leastPrivilegeJob(spec postgresSpec, server postgresServer, host, secretNam
 			cpu: "50m", memory: "64Mi", ephemeral: "16Mi",
 			cpuLimit: "200m", memoryLimit: "128Mi", ephemeralLimit: "64Mi",
 		},
-	}.job(PostgresName+"-least-privilege", spec.Namespace, 6)
+	}.job(refs, PostgresName+"-least-privilege", spec.Namespace, 6)
 }
 
-func secretEnv(name string, secretName pulumi.StringInput) corev1.EnvVar {
+func secretEnv(refs *kube.Refs, name string, secretName pulumi.StringInput) corev1.EnvVar {
 	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
-		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: input(secretName)}, Key: "password"},
+		SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(secretName)}, Key: "password"},
 	}}
 }
 
-func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresInputs) *appsv1.StatefulSet {
+func postgresStatefulSet(refs *kube.Refs, spec postgresSpec, server postgresServer, in postgresInputs) *appsv1.StatefulSet {
 	return &appsv1.StatefulSet{
-		ObjectMeta: objectMeta(server.name, spec.Namespace, server.selector,
+		ObjectMeta: objectMeta(refs, server.name, spec.Namespace, server.selector,
 			adoptable(kubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced"))),
 		Spec: appsv1.StatefulSetSpec{
-			ServiceName:         input(in.serviceName),
+			ServiceName:         refs.String(in.serviceName),
 			Replicas:            ptr.To[int32](1),
 			PodManagementPolicy: appsv1.OrderedReadyPodManagement,
 			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
@@ -179,11 +181,11 @@ func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresIn
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
 					SecurityContext:              podSecurityContext(postgresUID),
-					Containers:                   []corev1.Container{postgresContainer(spec, server, in)},
+					Containers:                   []corev1.Container{postgresContainer(refs, spec, server, in)},
 					Volumes: []corev1.Volume{
 						scratchVolume("run", "16Mi"),
 						scratchVolume("tmp", "256Mi"),
-						configMapVolume("init", in.initScriptsName),
+						configMapVolume(refs, "init", in.initScriptsName),
 						// shared_buffers lives in shared memory; the runtime's 64Mi default is too small.
 						{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 							Medium: corev1.StorageMediumMemory, SizeLimit: spec.Resources.sharedMemory(),
@@ -199,7 +201,7 @@ func postgresStatefulSet(spec postgresSpec, server postgresServer, in postgresIn
 	}
 }
 
-func postgresContainer(spec postgresSpec, server postgresServer, in postgresInputs) corev1.Container {
+func postgresContainer(refs *kube.Refs, spec postgresSpec, server postgresServer, in postgresInputs) corev1.Container {
 	isReady := []string{"pg_isready", "-h", "127.0.0.1", "-p", fmt.Sprint(PostgresPort), "-U", spec.User, "-d", PostgresDatabase}
 	probe := func(period, failures int32) *corev1.Probe {
 		return &corev1.Probe{
@@ -222,9 +224,9 @@ func postgresContainer(spec postgresSpec, server postgresServer, in postgresInpu
 			{Name: "POSTGRES_DB", Value: PostgresDatabase},
 			// The image reads these only when it initialises an empty volume.
 			{Name: "POSTGRES_USER", Value: PostgresSuperuser},
-			secretEnv("POSTGRES_PASSWORD", in.bootstrapSecretName),
+			secretEnv(refs, "POSTGRES_PASSWORD", in.bootstrapSecretName),
 			{Name: "APP_USER", Value: spec.User},
-			secretEnv("APP_PASSWORD", in.secretName),
+			secretEnv(refs, "APP_PASSWORD", in.secretName),
 			// Passwords on the socket too: no "trust" for local connections.
 			{Name: "POSTGRES_INITDB_ARGS", Value: "--auth-local=scram-sha-256 --auth-host=scram-sha-256"},
 			{Name: "PGDATA", Value: pgdata},

@@ -8,6 +8,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // PostgresUpgrade moves the data to a new major without pointing a server at another
@@ -134,7 +136,7 @@ func NewMajorUpgrade(ctx *pulumi.Context, name string, args *MajorUpgradeArgs, o
 	if err := ctx.RegisterComponentResource("backstage:index:MajorUpgrade", name, comp, opts...); err != nil {
 		return nil, err
 	}
-	job, err := registerObject(ctx, name+"-copy", copyJob(args, upgrade), pulumi.Parent(comp), pulumi.DependsOn(args.After),
+	job, err := kube.New(ctx, name+"-copy", func(refs *kube.Refs) any { return copyJob(refs, args, upgrade) }, pulumi.Parent(comp), pulumi.DependsOn(args.After),
 		// One copy per upgrade: an image bump meanwhile must not replace (rerun) it.
 		pulumi.IgnoreChanges([]string{"spec"}))
 	if err != nil {
@@ -144,18 +146,18 @@ func NewMajorUpgrade(ctx *pulumi.Context, name string, args *MajorUpgradeArgs, o
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{"jobName": comp.JobName})
 }
 
-func copyJob(args *MajorUpgradeArgs, upgrade PostgresUpgrade) *batchv1.Job {
+func copyJob(refs *kube.Refs, args *MajorUpgradeArgs, upgrade PostgresUpgrade) *batchv1.Job {
 	source := pulumi.Sprintf("%s-0.%s.%s.svc.cluster.local", upgrade.FromServer, upgrade.FromServer, args.Namespace)
 	env := []corev1.EnvVar{
-		{Name: "FROM_HOST", Value: input(source)},
+		{Name: "FROM_HOST", Value: refs.String(source)},
 		{Name: "FROM_MAJOR", Value: fmt.Sprint(upgrade.From)},
 		{Name: "FROM_PORT", Value: fmt.Sprint(PostgresPort)},
-		{Name: "TO_HOST", Value: input(args.Target)},
+		{Name: "TO_HOST", Value: refs.String(args.Target)},
 		{Name: "TO_PORT", Value: fmt.Sprint(PostgresPort)},
 		{Name: "PGDATABASE", Value: PostgresDatabase},
 		{Name: "APP_USER", Value: args.AppUser},
 		{Name: "BOOTSTRAP_USER", Value: PostgresSuperuser},
-		secretEnv("BOOTSTRAP_PASSWORD", pulumi.String(PostgresBootstrapSecretName)),
+		secretEnv(refs, "BOOTSTRAP_PASSWORD", pulumi.String(PostgresBootstrapSecretName)),
 	}
 	return databaseClient{
 		name: "copy", image: args.Image, script: copyToNewMajor, env: env,
@@ -166,5 +168,5 @@ func copyJob(args *MajorUpgradeArgs, upgrade PostgresUpgrade) *batchv1.Job {
 			cpu: "100m", memory: "128Mi", ephemeral: "64Mi",
 			cpuLimit: "1", memoryLimit: "512Mi", ephemeralLimit: "128Mi",
 		},
-	}.job(upgrade.CopyJobName(args.To), args.Namespace, 3)
+	}.job(refs, upgrade.CopyJobName(args.To), args.Namespace, 3)
 }

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // RBACArgs configures the identity of the Backstage pods.
@@ -62,10 +64,12 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 	child := pulumi.Parent(comp)
 	labels := map[string]string{"app": "backstage"}
 
-	sa, err := registerObject(ctx, name+"-service-account", &corev1.ServiceAccount{
-		ObjectMeta: objectMeta(BackstageName, args.Namespace, labels, nil),
-		// The Kubernetes plugin authenticates with this token; Postgres pods opt out.
-		AutomountServiceAccountToken: ptr.To(true),
+	sa, err := kube.New(ctx, name+"-service-account", func(refs *kube.Refs) any {
+		return &corev1.ServiceAccount{
+			ObjectMeta: objectMeta(refs, BackstageName, args.Namespace, labels, nil),
+			// The Kubernetes plugin authenticates with this token; Postgres pods opt out.
+			AutomountServiceAccountToken: ptr.To(true),
+		}
 	}, child)
 	if err != nil {
 		return nil, err
@@ -75,26 +79,30 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 	if args.ClusterWideRead {
 		rules = []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: readVerbs}}
 	}
-	role, err := registerObject(ctx, name+"-cluster-role", &rbacv1.ClusterRole{
-		ObjectMeta: objectMeta(clusterRoleName, nil, labels, nil),
-		Rules:      rules,
+	role, err := kube.New(ctx, name+"-cluster-role", func(refs *kube.Refs) any {
+		return &rbacv1.ClusterRole{
+			ObjectMeta: objectMeta(refs, clusterRoleName, nil, labels, nil),
+			Rules:      rules,
+		}
 	}, child)
 	if err != nil {
 		return nil, err
 	}
 
-	if _, err := registerObject(ctx, name+"-cluster-role-binding", &rbacv1.ClusterRoleBinding{
-		ObjectMeta: objectMeta(clusterRoleName, nil, labels, nil),
-		RoleRef: rbacv1.RoleRef{
-			APIGroup: rbacv1.GroupName,
-			Kind:     "ClusterRole",
-			Name:     input(role.Name()),
-		},
-		Subjects: []rbacv1.Subject{{
-			Kind:      rbacv1.ServiceAccountKind,
-			Name:      input(sa.Name()),
-			Namespace: input(sa.Namespace()),
-		}},
+	if _, err := kube.New(ctx, name+"-cluster-role-binding", func(refs *kube.Refs) any {
+		return &rbacv1.ClusterRoleBinding{
+			ObjectMeta: objectMeta(refs, clusterRoleName, nil, labels, nil),
+			RoleRef: rbacv1.RoleRef{
+				APIGroup: rbacv1.GroupName,
+				Kind:     "ClusterRole",
+				Name:     refs.String(role.Name()),
+			},
+			Subjects: []rbacv1.Subject{{
+				Kind:      rbacv1.ServiceAccountKind,
+				Name:      refs.String(sa.Name()),
+				Namespace: refs.String(sa.Namespace()),
+			}},
+		}
 	}, child); err != nil {
 		return nil, err
 	}

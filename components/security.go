@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // selfSignedCASecretName holds the CA that the self-signed-ca issuer signs with.
@@ -91,11 +93,11 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	if args.KindCluster {
 		ingressLevel = "privileged"
 	}
-	ingressNS, err := registerObject(ctx, name+"-ingress-nginx-namespace", labelledNamespace(args.IngressControllerNamespace, ingressLevel), child)
+	ingressNS, err := kube.New(ctx, name+"-ingress-nginx-namespace", func(refs *kube.Refs) any { return labelledNamespace(args.IngressControllerNamespace, ingressLevel) }, child)
 	if err != nil {
 		return nil, err
 	}
-	certNS, err := registerObject(ctx, name+"-cert-manager-namespace", labelledNamespace("cert-manager", "restricted"), child)
+	certNS, err := kube.New(ctx, name+"-cert-manager-namespace", func(refs *kube.Refs) any { return labelledNamespace("cert-manager", "restricted") }, child)
 	if err != nil {
 		return nil, err
 	}
@@ -116,13 +118,15 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		return nil, err
 	}
 	comp.Ready = []pulumi.Resource{certManager, ingressNginx}
-	if _, err := registerObject(ctx, name+"-ingress-nginx-webhook-policy", &networkingv1.NetworkPolicy{
-		ObjectMeta: objectMeta("ingress-nginx-controller", ingressNS.Name(), nil, map[string]string{
-			// The chart's controller pods are not among the objects a linter sees.
-			"kube-score/ignore":        "networkpolicy-targets-pod",
-			"kube-score/ignore-reason": "selects the ingress-nginx chart's controller pods",
-		}),
-		Spec: controllerPolicy(args.WebhookSourceCIDRs, args.MetricsScraperNamespace),
+	if _, err := kube.New(ctx, name+"-ingress-nginx-webhook-policy", func(refs *kube.Refs) any {
+		return &networkingv1.NetworkPolicy{
+			ObjectMeta: objectMeta(refs, "ingress-nginx-controller", ingressNS.Name(), nil, map[string]string{
+				// The chart's controller pods are not among the objects a linter sees.
+				"kube-score/ignore":        "networkpolicy-targets-pod",
+				"kube-score/ignore-reason": "selects the ingress-nginx chart's controller pods",
+			}),
+			Spec: controllerPolicy(args.WebhookSourceCIDRs, args.MetricsScraperNamespace),
+		}
 	}, child); err != nil {
 		return nil, err
 	}
@@ -167,7 +171,7 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 
 // selfSignedCA makes a CA key and certificate with pulumi-tls and stores them in the
 // Secret the CA issuer signs with. The key lives in state as a secret and in the Secret.
-func selfSignedCA(ctx *pulumi.Context, name string, certNS *KubeObject, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+func selfSignedCA(ctx *pulumi.Context, name string, certNS *kube.Object, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	key, err := tls.NewPrivateKey(ctx, name+"-ca-key", &tls.PrivateKeyArgs{
 		Algorithm:  pulumi.String("ECDSA"),
 		EcdsaCurve: pulumi.String("P256"),
@@ -189,25 +193,29 @@ func selfSignedCA(ctx *pulumi.Context, name string, certNS *KubeObject, child pu
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	if _, err := registerObject(ctx, name+"-ca-secret", &corev1.Secret{
-		ObjectMeta: objectMeta(selfSignedCASecretName, certNS.Name(), nil, nil),
-		Type:       corev1.SecretTypeTLS,
-		StringData: map[string]string{
-			corev1.TLSCertKey:       input(cert.CertPem),
-			corev1.TLSPrivateKeyKey: input(key.PrivateKeyPem),
-		},
+	if _, err := kube.New(ctx, name+"-ca-secret", func(refs *kube.Refs) any {
+		return &corev1.Secret{
+			ObjectMeta: objectMeta(refs, selfSignedCASecretName, certNS.Name(), nil, nil),
+			Type:       corev1.SecretTypeTLS,
+			StringData: map[string]string{
+				corev1.TLSCertKey:       refs.String(cert.CertPem),
+				corev1.TLSPrivateKeyKey: refs.String(key.PrivateKeyPem),
+			},
+		}
 	}, child); err != nil {
 		return pulumi.StringOutput{}, err
 	}
 	return cert.CertPem, nil
 }
 
-func clusterIssuer(ctx *pulumi.Context, resourceName string, issuer Issuer, spec map[string]any, opts ...pulumi.ResourceOption) (*KubeObject, error) {
-	return registerObject(ctx, resourceName, &customObject{
-		APIVersion: "cert-manager.io/v1",
-		Kind:       "ClusterIssuer",
-		Metadata:   metav1.ObjectMeta{Name: string(issuer)},
-		Spec:       spec,
+func clusterIssuer(ctx *pulumi.Context, resourceName string, issuer Issuer, spec map[string]any, opts ...pulumi.ResourceOption) (*kube.Object, error) {
+	return kube.New(ctx, resourceName, func(refs *kube.Refs) any {
+		return &kube.Custom{
+			APIVersion: "cert-manager.io/v1",
+			Kind:       "ClusterIssuer",
+			Metadata:   metav1.ObjectMeta{Name: string(issuer)},
+			Spec:       spec,
+		}
 	}, opts...)
 }
 

@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/internal/kube"
 )
 
 // Pieces of pod templates and workloads that both the Backstage Deployment and the
@@ -52,11 +54,11 @@ func readOnlyMount(volume, path string) corev1.VolumeMount {
 }
 
 // configMapVolume mounts a ConfigMap's keys as files.
-func configMapVolume(name string, configMap pulumi.StringInput) corev1.Volume {
+func configMapVolume(refs *kube.Refs, name string, configMap pulumi.StringInput) corev1.Volume {
 	return corev1.Volume{
 		Name: name,
 		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: input(configMap)},
+			LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(configMap)},
 		}},
 	}
 }
@@ -91,9 +93,9 @@ func (r containerResources) requirements() corev1.ResourceRequirements {
 }
 
 // disruptionBudget lets at most one selected pod be evicted at a time.
-func disruptionBudget(name string, namespace pulumi.StringInput, selector map[string]string) *policyv1.PodDisruptionBudget {
+func disruptionBudget(refs *kube.Refs, name string, namespace pulumi.StringInput, selector map[string]string) *policyv1.PodDisruptionBudget {
 	return &policyv1.PodDisruptionBudget{
-		ObjectMeta: objectMeta(name, namespace, selector, nil),
+		ObjectMeta: objectMeta(refs, name, namespace, selector, nil),
 		Spec: policyv1.PodDisruptionBudgetSpec{
 			MaxUnavailable: ptr.To(intstr.FromInt32(1)),
 			Selector:       labelSelector(selector),

@@ -35,6 +35,6 @@ func TestProgramLinksOnlyTheKubernetesAPIPackagesItUses(t *testing.T) {
 	assert.NotEmpty(t, linked, "go list found none of the SDK's packages: is the module path right?")
 	for _, pkg := range linked {
 		assert.Contains(t, linkedKubernetesPackages, pkg,
-			"the program now links %s%s; build the object from k8s.io/api and register it with registerObject (helm/v3 imports every API group)", sdk, pkg)
+			"the program now links %s%s; build the object from k8s.io/api and register it with kube.New (helm/v3 imports every API group)", sdk, pkg)
 	}
 }
