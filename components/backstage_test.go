@@ -26,11 +26,11 @@ func TestBackstageDefaultsAreTheExportedConstants(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	deploy := m.named(t, "app-deployment").inputs
+	deploy := m.named(t, "app-deployment").Inputs
 	assert.Equal(t, float64(DefaultReplicas), value(deploy, "spec", "replicas"))
 	assert.Equal(t, DefaultInitImage, value(deploy, "spec", "template", "spec", "initContainers", "0", "image"))
 	assert.Equal(t, DefaultHealthCheckPath, value(deploy, "spec", "template", "spec", "containers", "0", "readinessProbe", "httpGet", "path"))
-	ingress := m.named(t, "app-ingress").inputs
+	ingress := m.named(t, "app-ingress").Inputs
 	assert.Equal(t, DefaultIngressClassName, value(ingress, "spec", "ingressClassName"))
 	assert.Equal(t, DefaultTLS, value(ingress, "spec", "tls", "0", "hosts", "0") == "backstage.example.com", "TLS unless turned off")
 	assert.Nil(t, value(ingress, "metadata", "annotations", "cert-manager.io/cluster-issuer"), "no issuer unless named")
@@ -46,10 +46,10 @@ func TestBackstagePlainHTTPAndAnIssuer(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	ingress := m.named(t, "app-ingress").inputs
+	ingress := m.named(t, "app-ingress").Inputs
 	assert.Nil(t, value(ingress, "spec", "tls"))
 	assert.Nil(t, value(ingress, "metadata", "annotations", "cert-manager.io/cluster-issuer"), "no certificate without TLS")
-	assert.Equal(t, "http://backstage.example.com", value(m.named(t, "app-env-config").inputs, "data", "APP_BASE_URL"))
+	assert.Equal(t, "http://backstage.example.com", value(m.named(t, "app-env-config").Inputs, "data", "APP_BASE_URL"))
 }
 
 func TestBackstageRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
@@ -69,7 +69,7 @@ func TestBackstageRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
 		})
 		require.Error(t, err, want)
 		assert.Contains(t, err.Error(), want)
-		assert.Empty(t, m.children)
+		assert.Empty(t, m.Registrations())
 	}
 }
 
@@ -80,9 +80,9 @@ func TestRestrictedNamespaceIsRetainedAndLabelled(t *testing.T) {
 	})
 	require.NoError(t, err)
 	ns := m.named(t, "namespace")
-	assert.True(t, ns.retainOnDelete)
-	assert.True(t, ns.protect)
+	assert.True(t, ns.RetainOnDelete)
+	assert.True(t, ns.Protect)
 	for _, mode := range []string{"enforce", "warn", "audit"} {
-		assert.Equal(t, "restricted", value(ns.inputs, "metadata", "labels", "pod-security.kubernetes.io/"+mode))
+		assert.Equal(t, "restricted", value(ns.Inputs, "metadata", "labels", "pod-security.kubernetes.io/"+mode))
 	}
 }

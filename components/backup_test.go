@@ -18,5 +18,5 @@ func TestBackupsRefuseASizeThatIsNoQuantity(t *testing.T) {
 		return err
 	})
 	assert.ErrorContains(t, err, `field Size must be a quantity such as 8Gi, got "20 gigabytes"`)
-	assert.Empty(t, m.children, "nothing is registered")
+	assert.Empty(t, m.Registrations(), "nothing is registered")
 }

@@ -2,66 +2,36 @@ package components
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arhean/backstage-pulumi/internal/mock"
 	"github.com/arhean/backstage-pulumi/internal/props"
 )
 
-// child is one registration as the engine receives it.
-type child struct {
-	typ, name, parent       string
-	inputs                  resource.PropertyMap
-	protect, retainOnDelete bool
-	ignoreChanges           []string
-	dependencies            []string
-}
-
-// monitor records registrations and answers with the inputs as outputs.
-type monitor struct {
-	mu       sync.Mutex
-	children []child
-}
-
-func (m *monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	c := child{typ: args.TypeToken, name: args.Name, inputs: args.Inputs}
-	if rpc := args.RegisterRPC; rpc != nil {
-		c.parent, c.protect, c.retainOnDelete, c.ignoreChanges = rpc.GetParent(), rpc.GetProtect(), rpc.GetRetainOnDelete(), rpc.GetIgnoreChanges()
-		c.dependencies = rpc.GetDependencies()
-	}
-	outputs := args.Inputs.Copy()
-	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
-		outputs["result"] = resource.MakeSecret(resource.NewProperty("generated"))
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.children = append(m.children, c)
-	return args.Name + "-id", outputs, nil
-}
-
-func (m *monitor) Call(pulumi.MockCallArgs) (resource.PropertyMap, error) { return nil, nil }
+// monitor is the shared mock monitor, with the look-ups these tests use.
+type monitor struct{ *mock.Monitor }
 
 // register runs f against the mocks and returns what it registered.
-func register(t *testing.T, f func(ctx *pulumi.Context) error) (*monitor, error) {
+func register(t *testing.T, f func(ctx *pulumi.Context) error) (monitor, error) {
 	t.Helper()
-	m := &monitor{}
+	m := &mock.Monitor{Outputs: func(args pulumi.MockResourceArgs, outputs resource.PropertyMap) {
+		if args.TypeToken == "random:index/randomPassword:RandomPassword" {
+			outputs["result"] = resource.MakeSecret(resource.NewProperty("generated"))
+		}
+	}}
 	err := pulumi.RunErr(f, pulumi.WithMocks("backstage", "test", m))
-	return m, err
+	return monitor{m}, err
 }
 
-func (m *monitor) named(t *testing.T, name string) child {
+func (m monitor) named(t *testing.T, name string) mock.Registration {
 	t.Helper()
-	for _, c := range m.children {
-		if c.name == name {
-			return c
-		}
-	}
-	require.Failf(t, "not registered", "%s", name)
-	return child{}
+	reg, ok := m.Named(name)
+	require.True(t, ok, "%s is not registered", name)
+	return reg
 }
 
 // value reads the input at a path of map keys and array indexes, as plain Go values.
@@ -74,11 +44,11 @@ func value(m resource.PropertyMap, path ...string) any {
 }
 
 // childrenOf lists the names of the resources parented to a component.
-func (m *monitor) childrenOf(component string) []string {
+func (m monitor) childrenOf(component string) []string {
 	var out []string
-	for _, c := range m.children {
-		if strings.HasSuffix(c.parent, "::"+component) {
-			out = append(out, c.name)
+	for _, c := range m.Registrations() {
+		if strings.HasSuffix(c.Parent, "::"+component) {
+			out = append(out, c.Name)
 		}
 	}
 	return out

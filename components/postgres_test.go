@@ -16,14 +16,14 @@ func TestPostgresDefaultsAreTheExportedConstants(t *testing.T) {
 	})
 	require.NoError(t, err)
 	sts := m.named(t, "db-statefulset")
-	assert.Equal(t, PostgresImages[DefaultPostgresMajorVersion], value(sts.inputs, "spec", "template", "spec", "containers", "0", "image"))
-	assert.Equal(t, DefaultStorageSize, value(sts.inputs, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"))
+	assert.Equal(t, PostgresImages[DefaultPostgresMajorVersion], value(sts.Inputs, "spec", "template", "spec", "containers", "0", "image"))
+	assert.Equal(t, DefaultStorageSize, value(sts.Inputs, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"))
 	assert.Equal(t, []any{"-c", "max_connections=100", "-c", "shared_buffers=" + DefaultSharedBuffers},
-		value(sts.inputs, "spec", "template", "spec", "containers", "0", "args"))
-	assert.Equal(t, DefaultProtectDatabase, sts.protect, "a library user gets a protected database by default")
-	assert.True(t, sts.retainOnDelete)
-	assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.ignoreChanges)
-	assert.Equal(t, DefaultProtectDatabase, m.named(t, "db-password").protect)
+		value(sts.Inputs, "spec", "template", "spec", "containers", "0", "args"))
+	assert.Equal(t, DefaultProtectDatabase, sts.Protect, "a library user gets a protected database by default")
+	assert.True(t, sts.RetainOnDelete)
+	assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.IgnoreChanges)
+	assert.Equal(t, DefaultProtectDatabase, m.named(t, "db-password").Protect)
 	assert.ElementsMatch(t, []string{"db-password", "db-bootstrap-password", "db-secret", "db-bootstrap-secret", "db-init", "db-service", "db-statefulset", "db-least-privilege", "db-pdb"}, m.childrenOf("db"))
 }
 
@@ -33,8 +33,8 @@ func TestPostgresProtectionCanBeLifted(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	assert.False(t, m.named(t, "db-statefulset").protect)
-	assert.True(t, m.named(t, "db-statefulset").retainOnDelete, "the data is kept on destroy either way")
+	assert.False(t, m.named(t, "db-statefulset").Protect)
+	assert.True(t, m.named(t, "db-statefulset").RetainOnDelete, "the data is kept on destroy either way")
 }
 
 func TestPostgresRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
@@ -49,7 +49,7 @@ func TestPostgresRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
 		})
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), name)
-		assert.Empty(t, m.children, "nothing is registered")
+		assert.Empty(t, m.Registrations(), "nothing is registered")
 	}
 }
 

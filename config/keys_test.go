@@ -4,10 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/internal/mock"
 )
 
 func TestEveryKeyIsDeclaredOnceAndDocumented(t *testing.T) {
@@ -92,20 +93,22 @@ func developmentStack(overrides map[string]string) map[string]string {
 func load(t *testing.T, values map[string]string, secrets []string) *Stack {
 	t.Helper()
 	var s *Stack
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	m, err := mock.Run(func(ctx *pulumi.Context) error {
 		var err error
 		s, err = Load(ctx)
 		return err
-	}, pulumi.WithMocks("backstage", "test", noResources{}), withConfig(values, secrets))
+	}, withConfig(values, secrets))
 	require.NoError(t, err)
+	require.Empty(t, m.Registrations(), "loading the configuration registers nothing")
 	return s
 }
 
 func loadErr(values map[string]string, secrets []string) error {
-	return pulumi.RunErr(func(ctx *pulumi.Context) error {
+	_, err := mock.Run(func(ctx *pulumi.Context) error {
 		_, err := Load(ctx)
 		return err
-	}, pulumi.WithMocks("backstage", "test", noResources{}), withConfig(values, secrets))
+	}, withConfig(values, secrets))
+	return err
 }
 
 func withConfig(values map[string]string, secrets []string) pulumi.RunOption {
@@ -114,11 +117,3 @@ func withConfig(values map[string]string, secrets []string) pulumi.RunOption {
 		info.ConfigSecretKeys = secrets
 	}
 }
-
-type noResources struct{}
-
-func (noResources) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	return args.Name, args.Inputs, nil
-}
-
-func (noResources) Call(pulumi.MockCallArgs) (resource.PropertyMap, error) { return nil, nil }

@@ -105,7 +105,7 @@ func assertRefused(t *testing.T, cfg stackConfig, wantErr ...string) {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.Contains(t, err.Error(), "nothing was deployed")
-	assert.Empty(t, rec.resources, "no resource is registered when the configuration is invalid")
+	assert.Empty(t, rec.Registrations(), "no resource is registered when the configuration is invalid")
 }
 
 func TestEveryProblemIsReportedAtOnce(t *testing.T) {
@@ -183,7 +183,7 @@ func loadConfig(t *testing.T, cfg stackConfig) *config.Stack {
 		var err error
 		loaded, err = config.Load(ctx)
 		return err
-	}, pulumi.WithMocks("backstage", cfg.name, &recorder{}), withConfig(cfg))
+	}, pulumi.WithMocks("backstage", cfg.name, newRecorder()), withConfig(cfg))
 	require.NoError(t, err)
 	return loaded
 }

@@ -30,7 +30,7 @@ func TestExternalDatabaseRegistersNoInClusterDatabase(t *testing.T) {
 	assert.Empty(t, rec.ofType(typeStatefulSet), "no StatefulSet, so no claim")
 	assert.Zero(t, countNamed(rec.ofType(typePassword), "postgres"), "no generated database password")
 	assert.Empty(t, rec.ofType(typeJob))
-	for _, res := range rec.resources {
+	for _, res := range rec.Registrations() {
 		assert.False(t, strings.HasPrefix(res.Name, "postgres"), "%s belongs to the in-cluster database", res.Name)
 	}
 
@@ -101,7 +101,7 @@ func TestExternalDatabaseRefusals(t *testing.T) {
 			for _, want := range tc.wantErr {
 				assert.Contains(t, err.Error(), want)
 			}
-			assert.Empty(t, rec.resources, "nothing registered")
+			assert.Empty(t, rec.Registrations(), "nothing registered")
 		})
 	}
 	// Acknowledged, production accepts verify-ca.
@@ -170,7 +170,7 @@ func TestBackupRefusals(t *testing.T) {
 		require.Error(t, err, value)
 		assert.Contains(t, err.Error(), "backstage:backup: ")
 		assert.Contains(t, err.Error(), want)
-		assert.Empty(t, rec.resources)
+		assert.Empty(t, rec.Registrations())
 	}
 }
 

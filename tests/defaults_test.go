@@ -39,8 +39,8 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 		&components.NetworkIsolationArgs{Namespace: ns},
 		&components.RBACArgs{Namespace: ns})
 
-	require.Len(t, fromComponents.resources, len(fromConfig.resources))
-	for _, want := range fromConfig.resources {
+	require.Len(t, fromComponents.Registrations(), len(fromConfig.Registrations()))
+	for _, want := range fromConfig.Registrations() {
 		got := fromComponents.byName(t, want.Name)
 		assert.Equal(t, plain(get(want.Inputs)), plain(get(got.Inputs)), want.Name)
 		assert.Equal(t, want.Protect, got.Protect, "%s: protect", want.Name)
@@ -50,7 +50,7 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 func registerComponents(t *testing.T, postgres *components.PostgresArgs, app *components.BackstageArgs,
 	network *components.NetworkIsolationArgs, rbac *components.RBACArgs) *recorder {
 	t.Helper()
-	rec := &recorder{}
+	rec := newRecorder()
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		if _, err := components.NewPostgres(ctx, "postgres", postgres); err != nil {
 			return err

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/arhean/backstage-pulumi/internal/mock"
 	"github.com/arhean/backstage-pulumi/internal/props"
 	"github.com/arhean/backstage-pulumi/program"
 )
@@ -128,43 +128,17 @@ func (c *stackConfig) set(key, value string, secret bool) {
 }
 
 // registered is one resource registration as the engine would receive it.
-type registered struct {
-	Type, Name     string
-	URN            string
-	Custom         bool
-	Inputs         resource.PropertyMap
-	Parent         string
-	Provider       string
-	Protect        bool
-	RetainOnDelete bool
-	IgnoreChanges  []string
-	Dependencies   []string
+type registered = mock.Registration
+
+// recorder is the shared mock monitor, answering with values for the generated
+// secrets besides the inputs.
+type recorder struct{ *mock.Monitor }
+
+func newRecorder() *recorder {
+	return &recorder{&mock.Monitor{Outputs: generatedValues}}
 }
 
-// recorder is the mock resource monitor: it records every registration and answers
-// with the inputs as outputs, plus values for the generated secrets.
-type recorder struct {
-	mu        sync.Mutex
-	resources []registered
-}
-
-func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	rpc := args.RegisterRPC
-	reg := registered{
-		Type:   args.TypeToken,
-		Name:   args.Name,
-		Custom: args.Custom,
-		Inputs: args.Inputs,
-	}
-	if rpc != nil {
-		reg.Parent = rpc.GetParent()
-		reg.Provider = rpc.GetProvider()
-		reg.Protect = rpc.GetProtect()
-		reg.RetainOnDelete = rpc.GetRetainOnDelete()
-		reg.IgnoreChanges = rpc.GetIgnoreChanges()
-		reg.Dependencies = rpc.GetDependencies()
-	}
-	outputs := args.Inputs.Copy()
+func generatedValues(args pulumi.MockResourceArgs, outputs resource.PropertyMap) {
 	switch args.TypeToken {
 	case "random:index/randomPassword:RandomPassword":
 		generated := mockGeneratedPassword
@@ -177,21 +151,12 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	case "tls:index/selfSignedCert:SelfSignedCert":
 		outputs["certPem"] = resource.NewProperty("-----BEGIN CERTIFICATE-----mock-ca-cert")
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	reg.URN = fmt.Sprintf("urn:%s::%s", args.TypeToken, args.Name)
-	r.resources = append(r.resources, reg)
-	return args.Name + "-id", outputs, nil
-}
-
-func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return nil, fmt.Errorf("the program makes no calls, got %s", args.Token)
 }
 
 // run executes the stack body against the mocks with the given configuration.
 func run(t testing.TB, cfg stackConfig) (*recorder, error) {
 	t.Helper()
-	rec := &recorder{}
+	rec := newRecorder()
 	err := pulumi.RunErr(program.Run, pulumi.WithMocks("backstage", cfg.name, rec), withConfig(cfg))
 	return rec, err
 }
@@ -207,10 +172,8 @@ func mustRun(t testing.TB, cfg stackConfig) *recorder {
 // kube finds the Kubernetes object of the given kind and metadata.name.
 func (r *recorder) kube(t testing.TB, typeToken, name string) registered {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var found []registered
-	for _, res := range r.resources {
+	for _, res := range r.Registrations() {
 		if res.Type == typeToken && str(res.Inputs, "metadata", "name") == name {
 			found = append(found, res)
 		}
@@ -220,10 +183,8 @@ func (r *recorder) kube(t testing.TB, typeToken, name string) registered {
 }
 
 func (r *recorder) ofType(typeToken string) []registered {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var out []registered
-	for _, res := range r.resources {
+	for _, res := range r.Registrations() {
 		if res.Type == typeToken {
 			out = append(out, res)
 		}
@@ -233,9 +194,7 @@ func (r *recorder) ofType(typeToken string) []registered {
 
 func (r *recorder) byName(t testing.TB, name string) registered {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, res := range r.resources {
+	for _, res := range r.Registrations() {
 		if res.Name == name {
 			return res
 		}

@@ -24,7 +24,7 @@ func TestKubeScoreFindsNothingCritical(t *testing.T) {
 			rec := mustRun(t, loadStack(t, stack))
 			dir := t.TempDir()
 			var files []string
-			for _, res := range rec.resources {
+			for _, res := range rec.Registrations() {
 				if !strings.HasPrefix(res.Type, "kubernetes:") || str(res.Inputs, "kind") == "" || res.Type == typeCustom {
 					continue
 				}

@@ -47,7 +47,7 @@ func TestEveryObjectsInputsFitTheSDKSchema(t *testing.T) {
 	checked := map[string]bool{}
 	for _, cfg := range schemaVariants(t) {
 		rec := mustRun(t, cfg)
-		for _, res := range rec.resources {
+		for _, res := range rec.Registrations() {
 			if !strings.HasPrefix(res.Type, "kubernetes:") || !res.Custom || strings.HasPrefix(res.Type, "kubernetes:helm.sh/") {
 				continue
 			}

@@ -138,7 +138,7 @@ func TestEverySettingReachesItsObjects(t *testing.T) {
 	assert.Empty(t, str(deploy, "spec", "strategy", "rollingUpdate", "maxSurge"), "Recreate takes no rolling budget")
 
 	// No secret value outside the Secrets that hold them.
-	for _, res := range rec.resources {
+	for _, res := range rec.Registrations() {
 		if res.Type == typeSecret || res.Type == typePassword || strings.HasPrefix(res.Type, "tls:") {
 			continue
 		}
@@ -296,7 +296,7 @@ func TestTheAppNeverHoldsTheSuperuserPassword(t *testing.T) {
 			assert.Equal(t, superuser, str(bootstrap.Inputs, "stringData", "password"))
 			assert.True(t, isSecretAt(bootstrap.Inputs, "stringData", "password"))
 			assert.True(t, bootstrap.RetainOnDelete, "the superuser's password outlives a destroy, with the data it opens")
-			for _, res := range rec.resources {
+			for _, res := range rec.Registrations() {
 				if res.Name == "postgres-bootstrap-secret" || res.Type == typePassword {
 					continue
 				}

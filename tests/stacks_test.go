@@ -71,12 +71,12 @@ func TestStacksComposeEveryComponentWithOneProvider(t *testing.T) {
 			require.Len(t, rec.ofType(typeProvider), 1, "one Kubernetes provider, built in main")
 
 			components := map[string]bool{}
-			for _, res := range rec.resources {
+			for _, res := range rec.Registrations() {
 				if strings.HasPrefix(res.Type, "backstage:index:") {
 					components[res.Name] = true
 				}
 			}
-			for _, res := range rec.resources {
+			for _, res := range rec.Registrations() {
 				if strings.HasPrefix(res.Type, "kubernetes:") {
 					assert.Contains(t, res.Provider, "pulumi:providers:kubernetes::kubernetes", "%s uses the stack's provider", res.Name)
 				}
@@ -287,7 +287,7 @@ func TestGitHubCredentialsReachPodsOnlyThroughTheSecret(t *testing.T) {
 		assert.Equal(t, value, str(secret, "stringData", key))
 		assert.True(t, isSecretAt(secret, "stringData", key), "%s stays secret", key)
 	}
-	for _, res := range rec.resources {
+	for _, res := range rec.Registrations() {
 		if res.Type == typeSecret || res.Type == typePassword || strings.HasPrefix(res.Type, "tls:") {
 			continue // where secrets are made and kept
 		}
@@ -302,7 +302,7 @@ func TestPlaintextCredentialIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "backstage:githubToken: is stored in plaintext")
 	assert.Contains(t, err.Error(), "pulumi config set --secret backstage:githubToken")
-	assert.Empty(t, rec.resources)
+	assert.Empty(t, rec.Registrations())
 }
 
 func TestStacksServiceAndIngress(t *testing.T) {

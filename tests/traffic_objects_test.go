@@ -50,7 +50,7 @@ func TestRenderedObjectsForTheTrafficMatrix(t *testing.T) {
 	for name, cfg := range trafficScenarios(t) {
 		rec := mustRun(t, cfg)
 		objects := trafficObjects{Namespaces: map[string]map[string]string{}}
-		for _, res := range rec.resources {
+		for _, res := range rec.Registrations() {
 			switch res.Type {
 			case "kubernetes:core/v1:Namespace":
 				ns := str(res.Inputs, "metadata", "name")

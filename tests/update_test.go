@@ -15,12 +15,12 @@ func changedInputs(t *testing.T, before, after stackConfig) []string {
 	t.Helper()
 	a, b := mustRun(t, before), mustRun(t, after)
 	inputs := map[string]any{}
-	for _, res := range a.resources {
+	for _, res := range a.Registrations() {
 		inputs[res.Type+"::"+res.Name] = plain(get(res.Inputs))
 	}
 	var changed []string
 	seen := map[string]bool{}
-	for _, res := range b.resources {
+	for _, res := range b.Registrations() {
 		key := res.Type + "::" + res.Name
 		seen[key] = true
 		old, existed := inputs[key]
