@@ -56,7 +56,7 @@ test-realnode: ## the real node's tests alone (make test runs them too): real co
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
 	@hack/cluster.sh up >/dev/null
 	@hack/realnode.sh up
-	@KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -timeout 15m -v -run '^TestRealNode$$' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
+	@KUBECONFIG=$(LOCAL_KUBECONFIG) go test -tags e2e -count=1 -timeout 15m -v -run '^TestRealNode$$' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
 
 # The local control plane is started only when the target cluster is the local one.
 define ensure_cluster
@@ -93,24 +93,24 @@ render: $(DRIVER) ## write STACK's manifests to OUT without a cluster (they cont
 	@tools/build.sh pulumi kubernetes-provider
 	@$(STACK_CMD) render -out $(OUT)
 
-test-unit: ## the mock tests only (seconds)
-	go test -short -count=1 ./...
+test-unit: ## the mock tests only (seconds): plain `go test ./...`; the end-to-end tests carry the e2e build tag
+	go test -count=1 ./...
 
 test-e2e: ## the real engine on the local control plane
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
 	@hack/cluster.sh up >/dev/null
-	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -count=1 -run 'E2E' -v ./tests/
+	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -tags e2e -count=1 -run 'E2E' -v ./tests/
 
 test: ## everything CI runs: tracked-file sizes, unit, end-to-end (with the real node where it can start; REAL_NODE=0 leaves it out), manifest lint, code lint
 	@hack/check-tracked-sizes.sh
-	@# The role scripts' test starts Debian's PostgreSQL server.
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt-get install -y --no-install-recommends postgresql-15
+	@# The role scripts' test starts Debian's PostgreSQL server; it is skipped without one.
+	@hack/system-packages.sh "the SQL and shell scripts' tests on a real PostgreSQL server" postgresql-15 || true
 	@REAL_NODE=$(REAL_NODE) hack/test-e2e.sh
 	@$(MAKE) --no-print-directory test-traffic lint-manifests lint
 
 test-traffic: ## judge every scenario's NetworkPolicies as traffic with cyclonus's engine (tests/traffic, a module of its own)
 	@objects=$$(mktemp -d); trap 'rm -rf "$$objects"' EXIT; \
-	  TRAFFIC_OBJECTS=$$objects go test -short -count=1 -run '^TestRenderedObjectsForTheTrafficMatrix$$' ./tests/ >/dev/null && \
+	  TRAFFIC_OBJECTS=$$objects go test -count=1 -run '^TestRenderedObjectsForTheTrafficMatrix$$' ./tests/ >/dev/null && \
 	  cd tests/traffic && TRAFFIC_OBJECTS=$$objects go test -count=1 -v ./... | grep -E '^(---|ok|FAIL)|flows judged|allowed='; exit $${PIPESTATUS[0]}
 
 lint-manifests: $(DRIVER) ## render the local stack with the real provider and fail on any kube-score CRITICAL
@@ -125,7 +125,7 @@ lint: ## actionlint over the workflows, renovate.json against Renovate's schema,
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt would change: $$unformatted"; exit 1; }
 	actionlint
 	renovate-schema $(TOOLS_BIN)/renovate-schema.json renovate.json
-	golangci-lint run ./...
+	golangci-lint run --build-tags e2e ./...
 	cd tests/traffic && golangci-lint run ./...
 
 bump: $(DRIVER) ## set STACK's Backstage image to IMAGE after validating it (e.g. make bump STACK=prod IMAGE=ghcr.io/org/backstage:1.2.3)
@@ -139,4 +139,4 @@ bench: ## the program's build and whole-process preview, no-op, fresh up and bum
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok helm
 	@hack/cluster.sh up >/dev/null
 	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/bench.sh
-	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -run '^$$' -bench . -benchtime 3x -timeout 20m ./tests/
+	KUBECONFIG=$(LOCAL_KUBECONFIG) go test -tags e2e -run '^$$' -bench . -benchtime 3x -timeout 20m ./tests/

@@ -36,10 +36,10 @@ can_run() {
   [ -n "$node_ip" ] || { log "cannot run here: this machine has no default route, so no address for the node"; return 1; }
 }
 
+# packages installs what the node runs on from Debian, where hack/system-packages.sh
+# may (CI, or SYSTEM_PACKAGES=1); elsewhere it says how, and the node is not started.
 packages() {
-  command -v containerd >/dev/null && command -v runc >/dev/null && command -v nft >/dev/null && command -v debootstrap >/dev/null && [ -x /usr/lib/cni/bridge ] && return
-  log "installing containerd, runc, nftables and the CNI plugins from Debian"
-  apt-get install -y --no-install-recommends containerd runc containernetworking-plugins iptables nftables conntrack debootstrap >"$dir/logs/apt.log" 2>&1
+  "$repo/hack/system-packages.sh" "the real node" containerd runc containernetworking-plugins iptables nftables conntrack debootstrap
 }
 
 # write_config FILE: writes standard input to FILE only when it differs, so that a
@@ -219,6 +219,6 @@ case "${1:-up}" in
   layers) layers ;;
   down) down ;;
   status) status ;;
-  check) can_run ;;
+  check) can_run && packages ;;
   *) die "usage: hack/realnode.sh up|prepare|layers|down|status|check" ;;
 esac

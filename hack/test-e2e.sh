@@ -43,7 +43,7 @@ if [ -n "$node" ]; then
   log "the real node's tests run beside the suite; their output follows it"
   (
     if [ -n "$started_node" ]; then hack/realnode.sh up || exit 1; fi
-    go test -count=1 -timeout 15m -v -run '^TestRealNode$' ./tests/
+    go test -tags e2e -count=1 -timeout 15m -v -run '^TestRealNode$' ./tests/
   ) >"$realnode_log" 2>&1 &
   realnode_pid=$!
 fi
@@ -56,7 +56,7 @@ fi
 # was not routed yet; not reproduced).
 alone='TestE2EInterruptedDeploysRecover|TestE2EAnUpThatLosesTheAPIServerRecovers'
 status=0
-go test -count=1 -timeout 15m -skip "^(TestRealNode|$alone)\$" ./... || status=1
+go test -tags e2e -count=1 -timeout 15m -skip "^(TestRealNode|$alone)\$" ./... || status=1
 if [ -n "$realnode_pid" ]; then
   if wait "$realnode_pid"; then
     grep -E '^(--- |\s+--- |ok|PASS)|_test.go:.*requests' "$realnode_log"
@@ -66,5 +66,5 @@ if [ -n "$realnode_pid" ]; then
     cat "$realnode_log"
   fi
 fi
-go test -count=1 -timeout 15m -run "^($alone)\$" ./tests/ || status=1
+go test -tags e2e -count=1 -timeout 15m -run "^($alone)\$" ./tests/ || status=1
 exit "$status"

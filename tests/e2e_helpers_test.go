@@ -1,3 +1,5 @@
+//go:build e2e
+
 package tests
 
 import (
@@ -24,16 +26,13 @@ import (
 // control plane; its cluster-scoped RBAC is named after it too.
 const e2eNamespace = "backstage-e2e"
 
-// requireControlPlane skips under -short and otherwise insists on the real parts: the
-// Pulumi CLI, the provider and a reachable API server.
+// requireControlPlane insists on the real parts: the Pulumi CLI, the provider and a
+// reachable API server.
 func requireControlPlane(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: needs the local control plane (make test runs it)")
-	}
 	for _, tool := range []string{"pulumi", "pulumi-resource-kubernetes", "kubectl"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not on PATH: run the end-to-end tests with `make test` (it builds the tools and starts the cluster), or `go test -short` for the unit tests", tool)
+			t.Fatalf("%s is not on PATH: run the end-to-end tests with `make test` (it builds the tools and starts the cluster), or `go test ./...` (no e2e tag) for the mock tests", tool)
 		}
 	}
 	if os.Getenv("KUBECONFIG") == "" {

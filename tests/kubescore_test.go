@@ -1,3 +1,5 @@
+//go:build e2e
+
 package tests
 
 import (
@@ -45,13 +47,10 @@ func TestKubeScoreFindsNothingCritical(t *testing.T) {
 	}
 }
 
-// requireTool skips under -short and otherwise insists on a tool of the pinned
-// toolchain, which `make test` builds and puts on PATH.
+// requireTool insists on a tool of the pinned toolchain, which `make test` builds and
+// puts on PATH.
 func requireTool(t *testing.T, tool string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skipf("needs %s from the tools cache (make test runs it)", tool)
-	}
 	if _, err := exec.LookPath(tool); err != nil {
 		t.Fatalf("%s is not on PATH: run `make test`, which builds it", tool)
 	}
