@@ -29,11 +29,11 @@ build: $(DRIVER) ## build the program and the driver into bin/ (git-ignored)
 $(DRIVER): $(DRIVER_SOURCES)
 	go build -o $@ ./cmd/stack
 
-generate: ## write Pulumi.yaml's config block and the README's settings table from config/keys.go
+generate: ## write Pulumi.yaml's config block and docs/configuration.md's settings table from config/keys.go
 	go run ./cmd/generate
 
-check-generated: ## fail when Pulumi.yaml or the README's settings table differ from the key table
-	@go run ./cmd/generate && git diff --exit-code -- Pulumi.yaml README.md || { echo "run 'make generate' and commit the result"; exit 1; }
+check-generated: ## fail when Pulumi.yaml or docs/configuration.md's settings table differ from the key table
+	@go run ./cmd/generate && git diff --exit-code -- Pulumi.yaml docs/configuration.md || { echo "run 'make generate' and commit the result"; exit 1; }
 
 check-sizes: ## fail when a tracked file is larger than 1 MB
 	@hack/check-tracked-sizes.sh

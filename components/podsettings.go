@@ -154,7 +154,7 @@ func ImageMatchesMajor(image string, major int) error {
 		return fmt.Errorf("%q has no tag that names its PostgreSQL major; pin one such as postgres:%d.x", image, major)
 	}
 	if tagMajor != strconv.Itoa(major) {
-		return fmt.Errorf("%q is PostgreSQL %s but the major is %d; a major change copies the data (README: upgrading PostgreSQL), it is never an image edit", image, tagMajor, major)
+		return fmt.Errorf("%q is PostgreSQL %s but the major is %d; a major change copies the data (docs/operations.md: Upgrading PostgreSQL), it is never an image edit", image, tagMajor, major)
 	}
 	return nil
 }

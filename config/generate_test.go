@@ -13,7 +13,7 @@ import (
 	"github.com/arhean/backstage-pulumi/components"
 )
 
-// The committed Pulumi.yaml and README table are what the key table generates; after
+// The committed Pulumi.yaml and settings table are what the key table generates; after
 // editing config/keys.go, `make generate` brings them in step.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
 	project, err := ProjectYAML()
@@ -22,19 +22,19 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(project), string(committed), "Pulumi.yaml is stale: run `make generate`")
 
-	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	readme, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
 	require.NoError(t, err)
 	regenerated, err := ReplaceSettingsTable(string(readme))
 	require.NoError(t, err)
-	// The README is long: compare only its generated table, so a failure shows the diff
+	// The page is long: compare only its generated table, so a failure shows the diff
 	// of the table rather than two whole files.
-	assert.Equal(t, settingsSection(t, regenerated), settingsSection(t, string(readme)), "README.md's settings table is stale: run `make generate`")
+	assert.Equal(t, settingsSection(t, regenerated), settingsSection(t, string(readme)), "docs/configuration.md's settings table is stale: run `make generate`")
 }
 
 func settingsSection(t *testing.T, readme string) string {
 	t.Helper()
 	begin, end := strings.Index(readme, "<!-- settings:begin"), strings.Index(readme, "<!-- settings:end -->")
-	require.True(t, begin >= 0 && end > begin, "README.md has no settings markers")
+	require.True(t, begin >= 0 && end > begin, "docs/configuration.md has no settings markers")
 	return readme[begin:end]
 }
 

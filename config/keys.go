@@ -11,9 +11,9 @@ import (
 )
 
 // The key table: every key of a stack's `backstage:` configuration, in the order the
-// generated Pulumi.yaml and README show them. Each is declared once here, with its
+// generated Pulumi.yaml and docs/configuration.md show them. Each is declared once here, with its
 // type (from its Go type), default, description, the Stack field it fills and its
-// checks; `make generate` writes Pulumi.yaml's config block and the README's settings
+// checks; `make generate` writes Pulumi.yaml's config block and docs/configuration.md's settings
 // table from it. Rules that involve several keys are in rules.go.
 
 var table []entry

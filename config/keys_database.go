@@ -187,7 +187,7 @@ func validBackup(b *components.BackupArgs) error {
 
 var KeyPostgresUpgrade = register(&Key[*components.PostgresUpgrade]{
 	Setting: Setting{Name: "postgresUpgrade", Example: "{from: 14}",
-		Description: "A move of the data to postgresMajorVersion from the server of major `from`: Backstage stops and a Job copies every database into a new server beside the old one; then `done: true` runs Backstage on it and retains the old one (README: Upgrading PostgreSQL)."},
+		Description: "A move of the data to postgresMajorVersion from the server of major `from`: Backstage stops and a Job copies every database into a new server beside the old one; then `done: true` runs Backstage on it and retains the old one (docs/operations.md: Upgrading PostgreSQL)."},
 	Into:  func(s *Stack) **components.PostgresUpgrade { return &s.Postgres.Upgrade },
 	Check: validUpgradeShape,
 })

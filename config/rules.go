@@ -39,7 +39,7 @@ func checkRules(r *reader, s *Stack) {
 	checkAdmissionWebhook(r, s)
 	if s.InstallSecurityLayer && s.Environment == Production {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+
-			"plan the move to a Gateway API implementation (README: Security)", KeyInstallSecurityLayer.FullName()))
+			"plan the move to a Gateway API implementation (docs/security.md)", KeyInstallSecurityLayer.FullName()))
 	}
 	checkDatabaseRules(r, s)
 	checkPostgresMajor(r, s, time.Now())
@@ -62,7 +62,7 @@ func checkPostgresMajor(r *reader, s *Stack, now time.Time) {
 		}
 	}
 	if eol, err := time.Parse(time.DateOnly, components.PostgresEndOfLife[major]); err == nil && now.After(eol) && s.Environment == Production {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: PostgreSQL %d reached its end of life on %s and gets no more fixes; plan the major upgrade (README: upgrading PostgreSQL)",
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: PostgreSQL %d reached its end of life on %s and gets no more fixes; plan the major upgrade (docs/operations.md: Upgrading PostgreSQL)",
 			KeyPostgresMajorVersion.FullName(), major, components.PostgresEndOfLife[major]))
 	}
 }

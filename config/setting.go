@@ -13,7 +13,7 @@ import (
 )
 
 // Type is how Pulumi.yaml declares a key. Pulumi.yaml can declare only the first four;
-// object settings appear in the README only.
+// object settings appear in docs/configuration.md only.
 type Type string
 
 const (
@@ -29,7 +29,7 @@ const (
 type Setting struct {
 	// Name is the key without its `backstage:` namespace.
 	Name string
-	// Description is one line, for Pulumi.yaml and the README.
+	// Description is one line, for Pulumi.yaml and docs/configuration.md.
 	Description string
 	// Example is the value the "set it with" hints show.
 	Example string

@@ -55,7 +55,7 @@ func Run(ctx *pulumi.Context) error {
 		// No StatefulSet, claim or generated password. An in-cluster database this stack
 		// ran before is retained (StatefulSet, claim, Secrets), not deleted.
 		_ = ctx.Log.Warn("backstage:database is external: if this stack ran the in-cluster PostgreSQL, its StatefulSet psql-postgresql, "+
-			"its claim and its Secrets are kept in the namespace; delete them once the data is moved (README: Choosing in-cluster or managed)", nil)
+			"its claim and its Secrets are kept in the namespace; delete them once the data is moved (docs/operations.md: Choosing in-cluster or managed)", nil)
 		database = cfg.ExternalDatabaseConnection()
 	} else {
 		if postgres, err = components.NewPostgres(ctx, "postgres", cfg.PostgresArgs(ns), k8s); err != nil {

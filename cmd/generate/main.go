@@ -1,5 +1,5 @@
-// Command generate writes Pulumi.yaml and the README's settings table from the key
-// table in config/keys.go: `make generate`.
+// Command generate writes Pulumi.yaml and the settings table of docs/configuration.md
+// from the key table in config/keys.go: `make generate`.
 package main
 
 import (
@@ -8,6 +8,9 @@ import (
 
 	"github.com/arhean/backstage-pulumi/config"
 )
+
+// settingsPage holds the generated settings table between its markers.
+const settingsPage = "docs/configuration.md"
 
 func main() {
 	if err := run(); err != nil {
@@ -24,13 +27,13 @@ func run() error {
 	if err := os.WriteFile("Pulumi.yaml", project, 0o644); err != nil {
 		return err
 	}
-	readme, err := os.ReadFile("README.md")
+	page, err := os.ReadFile(settingsPage)
 	if err != nil {
 		return err
 	}
-	updated, err := config.ReplaceSettingsTable(string(readme))
+	updated, err := config.ReplaceSettingsTable(string(page))
 	if err != nil {
 		return err
 	}
-	return os.WriteFile("README.md", []byte(updated), 0o644)
+	return os.WriteFile(settingsPage, []byte(updated), 0o644)
 }
