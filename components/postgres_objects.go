@@ -1,6 +1,8 @@
 package components
 
 import (
+	_ "embed"
+
 	"fmt"
 	"maps"
 
@@ -94,12 +96,9 @@ type postgresInputs struct {
 // createAppRole runs once, when the official image initialises an empty volume: the app
 // role may log in and create the database per plugin Backstage makes, and is no
 // superuser, so it cannot reach the server's files or programs (COPY ... TO PROGRAM).
-const createAppRole = `psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-  -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" -v db="$POSTGRES_DB" <<'SQL'
-CREATE ROLE :"app_user" LOGIN CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD :'app_password';
-ALTER DATABASE :"db" OWNER TO :"app_user";
-SQL
-`
+//
+//go:embed scripts/create-app-role.sh
+var createAppRole string
 
 func postgresInitScripts(refs *kube.Refs, spec postgresSpec) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
@@ -112,22 +111,9 @@ func postgresInitScripts(refs *kube.Refs, spec postgresSpec) *corev1.ConfigMap {
 // where the app role is the superuser, to the same roles as a new one; on those it
 // changes nothing. It connects as the superuser when it can, else (old databases) as the
 // app role, which can still create the superuser.
-const demoteAppRole = `set -eu
-if ! PGPASSWORD="$BOOTSTRAP_PASSWORD" psql -U "$BOOTSTRAP_USER" -c 'SELECT 1' >/dev/null 2>&1; then
-  PGPASSWORD="$APP_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$APP_USER" -v su="$BOOTSTRAP_USER" -v pw="$BOOTSTRAP_PASSWORD" <<'SQL'
-SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'su') AS missing \gset
-\if :missing
-CREATE ROLE :"su" SUPERUSER LOGIN PASSWORD :'pw';
-\else
-ALTER ROLE :"su" SUPERUSER LOGIN PASSWORD :'pw';
-\endif
-SQL
-fi
-PGPASSWORD="$BOOTSTRAP_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$BOOTSTRAP_USER" -v app="$APP_USER" <<'SQL'
-ALTER ROLE :"app" NOSUPERUSER NOCREATEROLE CREATEDB LOGIN;
-SQL
-echo "the app role is not a superuser"
-`
+//
+//go:embed scripts/demote-app-role.sh
+var demoteAppRole string
 
 // leastPrivilegeJob runs demoteAppRole once, after the StatefulSet is ready.
 func leastPrivilegeJob(refs *kube.Refs, spec postgresSpec, server postgresServer, host, secretName, bootstrapSecretName pulumi.StringInput) *batchv1.Job {

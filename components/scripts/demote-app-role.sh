@@ -1,0 +1,15 @@
+set -eu
+if ! PGPASSWORD="$BOOTSTRAP_PASSWORD" psql -U "$BOOTSTRAP_USER" -c 'SELECT 1' >/dev/null 2>&1; then
+  PGPASSWORD="$APP_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$APP_USER" -v su="$BOOTSTRAP_USER" -v pw="$BOOTSTRAP_PASSWORD" <<'SQL'
+SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'su') AS missing \gset
+\if :missing
+CREATE ROLE :"su" SUPERUSER LOGIN PASSWORD :'pw';
+\else
+ALTER ROLE :"su" SUPERUSER LOGIN PASSWORD :'pw';
+\endif
+SQL
+fi
+PGPASSWORD="$BOOTSTRAP_PASSWORD" psql -v ON_ERROR_STOP=1 -U "$BOOTSTRAP_USER" -v app="$APP_USER" <<'SQL'
+ALTER ROLE :"app" NOSUPERUSER NOCREATEROLE CREATEDB LOGIN;
+SQL
+echo "the app role is not a superuser"
