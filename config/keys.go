@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -11,20 +10,87 @@ import (
 )
 
 // The key table: every key of a stack's `backstage:` configuration, in the order the
-// generated Pulumi.yaml and docs/configuration.md show them. Each is declared once here, with its
-// type (from its Go type), default, description, the Stack field it fills and its
-// checks; `make generate` writes Pulumi.yaml's config block and docs/configuration.md's settings
+// generated Pulumi.yaml and docs/configuration.md show them. Each key is declared once,
+// as a Key beside the keys of its concern (keys*.go), with its type (from its Go type),
+// default, description, the Stack field it fills and its checks; this list orders them.
+// `make generate` writes Pulumi.yaml's config block and docs/configuration.md's settings
 // table from it. Rules that involve several keys are in rules.go.
+var table = []entry{
+	KeyEnvironment,
+	KeyImage,
+	KeyHost,
+	KeyNamespace,
+	KeyKubeContext,
+	KeyRenderYAMLToDirectory,
+	KeyInstallSecurityLayer,
+	KeyIngressNginxChartVersion,
+	KeyCertManagerChartVersion,
+	KeyKindCluster,
+	KeyTLS,
+	KeyACMEEmail,
+	KeyIngressClassName,
+	KeyIngressControllerNamespace,
+	KeyInitImage,
+	KeyReplicas,
+	KeyMaxUnavailable,
+	KeyMaxSurge,
+	KeyHealthCheckPath,
+	KeyGitHubToken,
+	KeyGitHubClientID,
+	KeyGitHubClientSecret,
+	KeyPostgresMajorVersion,
+	KeyPostgresImage,
+	KeyPostgresStorageClass,
+	KeyPostgresStorageSize,
+	KeyPostgresMaxConnections,
+	KeyPostgresSharedBuffers,
+	KeyPostgresUser,
+	KeyPostgresPassword,
+	KeyPostgresBootstrapPassword,
+	KeyProtectDatabase,
+	KeyRBACClusterWideRead,
+	KeyRBACClusterWideReadAcknowledged,
+	KeyNetworkPolicies,
+	KeyKubeAPIServerCIDRs,
+	KeyIngressWebhookSourceCIDRs,
+	KeyIngressAdmissionWebhook,
+	KeyAppConfig,
+	KeyAppConfigBaseFiles,
+	KeyEnv,
+	KeySecretEnv,
+	KeyBackendSecret,
+	KeyImagePullSecrets,
+	KeyRegistryAuth,
+	KeyImagePullPolicy,
+	KeyCABundle,
+	KeyResources,
+	KeyPostgresResources,
+	KeyNodeSelector,
+	KeyTolerations,
+	KeyPriorityClassName,
+	KeyMetrics,
+	KeyRolloutStrategy,
+	KeyDatabase,
+	KeyDatabaseHost,
+	KeyDatabasePort,
+	KeyDatabaseUser,
+	KeyDatabasePassword,
+	KeyDatabaseSSLMode,
+	KeyDatabaseSSLModeAcknowledged,
+	KeyDatabaseCABundle,
+	KeyDatabaseCIDRs,
+	KeyDatabasePlugins,
+	KeyBackup,
+	KeyPostgresUpgrade,
+	KeyMaintenance,
+	KeyEdge,
+	KeyGatewayRef,
+}
 
-var table []entry
-
-func register[T any](k *Key[T]) *Key[T] {
-	k.typ = typeOf[T]()
-	if k.Secret && reflect.TypeFor[T]().Kind() == reflect.Interface {
-		k.typ = TypeString // a pulumi.StringInput
+func init() {
+	for _, e := range table {
+		e.declare()
 	}
-	table = append(table, k)
-	return k
 }
 
 // Settings lists every key's declaration, in table order.
@@ -36,111 +102,111 @@ func Settings() []*Setting {
 	return out
 }
 
-var KeyEnvironment = register(&Key[Environment]{
+var KeyEnvironment = &Key[Environment]{
 	Setting: Setting{Name: "environment", Required: true, Example: "development|production",
 		Description: "development or production. Production refuses unpinned images, TLS other than letsencrypt-prod, fewer than 2 replicas and the wide RBAC rule without acknowledgement."},
 	Into:  func(s *Stack) *Environment { return &s.Environment },
 	Check: environmentName,
-})
+}
 
-var KeyImage = register(&Key[string]{
+var KeyImage = &Key[string]{
 	Setting: Setting{Name: "image", Required: true, Example: "<registry>/<repository>:<tag>",
 		Description: "The Backstage image, <registry>/<repository>:<tag>. An image bump is one edit of this key."},
 	Into:       func(s *Stack) *string { return &s.App.Image },
 	Check:      validImage,
 	Production: pinnedImage,
 	Warn:       unpinnedImageWarning,
-})
+}
 
-var KeyHost = register(&Key[string]{
+var KeyHost = &Key[string]{
 	Setting: Setting{Name: "host", Required: true, Example: "backstage.example.com",
 		Description: "The DNS name Backstage is served on, e.g. backstage.example.com."},
 	Into:  func(s *Stack) *string { return &s.App.Host },
 	Check: publicHost,
-})
+}
 
-var KeyNamespace = register(&Key[string]{
+var KeyNamespace = &Key[string]{
 	Setting: Setting{Name: "namespace", Example: "backstage-staging",
 		Description: "The namespace of Backstage and PostgreSQL; the ClusterRole is <namespace>-backend."},
 	Default: components.DefaultNamespace,
 	Into:    func(s *Stack) *string { return &s.Namespace },
 	Check:   appNamespace,
-})
+}
 
-var KeyKubeContext = register(&Key[string]{
+var KeyKubeContext = &Key[string]{
 	Setting: Setting{Name: "kubeContext", Example: "kind-backstage",
 		Description: "The kubeconfig context to deploy to; empty for the current context."},
 	Into: func(s *Stack) *string { return &s.KubeContext },
-})
+}
 
-var KeyRenderYAMLToDirectory = register(&Key[string]{
+var KeyRenderYAMLToDirectory = &Key[string]{
 	Setting: Setting{Name: "renderYamlToDirectory", Example: "out/manifests",
 		Description: "When set, write manifests to this folder instead of deploying (they contain secrets - never commit them)."},
 	Into: func(s *Stack) *string { return &s.RenderYAMLToDirectory },
-})
+}
 
-var KeyInstallSecurityLayer = register(&Key[bool]{
+var KeyInstallSecurityLayer = &Key[bool]{
 	Setting: Setting{Name: "installSecurityLayer", Example: "false",
 		Description: "Install ingress-nginx, cert-manager and the ClusterIssuers; false where the platform already runs them."},
 	Default: true,
 	Into:    func(s *Stack) *bool { return &s.InstallSecurityLayer },
-})
+}
 
-var KeyIngressNginxChartVersion = register(&Key[string]{
+var KeyIngressNginxChartVersion = &Key[string]{
 	Setting: Setting{Name: "ingressNginxChartVersion", Pinned: true, Example: components.DefaultIngressNginxChartVersion,
 		Description: "The ingress-nginx chart version (the project is retired upstream; its final release is the default)."},
 	Default: components.DefaultIngressNginxChartVersion,
 	Into:    func(s *Stack) *string { return &s.Security.IngressNginxChartVersion },
 	Check:   exactChartVersion,
-})
+}
 
-var KeyCertManagerChartVersion = register(&Key[string]{
+var KeyCertManagerChartVersion = &Key[string]{
 	Setting: Setting{Name: "certManagerChartVersion", Pinned: true, Example: components.DefaultCertManagerChartVersion,
 		Description: "The cert-manager chart version, " + components.MinCertManagerChartVersion + " or later."},
 	Default: components.DefaultCertManagerChartVersion,
 	Into:    func(s *Stack) *string { return &s.Security.CertManagerChartVersion },
 	Check:   chartVersionAtLeast(components.MinCertManagerChartVersion),
-})
+}
 
-var KeyKindCluster = register(&Key[bool]{
+var KeyKindCluster = &Key[bool]{
 	Setting: Setting{Name: "kindCluster", Example: "true",
 		Description: "Run the ingress controller on the Kind node's host ports 80 and 443."},
 	Into: func(s *Stack) *bool { return &s.Security.KindCluster },
-})
+}
 
-var KeyTLS = register(&Key[components.Issuer]{
+var KeyTLS = &Key[components.Issuer]{
 	Setting: Setting{Name: "tls", Example: string(components.IssuerLetsEncryptProd),
 		Description: "Where the Ingress certificate comes from: letsencrypt-prod, letsencrypt-staging, self-signed-ca or none."},
 	Default:    components.IssuerLetsEncryptProd,
 	Into:       func(s *Stack) *components.Issuer { return &s.TLS },
 	Check:      knownIssuer,
 	Production: productionIssuer,
-})
+}
 
-var KeyACMEEmail = register(&Key[string]{
+var KeyACMEEmail = &Key[string]{
 	Setting: Setting{Name: "acmeEmail", Example: "ops@example.com",
 		Description: "The e-mail address Let's Encrypt sends expiry notices to; required with the letsencrypt issuers."},
 	Into:  func(s *Stack) *string { return &s.ACMEEmail },
 	Check: email,
-})
+}
 
-var KeyIngressClassName = register(&Key[string]{
+var KeyIngressClassName = &Key[string]{
 	Setting: Setting{Name: "ingressClassName", Example: "nginx-internal",
 		Description: "The IngressClass of the Backstage Ingress."},
 	Default: components.DefaultIngressClassName,
 	Into:    func(s *Stack) *string { return &s.Security.IngressClassName },
 	Check:   dnsSubdomain("IngressClass"),
-})
+}
 
-var KeyIngressControllerNamespace = register(&Key[string]{
+var KeyIngressControllerNamespace = &Key[string]{
 	Setting: Setting{Name: "ingressControllerNamespace", Example: "ingress-system",
 		Description: "The namespace of the ingress controller (with edge: gateway, of the Gateway's data plane, by default the Gateway's), the only one allowed to reach Backstage."},
 	Default: components.DefaultIngressControllerNamespace,
 	Into:    func(s *Stack) *string { return &s.Security.IngressControllerNamespace },
 	Check:   dnsLabel("namespace"),
-})
+}
 
-var KeyInitImage = register(&Key[string]{
+var KeyInitImage = &Key[string]{
 	Setting: Setting{Name: "initImage", Pinned: true, Example: components.DefaultInitImage,
 		Description: "The image of the wait-for-postgres init container."},
 	Default:    components.DefaultInitImage,
@@ -148,179 +214,179 @@ var KeyInitImage = register(&Key[string]{
 	Check:      validImage,
 	Production: pinnedImage,
 	Warn:       unpinnedImageWarning,
-})
+}
 
-var KeyReplicas = register(&Key[int]{
+var KeyReplicas = &Key[int]{
 	Setting: Setting{Name: "replicas", Example: "2",
 		Description: "Backstage replicas; production needs at least 2."},
 	Default:    components.DefaultReplicas,
 	Into:       func(s *Stack) *int { return &s.App.Replicas },
 	Check:      between(components.MinReplicas, components.MaxReplicas, "more pods need more database connections than postgresMaxConnections allows"),
 	Production: atLeast(productionMinReplicas, "; production runs at least 2 replicas so that a node loss or a rollout keeps Backstage up"),
-})
+}
 
-var KeyMaxUnavailable = register(&Key[string]{
+var KeyMaxUnavailable = &Key[string]{
 	Setting: Setting{Name: "maxUnavailable", Example: "0",
 		Description: "The rollout's maxUnavailable (number or percentage); production needs 0."},
 	Default:    components.DefaultMaxUnavailable,
 	Into:       func(s *Stack) *string { return &s.App.MaxUnavailable },
 	Check:      validRolloutBudget,
 	Production: zeroRolloutBudget("production rolls out with maxUnavailable 0 so capacity never drops"),
-})
+}
 
-var KeyMaxSurge = register(&Key[string]{
+var KeyMaxSurge = &Key[string]{
 	Setting: Setting{Name: "maxSurge", Example: "1",
 		Description: "The rollout's maxSurge (number or percentage)."},
 	Default: components.DefaultMaxSurge,
 	Into:    func(s *Stack) *string { return &s.App.MaxSurge },
 	Check:   validRolloutBudget,
-})
+}
 
-var KeyHealthCheckPath = register(&Key[string]{
+var KeyHealthCheckPath = &Key[string]{
 	Setting: Setting{Name: "healthCheckPath", Example: "/.backstage/health/v1/readiness",
 		Description: "The path of the startup and readiness probes; /.backstage/health/v1/readiness on Backstage 1.29 and later."},
 	Default: components.DefaultHealthCheckPath,
 	Into:    func(s *Stack) *string { return &s.App.HealthCheckPath },
 	Check:   absolutePath,
-})
+}
 
-var KeyGitHubToken = register(&Key[pulumi.StringInput]{
+var KeyGitHubToken = &Key[pulumi.StringInput]{
 	Setting: Setting{Name: "githubToken", Secret: true, Example: "ghp_...",
 		Description: "A GitHub token for the catalog's GitHub integration, as GITHUB_TOKEN in the Secret backstage-secrets."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.App.GitHubToken },
-})
+}
 
-var KeyGitHubClientID = register(&Key[pulumi.StringInput]{
+var KeyGitHubClientID = &Key[pulumi.StringInput]{
 	Setting: Setting{Name: "githubClientId", Secret: true, Example: "Iv1....",
 		Description: "The GitHub OAuth app's client ID for sign-in, as GITHUB_CLIENT_ID."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.App.GitHubClientID },
-})
+}
 
-var KeyGitHubClientSecret = register(&Key[pulumi.StringInput]{
+var KeyGitHubClientSecret = &Key[pulumi.StringInput]{
 	Setting: Setting{Name: "githubClientSecret", Secret: true, Example: "<client secret>",
 		Description: "The GitHub OAuth app's client secret, as GITHUB_CLIENT_SECRET."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.App.GitHubClientSecret },
-})
+}
 
-var KeyPostgresMajorVersion = register(&Key[int]{
+var KeyPostgresMajorVersion = &Key[int]{
 	Setting: Setting{Name: "postgresMajorVersion", Example: "14",
 		Description: "The PostgreSQL major, 14 to 18; new stacks get 18, existing ones pin what their data directory is (the committed stacks pin 14)."},
 	Default: components.DefaultPostgresMajorVersion,
 	Into:    func(s *Stack) *int { return &s.Postgres.MajorVersion },
 	Check:   between(components.MinPostgresMajorVersion, components.MaxPostgresMajorVersion, "the majors the program has images for"),
-})
+}
 
-var KeyPostgresImage = register(&Key[string]{
+var KeyPostgresImage = &Key[string]{
 	Setting: Setting{Name: "postgresImage", Pinned: true, Example: components.DefaultPostgres18Image,
 		Description: "The PostgreSQL image; its tag's major must be postgresMajorVersion. Defaults to that major's pinned image."},
 	Into:       func(s *Stack) *string { return &s.Postgres.Image },
 	Check:      optionalImage,
 	Production: optionalPinnedImage,
 	Warn:       optionalUnpinnedImageWarning,
-})
+}
 
-var KeyPostgresStorageClass = register(&Key[string]{
+var KeyPostgresStorageClass = &Key[string]{
 	Setting: Setting{Name: "postgresStorageClass", Example: "standard",
 		Description: "The StorageClass of the database volume; empty for the cluster's default. Fixed once the claim exists."},
 	Into:  func(s *Stack) *string { return &s.Postgres.StorageClass },
 	Check: dnsSubdomain("StorageClass"),
-})
+}
 
-var KeyPostgresStorageSize = register(&Key[string]{
+var KeyPostgresStorageSize = &Key[string]{
 	Setting: Setting{Name: "postgresStorageSize", Example: "16Gi",
 		Description: "The size of the database volume (a Kubernetes quantity such as 8Gi). Fixed once the claim exists."},
 	Default: components.DefaultStorageSize,
 	Into:    func(s *Stack) *string { return &s.Postgres.StorageSize },
 	Check:   quantityBetween(components.MinStorageSize, components.MaxStorageSize),
-})
+}
 
-var KeyPostgresMaxConnections = register(&Key[int]{
+var KeyPostgresMaxConnections = &Key[int]{
 	Setting: Setting{Name: "postgresMaxConnections", Example: "200",
 		Description: "PostgreSQL max_connections."},
 	Default: components.DefaultMaxConnections,
 	Into:    func(s *Stack) *int { return &s.Postgres.MaxConnections },
 	Check: between(components.MinMaxConnections, components.MaxMaxConnections,
 		"Backstage needs about 10 per replica and plugin"),
-})
+}
 
-var KeyPostgresSharedBuffers = register(&Key[string]{
+var KeyPostgresSharedBuffers = &Key[string]{
 	Setting: Setting{Name: "postgresSharedBuffers", Example: "512MB",
 		Description: "PostgreSQL shared_buffers."},
 	Default: components.DefaultSharedBuffers,
 	Into:    func(s *Stack) *string { return &s.Postgres.SharedBuffers },
 	Check:   postgresSize,
-})
+}
 
-var KeyPostgresUser = register(&Key[string]{
+var KeyPostgresUser = &Key[string]{
 	Setting: Setting{Name: "postgresUser", Example: "portal",
 		Description: "The role Backstage logs in as: it owns the catalog database and may create one per plugin, and is no superuser."},
 	Default: components.DefaultPostgresUser,
 	Into:    func(s *Stack) *string { return &s.Postgres.User },
 	Check:   postgresRole,
-})
+}
 
-var KeyPostgresPassword = register(&Key[pulumi.StringInput]{
+var KeyPostgresPassword = &Key[pulumi.StringInput]{
 	Setting: Setting{Name: "postgresPassword", Secret: true, Example: "<password>",
 		Description: "The password of postgresUser; when unset, one is generated once with pulumi-random and kept in state."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.Postgres.Password },
-})
+}
 
-var KeyPostgresBootstrapPassword = register(&Key[pulumi.StringInput]{
+var KeyPostgresBootstrapPassword = &Key[pulumi.StringInput]{
 	Setting: Setting{Name: "postgresBootstrapPassword", Secret: true, Example: "<password>",
 		Description: "The bootstrap superuser's (postgres) password, kept only in the Secret psql-postgresql-bootstrap; when unset, generated once with pulumi-random."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.Postgres.BootstrapPassword },
-})
+}
 
-var KeyProtectDatabase = register(&Key[bool]{
+var KeyProtectDatabase = &Key[bool]{
 	Setting: Setting{Name: "protectDatabase", Example: "false",
 		Description: "Refuse to delete the database StatefulSet, its namespace and its generated password."},
 	Default: components.DefaultProtectDatabase,
 	Into:    func(s *Stack) *bool { return &s.ProtectDatabase },
-})
+}
 
-var KeyRBACClusterWideRead = register(&Key[bool]{
+var KeyRBACClusterWideRead = &Key[bool]{
 	Setting: Setting{Name: "rbacClusterWideRead", Example: "true",
 		Description: "Let Backstage read every resource, Secrets included, instead of the Kubernetes plugin's list."},
 	Into: func(s *Stack) *bool { return &s.RBAC.ClusterWideRead },
 	Warn: warnWhen(true, "the Backstage ServiceAccount can read every resource in the cluster, Secrets included"),
-})
+}
 
-var KeyRBACClusterWideReadAcknowledged = register(&Key[bool]{
+var KeyRBACClusterWideReadAcknowledged = &Key[bool]{
 	Setting: Setting{Name: "rbacClusterWideReadAcknowledged", Example: "true",
 		Description: "Production's explicit acceptance of rbacClusterWideRead."},
 	Into: func(s *Stack) *bool { return &s.RBACClusterWideReadAcknowledged },
-})
+}
 
-var KeyNetworkPolicies = register(&Key[bool]{
+var KeyNetworkPolicies = &Key[bool]{
 	Setting: Setting{Name: "networkPolicies", Example: "false",
 		Description: "Default-deny NetworkPolicies with the allows Backstage needs."},
 	Default: true,
 	Into:    func(s *Stack) *bool { return &s.NetworkPolicies },
 	Warn:    warnWhen(false, "off; every pod in the cluster can reach Backstage and PostgreSQL"),
-})
+}
 
-var KeyKubeAPIServerCIDRs = register(&Key[[]string]{
+var KeyKubeAPIServerCIDRs = &Key[[]string]{
 	Setting: Setting{Name: "kubeApiServerCidrs", CommaSeparated: true, Example: "172.18.0.0/16",
 		Description: "CIDRs of the Kubernetes API server (a YAML list; a comma-separated string is accepted too), for the Kubernetes plugin's egress."},
 	Default: []string{},
 	Into:    func(s *Stack) *[]string { return &s.APIServerCIDRs },
 	Check:   cidrList("172.18.0.0/16"),
-})
+}
 
-var KeyIngressWebhookSourceCIDRs = register(&Key[[]string]{
+var KeyIngressWebhookSourceCIDRs = &Key[[]string]{
 	Setting: Setting{Name: "ingressWebhookSourceCidrs", CommaSeparated: true, Example: "172.18.0.0/16",
 		Description: "Where the API server calls the ingress-nginx admission webhook from (a YAML list of CIDRs: the control plane's addresses, Kind's node network); the only sources its port admits, required while the webhook runs behind NetworkPolicies."},
 	Default: []string{},
 	Into:    func(s *Stack) *[]string { return &s.WebhookSourceCIDRs },
 	Check:   cidrList("172.18.0.0/16"),
-})
+}
 
-var KeyIngressAdmissionWebhook = register(&Key[bool]{
+var KeyIngressAdmissionWebhook = &Key[bool]{
 	Setting: Setting{Name: "ingressAdmissionWebhook", Example: "false",
 		Description: "Run ingress-nginx's admission webhook, which checks every Ingress before nginx loads it; false where the API server's source addresses are not known yet."},
 	Default: true,
 	Into:    func(s *Stack) *bool { return &s.AdmissionWebhook },
-})
+}
 
 // productionMinReplicas keeps Backstage up through a node loss or a rollout.
 const productionMinReplicas = 2

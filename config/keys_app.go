@@ -11,119 +11,119 @@ import (
 // images, trust, resources, scheduling, metrics and rollouts. They follow keys.go's in
 // the table (Go initialises this file's variables after keys.go's).
 
-var KeyAppConfig = register(&Key[map[string]any]{
+var KeyAppConfig = &Key[map[string]any]{
 	Setting: Setting{Name: "appConfig", Example: "{app: {title: Backstage}}",
 		Description: "app-config merged over the image's files (a YAML map; credentials as ${ENV_NAME} with secretEnv), mounted from the ConfigMap backstage-app-config."},
 	Into:  func(s *Stack) *map[string]any { return &s.App.AppConfig },
 	Check: noLiteralCredentials,
-})
+}
 
-var KeyAppConfigBaseFiles = register(&Key[[]string]{
+var KeyAppConfigBaseFiles = &Key[[]string]{
 	Setting: Setting{Name: "appConfigBaseFiles", Example: "app-config.yaml",
 		Description: "The image's own app-config files, passed with --config before appConfig (a YAML list)."},
 	Default: components.DefaultAppConfigBaseFiles,
 	Into:    func(s *Stack) *[]string { return &s.App.AppConfigBaseFiles },
 	Check:   appConfigFiles,
-})
+}
 
-var KeyEnv = register(&Key[map[string]string]{
+var KeyEnv = &Key[map[string]string]{
 	Setting: Setting{Name: "env", Example: "{LOG_LEVEL_PLUGINS: debug}",
 		Description: "Plain environment variables for Backstage (a YAML map), into the ConfigMap backstage-env-config."},
 	Into:  func(s *Stack) *map[string]string { return &s.App.Env },
 	Check: envNames[string],
-})
+}
 
-var KeySecretEnv = register(&Key[components.SecretStrings]{
+var KeySecretEnv = &Key[components.SecretStrings]{
 	Setting: Setting{Name: "secretEnv", Secret: true, Example: "<value>",
 		Description: "Secret environment variables (each set with `pulumi config set --secret --path 'backstage:secretEnv.NAME'`), into the Secret backstage-secrets."},
 	Into:  func(s *Stack) *components.SecretStrings { return &s.App.SecretEnv },
 	Check: func(env components.SecretStrings) error { return envNames(env) },
-})
+}
 
-var KeyBackendSecret = register(&Key[pulumi.StringInput]{
+var KeyBackendSecret = &Key[pulumi.StringInput]{
 	Setting: Setting{Name: "backendSecret", Secret: true, Example: "<48 random characters>",
 		Description: "BACKEND_SECRET, for backend.auth.keys and external access tokens; when unset, generated once with pulumi-random and kept in state."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.App.BackendSecret },
-})
+}
 
-var KeyImagePullSecrets = register(&Key[[]string]{
+var KeyImagePullSecrets = &Key[[]string]{
 	Setting: Setting{Name: "imagePullSecrets", Example: "ghcr-pull",
 		Description: "Existing pull Secrets in the namespace for the Backstage image (a YAML list)."},
 	Default: []string{},
 	Into:    func(s *Stack) *[]string { return &s.App.ImagePullSecrets },
 	Check:   each(dnsSubdomain("Secret")),
-})
+}
 
-var KeyRegistryAuth = register(&Key[*components.RegistryAuth]{
+var KeyRegistryAuth = &Key[*components.RegistryAuth]{
 	Setting: Setting{Name: "registryAuth", Secret: true, Example: "{server: ghcr.io, username: bot, password: <token>}",
 		Description: "A registry login (server, username, password), turned into the pull Secret backstage-registry."},
 	Into: func(s *Stack) **components.RegistryAuth { return &s.App.RegistryAuth },
-})
+}
 
-var KeyImagePullPolicy = register(&Key[string]{
+var KeyImagePullPolicy = &Key[string]{
 	Setting: Setting{Name: "imagePullPolicy", Example: "IfNotPresent",
 		Description: "Always asks the registry at every start; IfNotPresent suits pinned tags and digests and keeps pods starting through a registry outage."},
 	Default: components.DefaultImagePullPolicy,
 	Into:    func(s *Stack) *string { return &s.App.ImagePullPolicy },
 	Check:   oneOf("Always", "IfNotPresent", "Never"),
-})
+}
 
-var KeyCABundle = register(&Key[string]{
+var KeyCABundle = &Key[string]{
 	Setting: Setting{Name: "caBundle", Example: "-----BEGIN CERTIFICATE-----...",
 		Description: "PEM certificates Backstage trusts besides the public CAs (GitHub Enterprise, LDAPS, an internal registry), via NODE_EXTRA_CA_CERTS."},
 	Into:  func(s *Stack) *string { return &s.App.CABundle },
 	Check: pemCertificates,
-})
+}
 
-var KeyResources = register(&Key[components.Resources]{
+var KeyResources = &Key[components.Resources]{
 	Setting: Setting{Name: "resources", Example: "{requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: \"2\", memory: 4Gi}}",
 		Description: "Backstage's CPU and memory requests and limits; Node.js gets half the memory limit for its heap."},
 	Default: components.DefaultBackstageResources,
 	Into:    func(s *Stack) *components.Resources { return &s.AppResources },
 	Check:   components.Resources.Validate,
-})
+}
 
-var KeyPostgresResources = register(&Key[components.Resources]{
+var KeyPostgresResources = &Key[components.Resources]{
 	Setting: Setting{Name: "postgresResources", Example: "{requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: \"2\", memory: 2Gi}}",
 		Description: "PostgreSQL's CPU and memory requests and limits; /dev/shm is half the memory limit and postgresSharedBuffers must fit it."},
 	Default: components.DefaultPostgresResources,
 	Into:    func(s *Stack) *components.Resources { return &s.PostgresResources },
 	Check:   components.Resources.Validate,
-})
+}
 
-var KeyNodeSelector = register(&Key[map[string]string]{
+var KeyNodeSelector = &Key[map[string]string]{
 	Setting: Setting{Name: "nodeSelector", Example: "{node-pool: apps}",
 		Description: "Node labels the Backstage and PostgreSQL pods must run on (a YAML map)."},
 	Into:  func(s *Stack) *map[string]string { return &s.Scheduling.NodeSelector },
 	Check: labelMap,
-})
+}
 
-var KeyTolerations = register(&Key[[]corev1.Toleration]{
+var KeyTolerations = &Key[[]corev1.Toleration]{
 	Setting: Setting{Name: "tolerations", Example: "[{key: dedicated, operator: Equal, value: backstage, effect: NoSchedule}]",
 		Description: "Taints the Backstage and PostgreSQL pods tolerate (a YAML list, as in a pod spec)."},
 	Into:  func(s *Stack) *[]corev1.Toleration { return &s.Scheduling.Tolerations },
 	Check: validTolerations,
-})
+}
 
-var KeyPriorityClassName = register(&Key[string]{
+var KeyPriorityClassName = &Key[string]{
 	Setting: Setting{Name: "priorityClassName", Example: "platform-critical",
 		Description: "The PriorityClass of the Backstage and PostgreSQL pods."},
 	Into:  func(s *Stack) *string { return &s.Scheduling.PriorityClassName },
 	Check: dnsSubdomain("PriorityClass"),
-})
+}
 
-var KeyMetrics = register(&Key[*components.Metrics]{
+var KeyMetrics = &Key[*components.Metrics]{
 	Setting: Setting{Name: "metrics", Example: "{port: 9464, scraperNamespace: monitoring, serviceMonitor: true}",
 		Description: "Expose the OpenTelemetry Prometheus exporter's port (default 9464) to one scraper namespace, with a ServiceMonitor when asked."},
 	Into:  func(s *Stack) **components.Metrics { return &s.App.Metrics },
 	Check: validMetrics,
-})
+}
 
-var KeyRolloutStrategy = register(&Key[string]{
+var KeyRolloutStrategy = &Key[string]{
 	Setting: Setting{Name: "rolloutStrategy", Example: "Recreate",
 		Description: "RollingUpdate, or Recreate (stop every old pod before a new one runs migrations; outside production only)."},
 	Default:    components.DefaultRolloutStrategy,
 	Into:       func(s *Stack) *string { return &s.App.RolloutStrategy },
 	Check:      oneOf("RollingUpdate", "Recreate"),
 	Production: rollingUpdateOnly,
-})
+}

@@ -34,78 +34,78 @@ type ExternalDatabase struct {
 	CIDRs               []string
 }
 
-var KeyDatabase = register(&Key[string]{
+var KeyDatabase = &Key[string]{
 	Setting: Setting{Name: "database", Example: DatabaseExternal,
 		Description: "in-cluster (a PostgreSQL StatefulSet) or external (a managed PostgreSQL, with the database* keys)."},
 	Default: DatabaseInCluster,
 	Into:    func(s *Stack) *string { return &s.Database },
 	Check:   oneOf(DatabaseInCluster, DatabaseExternal),
-})
+}
 
-var KeyDatabaseHost = register(&Key[string]{
+var KeyDatabaseHost = &Key[string]{
 	Setting: Setting{Name: "databaseHost", Example: "backstage.abc123.eu-west-1.rds.amazonaws.com",
 		Description: "The external database's host name (or address); required with database: external."},
 	Into:  func(s *Stack) *string { return &s.External.Host },
 	Check: hostOrAddress,
-})
+}
 
-var KeyDatabasePort = register(&Key[int]{
+var KeyDatabasePort = &Key[int]{
 	Setting: Setting{Name: "databasePort", Example: "6432",
 		Description: "The external database's port."},
 	Default: components.PostgresPort,
 	Into:    func(s *Stack) *int { return &s.External.Port },
 	Check:   between(1, 65535, "a TCP port"),
-})
+}
 
-var KeyDatabaseUser = register(&Key[string]{
+var KeyDatabaseUser = &Key[string]{
 	Setting: Setting{Name: "databaseUser", Example: "backstage",
 		Description: "The external database role Backstage logs in as: LOGIN CREATEDB, no superuser (Backstage creates a database per plugin)."},
 	Into:  func(s *Stack) *string { return &s.External.User },
 	Check: optionalPostgresRole,
-})
+}
 
-var KeyDatabasePassword = register(&Key[pulumi.StringInput]{
+var KeyDatabasePassword = &Key[pulumi.StringInput]{
 	Setting: Setting{Name: "databasePassword", Secret: true, Example: "<password>",
 		Description: "The password of databaseUser; required with database: external."},
 	Into: func(s *Stack) *pulumi.StringInput { return &s.External.Password },
-})
+}
 
-var KeyDatabaseSSLMode = register(&Key[string]{
+var KeyDatabaseSSLMode = &Key[string]{
 	Setting: Setting{Name: "databaseSslMode", Example: "verify-full",
 		Description: "TLS to the external database: require (encrypt only), verify-ca or verify-full (check the certificate and host name); production needs verify-full unless acknowledged."},
 	Default: "verify-full",
 	Into:    func(s *Stack) *string { return &s.External.SSLMode },
 	Check:   oneOf("require", "verify-ca", "verify-full"),
-})
+}
 
-var KeyDatabaseSSLModeAcknowledged = register(&Key[bool]{
+var KeyDatabaseSSLModeAcknowledged = &Key[bool]{
 	Setting: Setting{Name: "databaseSslModeAcknowledged", Example: "true",
 		Description: "Production's explicit acceptance of a databaseSslMode weaker than verify-full."},
 	Into: func(s *Stack) *bool { return &s.External.SSLModeAcknowledged },
-})
+}
 
-var KeyDatabaseCABundle = register(&Key[string]{
+var KeyDatabaseCABundle = &Key[string]{
 	Setting: Setting{Name: "databaseCaBundle", Example: "-----BEGIN CERTIFICATE-----...",
 		Description: "PEM certificates that sign the external database's certificate (the RDS, Cloud SQL or Azure CA bundle)."},
 	Into:  func(s *Stack) *string { return &s.External.CABundle },
 	Check: pemCertificates,
-})
+}
 
-var KeyDatabaseCIDRs = register(&Key[[]string]{
+var KeyDatabaseCIDRs = &Key[[]string]{
 	Setting: Setting{Name: "databaseCidrs", Example: "10.20.0.0/24",
 		Description: "The external database's addresses (a YAML list of CIDRs): the only ones Backstage's egress policy allows on databasePort."},
 	Default: []string{},
 	Into:    func(s *Stack) *[]string { return &s.External.CIDRs },
 	Check:   cidrList("10.20.0.0/24"),
-})
+}
 
-var KeyDatabasePlugins = register(&Key[int]{
+var KeyDatabasePlugins = &Key[int]{
 	Setting: Setting{Name: "databasePlugins", Example: "12",
 		Description: "How many backend plugins keep a database (one connection pool each; count them in packages/backend/src/index.ts): with replicas and maxSurge it sizes each plugin's pool to fit postgresMaxConnections."},
 	Default: components.DefaultDatabasePlugins,
 	Into:    func(s *Stack) *int { return &s.DatabasePlugins },
 	Check:   between(1, 100, "the backend plugins that keep a database"),
-})
+}
 
 func hostOrAddress(v string) error {
 	if v == "" || net.ParseIP(v) != nil {
@@ -156,12 +156,12 @@ func checkDatabaseRules(r *reader, s *Stack) {
 	}
 }
 
-var KeyBackup = register(&Key[*components.BackupArgs]{
+var KeyBackup = &Key[*components.BackupArgs]{
 	Setting: Setting{Name: "backup", Example: "{schedule: \"17 3 * * *\", retention: 7, size: 8Gi}",
 		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike."},
 	Into:  func(s *Stack) **components.BackupArgs { return &s.Backup },
 	Check: validBackup,
-})
+}
 
 func validBackup(b *components.BackupArgs) error {
 	if b == nil {
@@ -185,12 +185,12 @@ func validBackup(b *components.BackupArgs) error {
 	return dnsSubdomain("claim")(b.ExistingClaim)
 }
 
-var KeyPostgresUpgrade = register(&Key[*components.PostgresUpgrade]{
+var KeyPostgresUpgrade = &Key[*components.PostgresUpgrade]{
 	Setting: Setting{Name: "postgresUpgrade", Example: "{from: 14}",
 		Description: "A move of the data to postgresMajorVersion from the server of major `from`: Backstage stops and a Job copies every database into a new server beside the old one; then `done: true` runs Backstage on it and retains the old one (docs/operations.md: Upgrading PostgreSQL)."},
 	Into:  func(s *Stack) **components.PostgresUpgrade { return &s.Postgres.Upgrade },
 	Check: validUpgradeShape,
-})
+}
 
 func validUpgradeShape(u *components.PostgresUpgrade) error {
 	if u != nil && u.From == 0 {
@@ -225,12 +225,12 @@ func checkUpgradeRules(r *reader, s *Stack) {
 		KeyPostgresUpgrade.FullName(), u.CopyJobName(to), u.From, server, u.From, KeyPostgresUpgrade.FullName()))
 }
 
-var KeyMaintenance = register(&Key[bool]{
+var KeyMaintenance = &Key[bool]{
 	Setting: Setting{Name: "maintenance", Example: "true",
 		Description: "Stop Backstage (no pod) so that nothing writes to the database during a restore or a major upgrade; the Ingress answers 503 meanwhile."},
 	Into: func(s *Stack) *bool { return &s.App.Stopped },
 	Warn: warnWhen(true, "Backstage is stopped for maintenance: no pod runs until it is false again"),
-})
+}
 
 // checkConnectionBudget sizes the pool each plugin keeps so that every pod at a
 // rollout's peak fits the in-cluster server's max_connections, or checks the pool the

@@ -14,15 +14,15 @@ const (
 	EdgeGateway      = "gateway"
 )
 
-var KeyEdge = register(&Key[string]{
+var KeyEdge = &Key[string]{
 	Setting: Setting{Name: "edge", Example: EdgeGateway,
 		Description: "ingress-nginx (an Ingress; the security layer installs the controller) or gateway (an HTTPRoute on the Gateway named by gatewayRef, whose owner holds TLS, redirects and rate limits)."},
 	Default: EdgeIngressNginx,
 	Into:    func(s *Stack) *string { return &s.Edge },
 	Check:   oneOf(EdgeIngressNginx, EdgeGateway),
-})
+}
 
-var KeyGatewayRef = register(&Key[string]{
+var KeyGatewayRef = &Key[string]{
 	Setting: Setting{Name: "gatewayRef", Example: "gateway-system/shared",
 		Description: "The Gateway (namespace/name) the HTTPRoute attaches to with edge: gateway; its listeners must admit routes from the namespace."},
 	Into: func(s *Stack) *string { return &s.GatewayRef },
@@ -33,7 +33,7 @@ var KeyGatewayRef = register(&Key[string]{
 		_, err := components.ParseGatewayRef(v)
 		return err
 	},
-})
+}
 
 // checkEdgeRules ties the Gateway edge to an existing Gateway: the stack installs no
 // Gateway implementation, so the security layer is off, and the data plane's

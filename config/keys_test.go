@@ -1,6 +1,11 @@
 package config
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,4 +121,45 @@ func withConfig(values map[string]string, secrets []string) pulumi.RunOption {
 		info.Config = values
 		info.ConfigSecretKeys = secrets
 	}
+}
+
+// The table is an explicit list: a key declared beside its concern but left out of it
+// would be neither read nor generated. Every `var KeyX = &Key[...]` of the package is
+// in the table, once.
+func TestEveryDeclaredKeyIsInTheTable(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	declared := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		require.NoError(t, err)
+		for _, decl := range f.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				for i, value := range spec.(*ast.ValueSpec).Values {
+					if unary, ok := value.(*ast.UnaryExpr); ok && unary.Op == token.AND {
+						if lit, ok := unary.X.(*ast.CompositeLit); ok {
+							if index, ok := lit.Type.(*ast.IndexExpr); ok && fmt.Sprint(index.X) == "Key" {
+								declared[spec.(*ast.ValueSpec).Names[i].Name] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, declared)
+	listed := map[string]int{}
+	for _, s := range Settings() {
+		listed[s.Name]++
+	}
+	assert.Len(t, listed, len(table), "a key is listed twice")
+	assert.Equal(t, len(declared), len(table), "every declared key belongs in the table in keys.go")
 }

@@ -73,6 +73,7 @@ type Key[T any] struct {
 // entry is a Key of any type, as the table holds it.
 type entry interface {
 	setting() *Setting
+	declare()
 	// defaultValue is the key's Default, whatever its type.
 	defaultValue() any
 	load(r *reader, s *Stack)
@@ -80,6 +81,14 @@ type entry interface {
 }
 
 func (k *Key[T]) setting() *Setting { return &k.Setting }
+
+// declare derives what the key's Go type says: the type Pulumi.yaml declares.
+func (k *Key[T]) declare() {
+	k.typ = typeOf[T]()
+	if k.Secret && reflect.TypeFor[T]().Kind() == reflect.Interface {
+		k.typ = TypeString // a pulumi.StringInput
+	}
+}
 
 func (k *Key[T]) defaultValue() any { return k.Default }
 
