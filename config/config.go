@@ -49,7 +49,6 @@ type Stack struct {
 	ProtectDatabase bool
 	// DatabasePlugins and the rollout size the pool each plugin keeps (DatabasePoolMax).
 	DatabasePlugins int
-	DatabasePoolMax int
 
 	AppResources, PostgresResources components.Resources
 	// Scheduling applies to the Backstage and the PostgreSQL pods alike.
@@ -79,7 +78,13 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 		for _, e := range table {
 			e.validate(r, s)
 		}
-		checkRules(r, s)
+		for _, f := range checkRules(s, r.refusedKeys) {
+			if f.warning {
+				s.Warnings = append(s.Warnings, f.message)
+			} else {
+				r.problem(f.key, "%s", f.message)
+			}
+		}
 	}
 	if len(r.problems) > 0 {
 		sort.Strings(r.problems)
@@ -92,6 +97,7 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 // SecurityLayerArgs are the args of the ingress controller, cert-manager and issuers.
 func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
 	args := s.Security
+	args.IngressControllerNamespace = s.ingressControllerNamespace()
 	if s.TLS.ACME() {
 		args.ACMEEmail = s.ACMEEmail
 	}
@@ -109,7 +115,7 @@ func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
 func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *components.NetworkIsolationArgs {
 	return &components.NetworkIsolationArgs{
 		Namespace:                  namespace,
-		IngressControllerNamespace: s.Security.IngressControllerNamespace,
+		IngressControllerNamespace: s.ingressControllerNamespace(),
 		APIServerCIDRs:             s.APIServerCIDRs,
 		Metrics:                    s.App.Metrics,
 		DatabaseCIDRs:              s.DatabaseCIDRs(),
@@ -193,7 +199,9 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 	args.Namespace = namespace
 	args.ServiceAccountName = serviceAccountName
 	args.Database = database
-	args.Database.PoolMax = s.DatabasePoolMax
+	args.Database.PoolMax = s.DatabasePoolMax()
+	args.Stopped = s.App.Stopped || s.upgradeCopying()
+	args.Gateway = s.gateway()
 	args.IngressClassName = s.Security.IngressClassName
 	args.Resources = &s.AppResources
 	args.Scheduling = s.Scheduling

@@ -125,35 +125,36 @@ func optionalPostgresRole(v string) error {
 }
 
 // checkDatabaseRules applies the rules between the database keys.
-func checkDatabaseRules(r *reader, s *Stack) {
+func checkDatabaseRules(s *Stack, refused keySet) (out []finding) {
 	if s.Database != DatabaseExternal {
 		if s.External.Host != "" {
-			r.problem(KeyDatabaseHost.Name, "is set but %s is %s; set `%s external` to use it", KeyDatabase.Name, s.Database, KeyDatabase.FullName())
+			out = append(out, problem(KeyDatabaseHost.Name, "is set but %s is %s; set `%s external` to use it", KeyDatabase.Name, s.Database, KeyDatabase.FullName()))
 		}
-		checkConnectionBudget(r, s)
-		checkUpgradeRules(r, s)
+		out = append(out, checkConnectionBudget(s, refused)...)
+		out = append(out, checkUpgradeRules(s, refused)...)
 		return
 	}
-	checkUpgradeRules(r, s)
+	out = append(out, checkUpgradeRules(s, refused)...)
 	for _, missing := range []struct {
 		unset bool
 		key   *Setting
 	}{{s.External.Host == "", &KeyDatabaseHost.Setting}, {s.External.User == "", &KeyDatabaseUser.Setting}} {
 		if missing.unset {
-			r.problem(missing.key.Name, "is required with database: external; `pulumi config set %s %s`", missing.key.FullName(), missing.key.Example)
+			out = append(out, problem(missing.key.Name, "is required with database: external; `pulumi config set %s %s`", missing.key.FullName(), missing.key.Example))
 		}
 	}
-	if !r.has(KeyDatabasePassword.Name) {
-		r.problem(KeyDatabasePassword.Name, "is required with database: external; `pulumi config set --secret %s <password>`", KeyDatabasePassword.FullName())
+	if s.External.Password == nil {
+		out = append(out, problem(KeyDatabasePassword.Name, "is required with database: external; `pulumi config set --secret %s <password>`", KeyDatabasePassword.FullName()))
 	}
 	if s.NetworkPolicies && len(s.External.CIDRs) == 0 {
-		r.problem(KeyDatabaseCIDRs.Name, "is required with database: external and networkPolicies: the egress policy lets Backstage reach only these addresses; `pulumi config set --path '%s[0]' %s`",
-			KeyDatabaseCIDRs.FullName(), KeyDatabaseCIDRs.Example)
+		out = append(out, problem(KeyDatabaseCIDRs.Name, "is required with database: external and networkPolicies: the egress policy lets Backstage reach only these addresses; `pulumi config set --path '%s[0]' %s`",
+			KeyDatabaseCIDRs.FullName(), KeyDatabaseCIDRs.Example))
 	}
 	if s.Environment == Production && s.External.SSLMode != "verify-full" && !s.External.SSLModeAcknowledged {
-		r.problem(KeyDatabaseSSLMode.Name, "is %s, which does not check the server's host name (require: not even its certificate); production uses verify-full, or `pulumi config set %s true` to accept it",
-			s.External.SSLMode, KeyDatabaseSSLModeAcknowledged.FullName())
+		out = append(out, problem(KeyDatabaseSSLMode.Name, "is %s, which does not check the server's host name (require: not even its certificate); production uses verify-full, or `pulumi config set %s true` to accept it",
+			s.External.SSLMode, KeyDatabaseSSLModeAcknowledged.FullName()))
 	}
+	return out
 }
 
 var KeyBackup = &Key[*components.BackupArgs]{
@@ -201,28 +202,28 @@ func validUpgradeShape(u *components.PostgresUpgrade) error {
 
 // checkUpgradeRules keeps an upgrade in-cluster and upwards, and stops Backstage while
 // the copy runs.
-func checkUpgradeRules(r *reader, s *Stack) {
+func checkUpgradeRules(s *Stack, refused keySet) (out []finding) {
 	u := s.Postgres.Upgrade
 	if u == nil {
 		return
 	}
 	if s.Database != DatabaseInCluster {
-		r.problem(KeyPostgresUpgrade.Name, "is set but %s is %s; a managed database's major is its provider's to upgrade", KeyDatabase.Name, s.Database)
+		out = append(out, problem(KeyPostgresUpgrade.Name, "is set but %s is %s; a managed database's major is its provider's to upgrade", KeyDatabase.Name, s.Database))
 		return
 	}
 	to := s.Postgres.MajorVersion
 	if err := u.Validate(to); err != nil {
-		r.problem(KeyPostgresUpgrade.Name, "%v; set %s to the new major and from to the running server's", err, KeyPostgresMajorVersion.FullName())
+		out = append(out, problem(KeyPostgresUpgrade.Name, "%v; set %s to the new major and from to the running server's", err, KeyPostgresMajorVersion.FullName()))
 		return
 	}
 	server := components.PostgresServerName(to, u)
 	if u.Done {
 		return
 	}
-	s.App.Stopped = true
-	s.Warnings = append(s.Warnings, fmt.Sprintf("%s: Backstage is stopped while the Job %s copies the data from PostgreSQL %d into %s; "+
+	out = append(out, warning(fmt.Sprintf("%s: Backstage is stopped while the Job %s copies the data from PostgreSQL %d into %s; "+
 		"when its log ends with \"copied from PostgreSQL %d\", set `pulumi config set --path %s.done true` and run up again",
-		KeyPostgresUpgrade.FullName(), u.CopyJobName(to), u.From, server, u.From, KeyPostgresUpgrade.FullName()))
+		KeyPostgresUpgrade.FullName(), u.CopyJobName(to), u.From, server, u.From, KeyPostgresUpgrade.FullName())))
+	return out
 }
 
 var KeyMaintenance = &Key[bool]{
@@ -235,33 +236,59 @@ var KeyMaintenance = &Key[bool]{
 // checkConnectionBudget sizes the pool each plugin keeps so that every pod at a
 // rollout's peak fits the in-cluster server's max_connections, or checks the pool the
 // stack's app-config sets. An external server's limit is its provider's, unknown here.
-func checkConnectionBudget(r *reader, s *Stack) {
-	if r.refused(KeyReplicas.Name, KeyMaxSurge.Name, KeyDatabasePlugins.Name, KeyPostgresMaxConnections.Name) {
+func checkConnectionBudget(s *Stack, refused keySet) (out []finding) {
+	if refused.any(KeyReplicas.Name, KeyMaxSurge.Name, KeyDatabasePlugins.Name, KeyPostgresMaxConnections.Name) {
 		return
 	}
-	budget := components.ConnectionBudget{MaxConnections: s.Postgres.MaxConnections, PeakPods: peakPods(s.App), Plugins: s.DatabasePlugins}
+	budget := s.connectionBudget()
 	poolMaxKey := KeyAppConfig.Name + " " + strings.Join(components.PoolMaxPath, ".")
 	if value, set := components.AppConfigValue(s.App.AppConfig, components.PoolMaxPath...); set {
 		pool, isNumber := value.(float64)
 		if !isNumber {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s is %v, not a number, so its connection budget against %s is not checked",
-				poolMaxKey, value, KeyPostgresMaxConnections.FullName()))
+			out = append(out, warning(fmt.Sprintf("%s is %v, not a number, so its connection budget against %s is not checked",
+				poolMaxKey, value, KeyPostgresMaxConnections.FullName())))
 			return
 		}
 		if needed := budget.Needed(int(pool)); needed > budget.MaxConnections {
-			r.problem(KeyAppConfig.Name, "sets %s to %v: at a rollout's peak %d pods x %d plugins (%s) need %d connections, above %s %d; lower it to %d or set %s to %d",
+			out = append(out, problem(KeyAppConfig.Name, "sets %s to %v: at a rollout's peak %d pods x %d plugins (%s) need %d connections, above %s %d; lower it to %d or set %s to %d",
 				strings.Join(components.PoolMaxPath, "."), pool, budget.PeakPods, budget.Plugins, KeyDatabasePlugins.Name, needed,
-				KeyPostgresMaxConnections.Name, budget.MaxConnections, max(budget.PoolMax(), 1), KeyPostgresMaxConnections.FullName(), needed)
+				KeyPostgresMaxConnections.Name, budget.MaxConnections, max(budget.PoolMax(), 1), KeyPostgresMaxConnections.FullName(), needed))
 		}
 		return
 	}
-	s.DatabasePoolMax = budget.PoolMax()
-	if s.DatabasePoolMax < components.MinPoolMax {
+	if budget.PoolMax() < components.MinPoolMax {
 		needed := budget.Needed(components.MinPoolMax)
-		r.problem(KeyPostgresMaxConnections.Name, "is %d: at a rollout's peak %d pods (%s plus %s) x %d plugins (%s) need %d connections for pools of %d; set `%s %d`, or lower %s",
+		out = append(out, problem(KeyPostgresMaxConnections.Name, "is %d: at a rollout's peak %d pods (%s plus %s) x %d plugins (%s) need %d connections for pools of %d; set `%s %d`, or lower %s",
 			budget.MaxConnections, budget.PeakPods, KeyReplicas.Name, KeyMaxSurge.Name, budget.Plugins, KeyDatabasePlugins.Name, needed, components.MinPoolMax,
-			KeyPostgresMaxConnections.FullName(), needed, KeyReplicas.Name)
+			KeyPostgresMaxConnections.FullName(), needed, KeyReplicas.Name))
 	}
+	return out
+}
+
+// connectionBudget is what the in-cluster server's connections must serve at a
+// rollout's peak.
+func (s *Stack) connectionBudget() components.ConnectionBudget {
+	return components.ConnectionBudget{MaxConnections: s.Postgres.MaxConnections, PeakPods: peakPods(s.App), Plugins: s.DatabasePlugins}
+}
+
+// DatabasePoolMax is the pool each plugin keeps on the in-cluster server, sized by the
+// connection budget; 0 (Knex's default) for an external server, whose limit is its
+// provider's, and where the stack's app-config sets the pool itself.
+func (s *Stack) DatabasePoolMax() int {
+	if s.Database != DatabaseInCluster {
+		return 0
+	}
+	if _, set := components.AppConfigValue(s.App.AppConfig, components.PoolMaxPath...); set {
+		return 0
+	}
+	return s.connectionBudget().PoolMax()
+}
+
+// upgradeCopying says whether a major upgrade's copy runs, during which Backstage is
+// stopped so that nothing writes to the old server.
+func (s *Stack) upgradeCopying() bool {
+	u := s.Postgres.Upgrade
+	return s.Database == DatabaseInCluster && u != nil && !u.Done
 }
 
 // peakPods is replicas plus the surge a rolling update adds (rounded up, as the

@@ -38,31 +38,45 @@ var KeyGatewayRef = &Key[string]{
 // checkEdgeRules ties the Gateway edge to an existing Gateway: the stack installs no
 // Gateway implementation, so the security layer is off, and the data plane's
 // namespace is the one allowed to reach Backstage unless set otherwise.
-func checkEdgeRules(r *reader, s *Stack) {
+func checkEdgeRules(s *Stack, refused keySet) (out []finding) {
 	if s.Edge != EdgeGateway {
 		if s.GatewayRef != "" {
-			r.problem(KeyGatewayRef.Name, "is set but %s is %s; set `%s %s` to use it", KeyEdge.Name, s.Edge, KeyEdge.FullName(), EdgeGateway)
+			out = append(out, problem(KeyGatewayRef.Name, "is set but %s is %s; set `%s %s` to use it", KeyEdge.Name, s.Edge, KeyEdge.FullName(), EdgeGateway))
 		}
 		return
 	}
 	if s.GatewayRef == "" {
-		r.problem(KeyGatewayRef.Name, "is required with edge: gateway: the Gateway the HTTPRoute attaches to; `pulumi config set %s %s`",
-			KeyGatewayRef.FullName(), KeyGatewayRef.Example)
+		out = append(out, problem(KeyGatewayRef.Name, "is required with edge: gateway: the Gateway the HTTPRoute attaches to; `pulumi config set %s %s`",
+			KeyGatewayRef.FullName(), KeyGatewayRef.Example))
 		return
 	}
 	if s.InstallSecurityLayer {
-		r.problem(KeyEdge.Name, "is gateway, but %s is true: the layer installs ingress-nginx, and this stack installs no Gateway implementation; "+
-			"set `%s false` and name your Gateway with %s", KeyInstallSecurityLayer.Name, KeyInstallSecurityLayer.FullName(), KeyGatewayRef.Name)
+		out = append(out, problem(KeyEdge.Name, "is gateway, but %s is true: the layer installs ingress-nginx, and this stack installs no Gateway implementation; "+
+			"set `%s false` and name your Gateway with %s", KeyInstallSecurityLayer.Name, KeyInstallSecurityLayer.FullName(), KeyGatewayRef.Name))
 		return
+	}
+	return out
+}
+
+// gateway is the Gateway the HTTPRoute attaches to; nil on the ingress-nginx edge.
+func (s *Stack) gateway() *components.GatewayRef {
+	if s.Edge != EdgeGateway {
+		return nil
 	}
 	gateway, err := components.ParseGatewayRef(s.GatewayRef)
 	if err != nil {
-		return // the key's own check said so
+		return nil // the key's own check refuses it
 	}
-	s.App.Gateway = &gateway
-	// Pulumi.yaml's default reads as set, so the default stands for "not chosen": the
-	// ingress-nginx namespace has nothing to do with a Gateway.
-	if s.Security.IngressControllerNamespace == components.DefaultIngressControllerNamespace {
-		s.Security.IngressControllerNamespace = gateway.Namespace
+	return &gateway
+}
+
+// ingressControllerNamespace is the one namespace allowed to reach Backstage: on the
+// Gateway edge, the Gateway's unless the stack names its data plane's. Pulumi.yaml's
+// default reads as set, so the default stands for "not chosen": the ingress-nginx
+// namespace has nothing to do with a Gateway.
+func (s *Stack) ingressControllerNamespace() string {
+	if gateway := s.gateway(); gateway != nil && s.Security.IngressControllerNamespace == components.DefaultIngressControllerNamespace {
+		return gateway.Namespace
 	}
+	return s.Security.IngressControllerNamespace
 }

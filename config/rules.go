@@ -2,91 +2,117 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/arhean/backstage-pulumi/components"
 )
 
+// A finding is a rule's verdict: a problem, which refuses the stack and names its key,
+// or a warning, which the program logs.
+type finding struct {
+	key, message string
+	warning      bool
+}
+
+func problem(key, format string, args ...any) finding {
+	return finding{key: key, message: fmt.Sprintf(format, args...)}
+}
+
+func warning(message string) finding { return finding{message: message, warning: true} }
+
+// keySet is the keys whose own checks refused them: a rule between keys skips what it
+// would only report again.
+type keySet map[string]bool
+
+func (k keySet) any(keys ...string) bool {
+	return slices.ContainsFunc(keys, func(key string) bool { return k[key] })
+}
+
 // checkRules applies the rules that involve more than one key; each key's own checks
-// are in the table.
-func checkRules(r *reader, s *Stack) {
-	checkEdgeRules(r, s)
+// are in the table. The rules read the Stack and return what they find: they set
+// nothing, so what a component receives is computed only where its args are made.
+func checkRules(s *Stack, refused keySet) (out []finding) {
+	out = append(out, checkEdgeRules(s, refused)...)
 	if s.TLS.ACME() && s.ACMEEmail == "" && s.Edge != EdgeGateway {
-		r.problem(KeyACMEEmail.Name, "is required with tls %s: Let's Encrypt sends expiry notices there; `pulumi config set %s %s`",
-			s.TLS, KeyACMEEmail.FullName(), KeyACMEEmail.Example)
+		out = append(out, problem(KeyACMEEmail.Name, "is required with tls %s: Let's Encrypt sends expiry notices there; `pulumi config set %s %s`",
+			s.TLS, KeyACMEEmail.FullName(), KeyACMEEmail.Example))
 	}
 	unavailable, errU := rolloutBudget(s.App.MaxUnavailable)
 	surge, errS := rolloutBudget(s.App.MaxSurge)
 	if errU == nil && errS == nil && unavailable == 0 && surge == 0 {
-		r.problem(KeyMaxSurge.Name, "is 0 while %s is 0 too, so a rollout could never progress; set it to 1", KeyMaxUnavailable.Name)
+		out = append(out, problem(KeyMaxSurge.Name, "is 0 while %s is 0 too, so a rollout could never progress; set it to 1", KeyMaxUnavailable.Name))
 	}
 	if s.TLS == components.IssuerSelfSignedCA && !s.InstallSecurityLayer && s.Edge != EdgeGateway {
-		r.problem(KeyTLS.Name, "is self-signed-ca, whose CA the security layer makes, but %s is false; install the layer or use letsencrypt-prod with your platform's cert-manager",
-			KeyInstallSecurityLayer.Name)
+		out = append(out, problem(KeyTLS.Name, "is self-signed-ca, whose CA the security layer makes, but %s is false; install the layer or use letsencrypt-prod with your platform's cert-manager",
+			KeyInstallSecurityLayer.Name))
 	}
 	if s.Security.KindCluster && !s.InstallSecurityLayer {
-		r.problem(KeyKindCluster.Name, "is true but %s is false; the Kind settings only apply to the ingress controller this stack installs",
-			KeyInstallSecurityLayer.Name)
+		out = append(out, problem(KeyKindCluster.Name, "is true but %s is false; the Kind settings only apply to the ingress controller this stack installs",
+			KeyInstallSecurityLayer.Name))
 	}
 	if err := components.SharedBuffersFit(s.Postgres.SharedBuffers, s.PostgresResources); err != nil {
-		r.problem(KeyPostgresSharedBuffers.Name, "%v (%s)", err, KeyPostgresResources.FullName())
+		out = append(out, problem(KeyPostgresSharedBuffers.Name, "%v (%s)", err, KeyPostgresResources.FullName()))
 	}
 	for name := range s.App.Env {
 		if _, both := s.App.SecretEnv[name]; both {
-			r.problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name)
+			out = append(out, problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name))
 		}
 	}
-	checkAdmissionWebhook(r, s)
+	out = append(out, checkAdmissionWebhook(s, refused)...)
 	if s.InstallSecurityLayer && s.Environment == Production {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+
-			"plan the move to a Gateway API implementation (docs/security.md)", KeyInstallSecurityLayer.FullName()))
+		out = append(out, warning(fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+
+			"plan the move to a Gateway API implementation (docs/security.md)", KeyInstallSecurityLayer.FullName())))
 	}
-	checkDatabaseRules(r, s)
-	checkPostgresMajor(r, s, time.Now())
+	out = append(out, checkDatabaseRules(s, refused)...)
+	out = append(out, checkPostgresMajor(s, refused, time.Now())...)
 	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {
-		r.problem(KeyRBACClusterWideRead.Name, "grants read on every resource, Secrets included; production needs `pulumi config set %s true` to accept that",
-			KeyRBACClusterWideReadAcknowledged.FullName())
+		out = append(out, problem(KeyRBACClusterWideRead.Name, "grants read on every resource, Secrets included; production needs `pulumi config set %s true` to accept that",
+			KeyRBACClusterWideReadAcknowledged.FullName()))
 	}
+	return out
 }
 
 // checkPostgresMajor keeps the image on the data directory's major, and warns a
 // production stack that runs a major past its end of life.
-func checkPostgresMajor(r *reader, s *Stack, now time.Time) {
+func checkPostgresMajor(s *Stack, refused keySet, now time.Time) (out []finding) {
 	if s.Database != DatabaseInCluster {
 		return
 	}
 	major := s.Postgres.MajorVersion
 	if s.Postgres.Image != "" {
 		if err := components.ImageMatchesMajor(s.Postgres.Image, major); err != nil {
-			r.problem(KeyPostgresImage.Name, "%v (%s)", err, KeyPostgresMajorVersion.FullName())
+			out = append(out, problem(KeyPostgresImage.Name, "%v (%s)", err, KeyPostgresMajorVersion.FullName()))
 		}
 	}
 	if eol, err := time.Parse(time.DateOnly, components.PostgresEndOfLife[major]); err == nil && now.After(eol) && s.Environment == Production {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%s: PostgreSQL %d reached its end of life on %s and gets no more fixes; plan the major upgrade (docs/operations.md: Upgrading PostgreSQL)",
-			KeyPostgresMajorVersion.FullName(), major, components.PostgresEndOfLife[major]))
+		out = append(out, warning(fmt.Sprintf("%s: PostgreSQL %d reached its end of life on %s and gets no more fixes; plan the major upgrade (docs/operations.md: Upgrading PostgreSQL)",
+			KeyPostgresMajorVersion.FullName(), major, components.PostgresEndOfLife[major])))
 	}
+	return out
 }
 
 // checkAdmissionWebhook keeps the ingress-nginx webhook closed to pods: behind
 // NetworkPolicies its port admits only the API server's addresses, which the stack must
 // name, or the webhook does not run at all.
-func checkAdmissionWebhook(r *reader, s *Stack) {
+func checkAdmissionWebhook(s *Stack, refused keySet) (out []finding) {
 	if !s.InstallSecurityLayer {
 		return
 	}
 	if !s.AdmissionWebhook {
 		if len(s.WebhookSourceCIDRs) > 0 {
-			r.problem(KeyIngressWebhookSourceCIDRs.Name, "is set but %s is false; remove it or turn the webhook on", KeyIngressAdmissionWebhook.Name)
+			out = append(out, problem(KeyIngressWebhookSourceCIDRs.Name, "is set but %s is false; remove it or turn the webhook on", KeyIngressAdmissionWebhook.Name))
 		}
 		if s.Environment == Production {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s is false: no Ingress is checked before nginx loads it; set %s to the addresses your API server calls webhooks from and turn it on",
-				KeyIngressAdmissionWebhook.FullName(), KeyIngressWebhookSourceCIDRs.FullName()))
+			out = append(out, warning(fmt.Sprintf("%s is false: no Ingress is checked before nginx loads it; set %s to the addresses your API server calls webhooks from and turn it on",
+				KeyIngressAdmissionWebhook.FullName(), KeyIngressWebhookSourceCIDRs.FullName())))
 		}
 		return
 	}
 	if s.NetworkPolicies && len(s.WebhookSourceCIDRs) == 0 {
-		r.problem(KeyIngressWebhookSourceCIDRs.Name, "is required while the ingress-nginx admission webhook runs behind NetworkPolicies: the API server must reach it and no pod may "+
+		out = append(out, problem(KeyIngressWebhookSourceCIDRs.Name, "is required while the ingress-nginx admission webhook runs behind NetworkPolicies: the API server must reach it and no pod may "+
 			"(IngressNightmare, CVE-2025-1974); `pulumi config set --path '%s[0]' <the control plane's CIDR>`, or `pulumi config set %s false` to run without the webhook",
-			KeyIngressWebhookSourceCIDRs.FullName(), KeyIngressAdmissionWebhook.FullName())
+			KeyIngressWebhookSourceCIDRs.FullName(), KeyIngressAdmissionWebhook.FullName()))
 	}
+	return out
 }

@@ -237,13 +237,13 @@ type reader struct {
 	ctx      *pulumi.Context
 	problems []string
 	// refusedKeys are the keys that have a problem.
-	refusedKeys map[string]bool
+	refusedKeys keySet
 }
 
 func (r *reader) problem(key, format string, args ...any) {
 	r.problems = append(r.problems, fmt.Sprintf("%s:%s: %s", Namespace, key, fmt.Sprintf(format, args...)))
 	if r.refusedKeys == nil {
-		r.refusedKeys = map[string]bool{}
+		r.refusedKeys = keySet{}
 	}
 	r.refusedKeys[key] = true
 }

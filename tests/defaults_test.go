@@ -31,7 +31,7 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 	// The issuer is the stack's choice of ClusterIssuer and the pool is sized from the
 	// connection budget: neither is a component default.
 	pooled := db
-	pooled.PoolMax = cfg.DatabasePoolMax
+	pooled.PoolMax = cfg.DatabasePoolMax()
 	fromComponents := registerComponents(t,
 		&components.PostgresArgs{Namespace: ns},
 		&components.BackstageArgs{Namespace: ns, Image: cfg.App.Image, Host: cfg.App.Host, ServiceAccountName: pulumi.String("backstage"),
