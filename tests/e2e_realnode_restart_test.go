@@ -25,10 +25,10 @@ const realNodeProbeNamespace = "realnode-probe"
 // alone, last.
 func TestRealNodeWorksWithTheEverydayToolsAcrossAPlainRestart(t *testing.T) {
 	requireRealNode(t)
-	resetNamespaceNamed(t, realNodeProbeNamespace)
+	deleteProbeNamespace(t)
 	_, err := kubectl(t, "create", "namespace", realNodeProbeNamespace)
 	require.NoError(t, err)
-	t.Cleanup(func() { resetNamespaceNamed(t, realNodeProbeNamespace) })
+	t.Cleanup(func() { deleteProbeNamespace(t) })
 
 	runProbe(t, "before", "echo ready-before; sleep 3600", true)
 	assertLogsAndExec(t, "before", "ready-before")
@@ -50,6 +50,18 @@ func TestRealNodeWorksWithTheEverydayToolsAcrossAPlainRestart(t *testing.T) {
 
 	runProbe(t, "after", "echo ready-after; sleep 3600", true)
 	assertLogsAndExec(t, "after", "ready-after")
+}
+
+// deleteProbeNamespace removes the probes' namespace and waits until it is gone. The
+// probes hold no volume, so the volumes are left alone (the suite's reset would also
+// release volumes that other tests' clean-ups are releasing at the same moment).
+func deleteProbeNamespace(t *testing.T) {
+	t.Helper()
+	_, _ = kubectl(t, "delete", "namespace", realNodeProbeNamespace, "--ignore-not-found", "--wait=false")
+	waitFor(t, "namespace "+realNodeProbeNamespace+" deleted", 3*time.Minute, func() bool {
+		out, err := kubectl(t, "get", "namespace", realNodeProbeNamespace, "--ignore-not-found", "-o", "name")
+		return err == nil && strings.TrimSpace(out) == ""
+	})
 }
 
 // runProbe starts a busybox pod on the real node (as the restricted Pod Security level
