@@ -33,7 +33,7 @@ func TestRulesOnlyReadTheStack(t *testing.T) {
 			App:      components.BackstageArgs{Replicas: 2, MaxSurge: "1", MaxUnavailable: "0"}, DatabasePlugins: 8,
 			Postgres: components.PostgresArgs{MajorVersion: 18, MaxConnections: 100, SharedBuffers: "128MB"}},
 		"an upgrade's copy": {Environment: Development, Edge: EdgeIngressNginx, Database: DatabaseInCluster,
-			App:      components.BackstageArgs{Replicas: 1, MaxSurge: "1", MaxUnavailable: "0"}, DatabasePlugins: 8,
+			App: components.BackstageArgs{Replicas: 1, MaxSurge: "1", MaxUnavailable: "0"}, DatabasePlugins: 8,
 			Postgres: components.PostgresArgs{MajorVersion: 18, MaxConnections: 100, SharedBuffers: "128MB", Upgrade: &components.PostgresUpgrade{From: 14}}},
 	} {
 		before := fmt.Sprintf("%+v", *s)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -246,12 +245,6 @@ func (r *reader) problem(key, format string, args ...any) {
 		r.refusedKeys = keySet{}
 	}
 	r.refusedKeys[key] = true
-}
-
-// refused says whether any of keys already has a problem: a rule between keys then
-// stays silent rather than reasoning from a value that was refused.
-func (r *reader) refused(keys ...string) bool {
-	return slices.ContainsFunc(keys, func(key string) bool { return r.refusedKeys[key] })
 }
 
 func (r *reader) has(key string) bool {

@@ -13,9 +13,9 @@ import (
 	sdkpolicyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	sdkrbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	appsv1 "k8s.io/api/apps/v1"
@@ -61,9 +61,13 @@ var parityCases = []parityCase{
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkcorev1.ConfigMapArgs {
 			return &sdkcorev1.ConfigMapArgs{Metadata: m, Data: pulumi.StringMap{"a": pulumi.String("b")}}
 		},
-		func(m metav1.ObjectMeta) any { return &corev1.ConfigMap{ObjectMeta: m, Data: map[string]string{"a": "b"}} }),
+		func(m metav1.ObjectMeta) any {
+			return &corev1.ConfigMap{ObjectMeta: m, Data: map[string]string{"a": "b"}}
+		}),
 	sdkCase("kubernetes:core/v1:Namespace", sdkcorev1.NewNamespace,
-		func(m *sdkmetav1.ObjectMetaArgs) *sdkcorev1.NamespaceArgs { return &sdkcorev1.NamespaceArgs{Metadata: m} },
+		func(m *sdkmetav1.ObjectMetaArgs) *sdkcorev1.NamespaceArgs {
+			return &sdkcorev1.NamespaceArgs{Metadata: m}
+		},
 		func(m metav1.ObjectMeta) any { return &corev1.Namespace{ObjectMeta: m} }),
 	sdkCase("kubernetes:core/v1:PersistentVolumeClaim", sdkcorev1.NewPersistentVolumeClaim,
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkcorev1.PersistentVolumeClaimArgs {
@@ -85,7 +89,9 @@ var parityCases = []parityCase{
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkcorev1.ServiceArgs { return &sdkcorev1.ServiceArgs{Metadata: m} },
 		func(m metav1.ObjectMeta) any { return &corev1.Service{ObjectMeta: m} }),
 	sdkCase("kubernetes:core/v1:ServiceAccount", sdkcorev1.NewServiceAccount,
-		func(m *sdkmetav1.ObjectMetaArgs) *sdkcorev1.ServiceAccountArgs { return &sdkcorev1.ServiceAccountArgs{Metadata: m} },
+		func(m *sdkmetav1.ObjectMetaArgs) *sdkcorev1.ServiceAccountArgs {
+			return &sdkcorev1.ServiceAccountArgs{Metadata: m}
+		},
 		func(m metav1.ObjectMeta) any { return &corev1.ServiceAccount{ObjectMeta: m} }),
 	sdkCase("kubernetes:apps/v1:Deployment", sdkappsv1.NewDeployment,
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkappsv1.DeploymentArgs {
@@ -114,9 +120,13 @@ var parityCases = []parityCase{
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkbatchv1.JobArgs {
 			return &sdkbatchv1.JobArgs{Metadata: m, Spec: &sdkbatchv1.JobSpecArgs{Template: sdkPod}}
 		},
-		func(m metav1.ObjectMeta) any { return &batchv1.Job{ObjectMeta: m, Spec: batchv1.JobSpec{Template: apiPod}} }),
+		func(m metav1.ObjectMeta) any {
+			return &batchv1.Job{ObjectMeta: m, Spec: batchv1.JobSpec{Template: apiPod}}
+		}),
 	sdkCase("kubernetes:networking.k8s.io/v1:Ingress", sdknetworkingv1.NewIngress,
-		func(m *sdkmetav1.ObjectMetaArgs) *sdknetworkingv1.IngressArgs { return &sdknetworkingv1.IngressArgs{Metadata: m} },
+		func(m *sdkmetav1.ObjectMetaArgs) *sdknetworkingv1.IngressArgs {
+			return &sdknetworkingv1.IngressArgs{Metadata: m}
+		},
 		func(m metav1.ObjectMeta) any { return &networkingv1.Ingress{ObjectMeta: m} }),
 	sdkCase("kubernetes:networking.k8s.io/v1:NetworkPolicy", sdknetworkingv1.NewNetworkPolicy,
 		func(m *sdkmetav1.ObjectMetaArgs) *sdknetworkingv1.NetworkPolicyArgs {
@@ -133,7 +143,9 @@ var parityCases = []parityCase{
 		},
 		func(m metav1.ObjectMeta) any { return &policyv1.PodDisruptionBudget{ObjectMeta: m} }),
 	sdkCase("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", sdkrbacv1.NewClusterRole,
-		func(m *sdkmetav1.ObjectMetaArgs) *sdkrbacv1.ClusterRoleArgs { return &sdkrbacv1.ClusterRoleArgs{Metadata: m} },
+		func(m *sdkmetav1.ObjectMetaArgs) *sdkrbacv1.ClusterRoleArgs {
+			return &sdkrbacv1.ClusterRoleArgs{Metadata: m}
+		},
 		func(m metav1.ObjectMeta) any { return &rbacv1.ClusterRole{ObjectMeta: m} }),
 	sdkCase("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", sdkrbacv1.NewClusterRoleBinding,
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkrbacv1.ClusterRoleBindingArgs {
