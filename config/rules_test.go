@@ -37,8 +37,7 @@ func TestRulesOnlyReadTheStack(t *testing.T) {
 			Postgres: components.PostgresArgs{MajorVersion: 18, MaxConnections: 100, SharedBuffers: "128MB", Upgrade: &components.PostgresUpgrade{From: 14}}},
 	} {
 		before := fmt.Sprintf("%+v", *s)
-		findings := checkRules(s, nil)
+		checkRules(s, nil)
 		assert.Equal(t, before, fmt.Sprintf("%+v", *s), "%s: a rule wrote to the Stack", name)
-		assert.NotNil(t, findings, "%s: the rules ran", name)
 	}
 }
