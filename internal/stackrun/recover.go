@@ -82,6 +82,9 @@ func (s *Stack) Interrupted() (string, error) {
 	if len(locks) > 0 {
 		return fmt.Sprintf("the stack is locked by %s", locks[0]), nil
 	}
+	if ok, err := checkpointSidecarReads(s.StateDir, s.Name()); err != nil || !ok {
+		return fmt.Sprintf("the attributes file beside the stack's state does not read (%s%s)", checkpointPath(s.StateDir, s.Name()), sidecarExt), err
+	}
 	pending, err := s.PendingOperations()
 	if errors.Is(err, errUnreadableCheckpoint) {
 		return fmt.Sprintf("the stack's state does not read (%v)", err), nil
@@ -95,8 +98,9 @@ func (s *Stack) Interrupted() (string, error) {
 	return "", nil
 }
 
-// Recover clears the stack's stale locks (any lock with force), restores the backup of
-// a checkpoint an interrupted write left unreadable, releases the objects of pending
+// Recover clears the stack's stale locks (any lock with force), removes the blob
+// attributes an interrupted write left unreadable, restores the backup of a checkpoint
+// an interrupted write left unreadable, releases the objects of pending
 // creates from the killed run's field manager, refreshes the state from the cluster
 // dropping pending creates, and previews what the next `up` does.
 func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
@@ -108,10 +112,19 @@ func (s *Stack) Recover(ctx context.Context, force bool, out io.Writer) error {
 		if !lock.Gone() && !force {
 			return fmt.Errorf("the stack is locked by %s, which may still be running; if it is gone (a CI runner that died, another machine), run the recovery again with FORCE=1", lock)
 		}
-		if err := os.Remove(lock.Path); err != nil {
-			return err
+		for _, path := range []string{lock.Path, lock.Path + sidecarExt} {
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
 		}
 		_, _ = fmt.Fprintf(out, "recover: removed the lock of %s\n", lock)
+	}
+	removed, err := removeUnreadableSidecars(s.StateDir, s.Name())
+	for _, line := range removed {
+		_, _ = fmt.Fprintf(out, "recover: %s\n", line)
+	}
+	if err != nil {
+		return err
 	}
 	restored, err := restoreCheckpointBackup(s.StateDir, s.Name())
 	if err != nil {
