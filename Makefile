@@ -122,7 +122,7 @@ lint-manifests: $(DRIVER) ## render the local stack with the real provider and f
 
 lint: ## actionlint over the workflows, renovate.json against Renovate's schema, golangci-lint over the code, shellcheck over the scripts the pods run
 	@tools/build.sh lint golangci-lint renovate-schema
-	@if hack/system-packages.sh "the lint of the pods' shell scripts" shellcheck; then shellcheck components/scripts/*.sh && echo "shellcheck: the pods' scripts are clean"; fi
+	@if hack/system-packages.sh "the lint of the pods' shell scripts" shellcheck; then shellcheck components/postgres/scripts/*.sh && echo "shellcheck: the pods' scripts are clean"; fi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt would change: $$unformatted"; exit 1; }
 	actionlint
 	renovate-schema $(TOOLS_BIN)/renovate-schema.json renovate.json

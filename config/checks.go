@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 )
 
 // The checks the key table uses. Each returns the message that follows the key's
@@ -207,7 +207,7 @@ func postgresSize(v string) error {
 	if !postgresSizePattern.MatchString(v) {
 		return fmt.Errorf("%q is not a PostgreSQL size; use a number with kB, MB, GB or TB, e.g. 256MB", v)
 	}
-	if bytes, err := components.PostgresSizeBytes(v); err != nil || bytes < 128<<10 {
+	if bytes, err := postgres.SizeBytes(v); err != nil || bytes < 128<<10 {
 		return fmt.Errorf("%q is below PostgreSQL's minimum of 128kB; e.g. 256MB", v)
 	}
 	return nil

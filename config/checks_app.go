@@ -12,7 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/names"
 )
 
 // Checks of the keys in keys_app.go.
@@ -79,7 +80,7 @@ func noLiteralCredentials(appConfig map[string]any) error {
 
 func appConfigFiles(files []string) error {
 	if len(files) == 0 {
-		return fmt.Errorf("is empty; the image's own files are %s", strings.Join(components.DefaultAppConfigBaseFiles, ", "))
+		return fmt.Errorf("is empty; the image's own files are %s", strings.Join(backstage.DefaultAppConfigBaseFiles, ", "))
 	}
 	for _, f := range files {
 		if f == "" || strings.Contains(f, "..") {
@@ -95,7 +96,7 @@ func envNames[V any](env map[string]V) error {
 		if !envNamePattern.MatchString(name) {
 			return fmt.Errorf("%q is not an environment variable name; use letters, digits and _, not starting with a digit", name)
 		}
-		if components.EnvNameOwned(name) {
+		if backstage.EnvNameOwned(name) {
 			return fmt.Errorf("%s is set by the program (POSTGRES_*, APP_CONFIG_*, NODE_*, BACKEND_SECRET, GITHUB_* and the base URLs); use another name, or the github* keys for GitHub", name)
 		}
 	}
@@ -161,12 +162,12 @@ func validTolerations(tolerations []corev1.Toleration) error {
 	return nil
 }
 
-func validMetrics(m *components.Metrics) error {
+func validMetrics(m *backstage.Metrics) error {
 	if m == nil {
 		return nil
 	}
-	if m.Port != 0 && (m.Port < 1024 || m.Port > 65535 || m.Port == components.BackstagePort) {
-		return fmt.Errorf("port %d is not a free unprivileged port; the exporter's default is %d", m.Port, components.DefaultMetricsPort)
+	if m.Port != 0 && (m.Port < 1024 || m.Port > 65535 || m.Port == names.BackstagePort) {
+		return fmt.Errorf("port %d is not a free unprivileged port; the exporter's default is %d", m.Port, backstage.DefaultMetricsPort)
 	}
 	if errs := validation.IsDNS1123Label(m.ScraperNamespace); len(errs) > 0 {
 		return fmt.Errorf("needs scraperNamespace, the namespace of the Prometheus allowed to scrape (e.g. monitoring)")
@@ -175,7 +176,7 @@ func validMetrics(m *components.Metrics) error {
 }
 
 func rollingUpdateOnly(strategy string) error {
-	if strategy != components.DefaultRolloutStrategy {
+	if strategy != backstage.DefaultRolloutStrategy {
 		return fmt.Errorf("is %s, which stops every pod before new ones start: an outage at each deploy; production rolls", strategy)
 	}
 	return nil

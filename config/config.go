@@ -11,7 +11,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	pulumiconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/network"
+	"github.com/arhean/backstage-pulumi/components/pins"
+	"github.com/arhean/backstage-pulumi/components/postgres"
+	"github.com/arhean/backstage-pulumi/components/rbac"
+	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
 // Namespace is the configuration namespace of every key: `backstage:<key>`.
@@ -37,24 +44,24 @@ type Stack struct {
 	InstallSecurityLayer bool
 	Edge                 string
 	GatewayRef           string
-	TLS                  components.Issuer
+	TLS                  edge.Issuer
 	ACMEEmail            string
-	Security             components.SecurityLayerArgs
+	Security             edge.SecurityLayerArgs
 
-	App             components.BackstageArgs
+	App             backstage.BackstageArgs
 	Database        string
 	External        ExternalDatabase
-	Backup          *components.BackupArgs
-	Postgres        components.PostgresArgs
+	Backup          *postgres.BackupArgs
+	Postgres        postgres.PostgresArgs
 	ProtectDatabase bool
 	// DatabasePlugins and the rollout size the pool each plugin keeps (DatabasePoolMax).
 	DatabasePlugins int
 
-	AppResources, PostgresResources components.Resources
+	AppResources, PostgresResources workload.Resources
 	// Scheduling applies to the Backstage and the PostgreSQL pods alike.
-	Scheduling components.Scheduling
+	Scheduling workload.Scheduling
 
-	RBAC                            components.RBACArgs
+	RBAC                            rbac.RBACArgs
 	RBACClusterWideReadAcknowledged bool
 
 	NetworkPolicies    bool
@@ -95,13 +102,13 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 }
 
 // SecurityLayerArgs are the args of the ingress controller, cert-manager and issuers.
-func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
+func (s *Stack) SecurityLayerArgs() *edge.SecurityLayerArgs {
 	args := s.Security
 	args.IngressControllerNamespace = s.ingressControllerNamespace()
 	if s.TLS.ACME() {
 		args.ACMEEmail = s.ACMEEmail
 	}
-	args.SelfSignedCA = s.TLS == components.IssuerSelfSignedCA
+	args.SelfSignedCA = s.TLS == edge.IssuerSelfSignedCA
 	args.WebhookSourceCIDRs = s.WebhookSourceCIDRs
 	args.AdmissionWebhook = pulumi.BoolRef(s.AdmissionWebhook)
 	args.HighAvailability = s.Environment == Production
@@ -112,8 +119,8 @@ func (s *Stack) SecurityLayerArgs() *components.SecurityLayerArgs {
 }
 
 // NetworkIsolationArgs are the args of the app namespace's NetworkPolicies.
-func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *components.NetworkIsolationArgs {
-	return &components.NetworkIsolationArgs{
+func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *network.NetworkIsolationArgs {
+	return &network.NetworkIsolationArgs{
 		Namespace:                  namespace,
 		IngressControllerNamespace: s.ingressControllerNamespace(),
 		APIServerCIDRs:             s.APIServerCIDRs,
@@ -126,7 +133,7 @@ func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *components.N
 // RBACArgs are the args of the Backstage identity. The cluster-scoped names follow the
 // namespace (backstage-backend by default), so that a second instance in the same
 // cluster gets names of its own instead of fighting over these.
-func (s *Stack) RBACArgs(namespace pulumi.StringInput) *components.RBACArgs {
+func (s *Stack) RBACArgs(namespace pulumi.StringInput) *rbac.RBACArgs {
 	args := s.RBAC
 	args.Namespace = namespace
 	args.ClusterRoleName = s.Namespace + "-backend"
@@ -134,7 +141,7 @@ func (s *Stack) RBACArgs(namespace pulumi.StringInput) *components.RBACArgs {
 }
 
 // PostgresArgs are the args of the database.
-func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *components.PostgresArgs {
+func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *postgres.PostgresArgs {
 	args := s.Postgres
 	args.Namespace = namespace
 	args.Protect = pulumi.BoolRef(s.ProtectDatabase)
@@ -144,12 +151,12 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *components.PostgresA
 }
 
 // MajorUpgradeArgs are the args of the copy to the new major's server at target.
-func (s *Stack) MajorUpgradeArgs(namespace, target pulumi.StringInput, after ...pulumi.Resource) *components.MajorUpgradeArgs {
-	return &components.MajorUpgradeArgs{
+func (s *Stack) MajorUpgradeArgs(namespace, target pulumi.StringInput, after ...pulumi.Resource) *postgres.MajorUpgradeArgs {
+	return &postgres.MajorUpgradeArgs{
 		Namespace:  namespace,
 		Upgrade:    *s.Postgres.Upgrade,
 		To:         s.Postgres.MajorVersion,
-		Image:      components.PostgresImage(s.Postgres.Image, s.Postgres.MajorVersion),
+		Image:      postgres.Image(s.Postgres.Image, s.Postgres.MajorVersion),
 		Target:     target,
 		AppUser:    s.Postgres.User,
 		Scheduling: s.Scheduling,
@@ -166,11 +173,11 @@ func (s *Stack) DatabaseCIDRs() []string {
 }
 
 // ExternalDatabaseConnection is how Backstage reaches the external database.
-func (s *Stack) ExternalDatabaseConnection() components.DatabaseConnection {
-	return components.DatabaseConnection{
+func (s *Stack) ExternalDatabaseConnection() backstage.DatabaseConnection {
+	return backstage.DatabaseConnection{
 		Host:     pulumi.String(s.External.Host),
 		Port:     s.External.Port,
-		Name:     components.PostgresDatabase,
+		Name:     names.PostgresDatabase,
 		User:     pulumi.String(s.External.User),
 		Password: s.External.Password,
 		SSLMode:  s.External.SSLMode,
@@ -181,20 +188,20 @@ func (s *Stack) ExternalDatabaseConnection() components.DatabaseConnection {
 // BackupArgs are the args of the backups of the database Backstage uses, with the
 // tools of the server's major (the newest major's for an external database, whose
 // pg_dump reads every older server).
-func (s *Stack) BackupArgs(namespace pulumi.StringInput, database components.DatabaseConnection) *components.BackupArgs {
+func (s *Stack) BackupArgs(namespace pulumi.StringInput, database backstage.DatabaseConnection) *postgres.BackupArgs {
 	args := *s.Backup
 	args.Namespace = namespace
 	args.Database = database
 	args.Scheduling = s.Scheduling
-	args.Image = components.PostgresImages[components.MaxPostgresMajorVersion]
+	args.Image = pins.PostgresImages[postgres.MaxMajorVersion]
 	if s.Database != DatabaseExternal {
-		args.Image = components.PostgresImage(s.Postgres.Image, s.Postgres.MajorVersion)
+		args.Image = postgres.Image(s.Postgres.Image, s.Postgres.MajorVersion)
 	}
 	return &args
 }
 
 // BackstageArgs are the args of the app tier, given what the other components made.
-func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, database components.DatabaseConnection) *components.BackstageArgs {
+func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, database backstage.DatabaseConnection) *backstage.BackstageArgs {
 	args := s.App
 	args.Namespace = namespace
 	args.ServiceAccountName = serviceAccountName
@@ -205,8 +212,8 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 	args.IngressClassName = s.Security.IngressClassName
 	args.Resources = &s.AppResources
 	args.Scheduling = s.Scheduling
-	args.TLS = pulumi.BoolRef(s.TLS != components.IssuerNone)
-	if s.TLS != components.IssuerNone {
+	args.TLS = pulumi.BoolRef(s.TLS != edge.IssuerNone)
+	if s.TLS != edge.IssuerNone {
 		args.ClusterIssuer = s.TLS
 	}
 	if args.Gateway != nil {

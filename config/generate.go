@@ -109,7 +109,7 @@ func defaultCell(s *Setting, def any) string {
 	case s.Required:
 		return "required"
 	case s.Pinned:
-		return "pinned in `components/defaults.go`"
+		return "pinned in `components/pins/pins.go`"
 	case s.Secret:
 		return "none"
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/pins"
 )
 
 // The committed Pulumi.yaml and settings table are what the key table generates; after
@@ -70,7 +70,7 @@ func TestProjectYAMLDeclaresWhatTheCLIAccepts(t *testing.T) {
 	}
 }
 
-// A Renovate bump edits components/defaults.go only: no generated file holds a pinned
+// A Renovate bump edits components/pins/pins.go only: no generated file holds a pinned
 // version.
 func TestGeneratedFilesHoldNoPinnedVersion(t *testing.T) {
 	project, err := ProjectYAML()
@@ -89,7 +89,7 @@ func TestGeneratedFilesHoldNoPinnedVersion(t *testing.T) {
 		assert.NotContains(t, string(project), version, s.Name)
 		assert.NotContains(t, readmeTable, version, s.Name)
 	}
-	for major, image := range components.PostgresImages {
+	for major, image := range pins.PostgresImages {
 		assert.NotContains(t, string(project), image, "PostgreSQL %d", major)
 		assert.NotContains(t, readmeTable, image, "PostgreSQL %d", major)
 	}

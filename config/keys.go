@@ -6,7 +6,12 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/namespace"
+	"github.com/arhean/backstage-pulumi/components/pins"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 )
 
 // The key table: every key of a stack's `backstage:` configuration, in the order the
@@ -128,7 +133,7 @@ var KeyHost = &Key[string]{
 var KeyNamespace = &Key[string]{
 	Setting: Setting{Name: "namespace", Example: "backstage-staging",
 		Description: "The namespace of Backstage and PostgreSQL; the ClusterRole is <namespace>-backend."},
-	Default: components.DefaultNamespace,
+	Default: namespace.DefaultNamespace,
 	Into:    func(s *Stack) *string { return &s.Namespace },
 	Check:   appNamespace,
 }
@@ -153,19 +158,19 @@ var KeyInstallSecurityLayer = &Key[bool]{
 }
 
 var KeyIngressNginxChartVersion = &Key[string]{
-	Setting: Setting{Name: "ingressNginxChartVersion", Pinned: true, Example: components.DefaultIngressNginxChartVersion,
+	Setting: Setting{Name: "ingressNginxChartVersion", Pinned: true, Example: pins.IngressNginxChartVersion,
 		Description: "The ingress-nginx chart version (the project is retired upstream; its final release is the default)."},
-	Default: components.DefaultIngressNginxChartVersion,
+	Default: pins.IngressNginxChartVersion,
 	Into:    func(s *Stack) *string { return &s.Security.IngressNginxChartVersion },
 	Check:   exactChartVersion,
 }
 
 var KeyCertManagerChartVersion = &Key[string]{
-	Setting: Setting{Name: "certManagerChartVersion", Pinned: true, Example: components.DefaultCertManagerChartVersion,
-		Description: "The cert-manager chart version, " + components.MinCertManagerChartVersion + " or later."},
-	Default: components.DefaultCertManagerChartVersion,
+	Setting: Setting{Name: "certManagerChartVersion", Pinned: true, Example: pins.CertManagerChartVersion,
+		Description: "The cert-manager chart version, " + edge.MinCertManagerChartVersion + " or later."},
+	Default: pins.CertManagerChartVersion,
 	Into:    func(s *Stack) *string { return &s.Security.CertManagerChartVersion },
-	Check:   chartVersionAtLeast(components.MinCertManagerChartVersion),
+	Check:   chartVersionAtLeast(edge.MinCertManagerChartVersion),
 }
 
 var KeyKindCluster = &Key[bool]{
@@ -174,11 +179,11 @@ var KeyKindCluster = &Key[bool]{
 	Into: func(s *Stack) *bool { return &s.Security.KindCluster },
 }
 
-var KeyTLS = &Key[components.Issuer]{
-	Setting: Setting{Name: "tls", Example: string(components.IssuerLetsEncryptProd),
+var KeyTLS = &Key[edge.Issuer]{
+	Setting: Setting{Name: "tls", Example: string(edge.IssuerLetsEncryptProd),
 		Description: "Where the Ingress certificate comes from: letsencrypt-prod, letsencrypt-staging, self-signed-ca or none."},
-	Default:    components.IssuerLetsEncryptProd,
-	Into:       func(s *Stack) *components.Issuer { return &s.TLS },
+	Default:    edge.IssuerLetsEncryptProd,
+	Into:       func(s *Stack) *edge.Issuer { return &s.TLS },
 	Check:      knownIssuer,
 	Production: productionIssuer,
 }
@@ -193,7 +198,7 @@ var KeyACMEEmail = &Key[string]{
 var KeyIngressClassName = &Key[string]{
 	Setting: Setting{Name: "ingressClassName", Example: "nginx-internal",
 		Description: "The IngressClass of the Backstage Ingress."},
-	Default: components.DefaultIngressClassName,
+	Default: names.DefaultIngressClassName,
 	Into:    func(s *Stack) *string { return &s.Security.IngressClassName },
 	Check:   dnsSubdomain("IngressClass"),
 }
@@ -201,15 +206,15 @@ var KeyIngressClassName = &Key[string]{
 var KeyIngressControllerNamespace = &Key[string]{
 	Setting: Setting{Name: "ingressControllerNamespace", Example: "ingress-system",
 		Description: "The namespace of the ingress controller (with edge: gateway, of the Gateway's data plane, by default the Gateway's), the only one allowed to reach Backstage."},
-	Default: components.DefaultIngressControllerNamespace,
+	Default: edge.DefaultIngressControllerNamespace,
 	Into:    func(s *Stack) *string { return &s.Security.IngressControllerNamespace },
 	Check:   dnsLabel("namespace"),
 }
 
 var KeyInitImage = &Key[string]{
-	Setting: Setting{Name: "initImage", Pinned: true, Example: components.DefaultInitImage,
+	Setting: Setting{Name: "initImage", Pinned: true, Example: pins.InitImage,
 		Description: "The image of the wait-for-postgres init container."},
-	Default:    components.DefaultInitImage,
+	Default:    pins.InitImage,
 	Into:       func(s *Stack) *string { return &s.App.InitImage },
 	Check:      validImage,
 	Production: pinnedImage,
@@ -219,16 +224,16 @@ var KeyInitImage = &Key[string]{
 var KeyReplicas = &Key[int]{
 	Setting: Setting{Name: "replicas", Example: "2",
 		Description: "Backstage replicas; production needs at least 2."},
-	Default:    components.DefaultReplicas,
+	Default:    backstage.DefaultReplicas,
 	Into:       func(s *Stack) *int { return &s.App.Replicas },
-	Check:      between(components.MinReplicas, components.MaxReplicas, "more pods need more database connections than postgresMaxConnections allows"),
+	Check:      between(backstage.MinReplicas, backstage.MaxReplicas, "more pods need more database connections than postgresMaxConnections allows"),
 	Production: atLeast(productionMinReplicas, "; production runs at least 2 replicas so that a node loss or a rollout keeps Backstage up"),
 }
 
 var KeyMaxUnavailable = &Key[string]{
 	Setting: Setting{Name: "maxUnavailable", Example: "0",
 		Description: "The rollout's maxUnavailable (number or percentage); production needs 0."},
-	Default:    components.DefaultMaxUnavailable,
+	Default:    backstage.DefaultMaxUnavailable,
 	Into:       func(s *Stack) *string { return &s.App.MaxUnavailable },
 	Check:      validRolloutBudget,
 	Production: zeroRolloutBudget("production rolls out with maxUnavailable 0 so capacity never drops"),
@@ -237,7 +242,7 @@ var KeyMaxUnavailable = &Key[string]{
 var KeyMaxSurge = &Key[string]{
 	Setting: Setting{Name: "maxSurge", Example: "1",
 		Description: "The rollout's maxSurge (number or percentage)."},
-	Default: components.DefaultMaxSurge,
+	Default: backstage.DefaultMaxSurge,
 	Into:    func(s *Stack) *string { return &s.App.MaxSurge },
 	Check:   validRolloutBudget,
 }
@@ -245,7 +250,7 @@ var KeyMaxSurge = &Key[string]{
 var KeyHealthCheckPath = &Key[string]{
 	Setting: Setting{Name: "healthCheckPath", Example: "/.backstage/health/v1/readiness",
 		Description: "The path of the startup and readiness probes; /.backstage/health/v1/readiness on Backstage 1.29 and later."},
-	Default: components.DefaultHealthCheckPath,
+	Default: backstage.DefaultHealthCheckPath,
 	Into:    func(s *Stack) *string { return &s.App.HealthCheckPath },
 	Check:   absolutePath,
 }
@@ -271,13 +276,13 @@ var KeyGitHubClientSecret = &Key[pulumi.StringInput]{
 var KeyPostgresMajorVersion = &Key[int]{
 	Setting: Setting{Name: "postgresMajorVersion", Example: "14",
 		Description: "The PostgreSQL major, 14 to 18; new stacks get 18, existing ones pin what their data directory is (the committed stacks pin 14)."},
-	Default: components.DefaultPostgresMajorVersion,
+	Default: postgres.DefaultMajorVersion,
 	Into:    func(s *Stack) *int { return &s.Postgres.MajorVersion },
-	Check:   between(components.MinPostgresMajorVersion, components.MaxPostgresMajorVersion, "the majors the program has images for"),
+	Check:   between(postgres.MinMajorVersion, postgres.MaxMajorVersion, "the majors the program has images for"),
 }
 
 var KeyPostgresImage = &Key[string]{
-	Setting: Setting{Name: "postgresImage", Pinned: true, Example: components.DefaultPostgres18Image,
+	Setting: Setting{Name: "postgresImage", Pinned: true, Example: pins.Postgres18Image,
 		Description: "The PostgreSQL image; its tag's major must be postgresMajorVersion. Defaults to that major's pinned image."},
 	Into:       func(s *Stack) *string { return &s.Postgres.Image },
 	Check:      optionalImage,
@@ -295,24 +300,24 @@ var KeyPostgresStorageClass = &Key[string]{
 var KeyPostgresStorageSize = &Key[string]{
 	Setting: Setting{Name: "postgresStorageSize", Example: "16Gi",
 		Description: "The size of the database volume (a Kubernetes quantity such as 8Gi). Fixed once the claim exists."},
-	Default: components.DefaultStorageSize,
+	Default: postgres.DefaultStorageSize,
 	Into:    func(s *Stack) *string { return &s.Postgres.StorageSize },
-	Check:   quantityBetween(components.MinStorageSize, components.MaxStorageSize),
+	Check:   quantityBetween(postgres.MinStorageSize, postgres.MaxStorageSize),
 }
 
 var KeyPostgresMaxConnections = &Key[int]{
 	Setting: Setting{Name: "postgresMaxConnections", Example: "200",
 		Description: "PostgreSQL max_connections."},
-	Default: components.DefaultMaxConnections,
+	Default: postgres.DefaultMaxConnections,
 	Into:    func(s *Stack) *int { return &s.Postgres.MaxConnections },
-	Check: between(components.MinMaxConnections, components.MaxMaxConnections,
+	Check: between(postgres.MinMaxConnections, postgres.MaxMaxConnections,
 		"Backstage needs about 10 per replica and plugin"),
 }
 
 var KeyPostgresSharedBuffers = &Key[string]{
 	Setting: Setting{Name: "postgresSharedBuffers", Example: "512MB",
 		Description: "PostgreSQL shared_buffers."},
-	Default: components.DefaultSharedBuffers,
+	Default: postgres.DefaultSharedBuffers,
 	Into:    func(s *Stack) *string { return &s.Postgres.SharedBuffers },
 	Check:   postgresSize,
 }
@@ -320,7 +325,7 @@ var KeyPostgresSharedBuffers = &Key[string]{
 var KeyPostgresUser = &Key[string]{
 	Setting: Setting{Name: "postgresUser", Example: "portal",
 		Description: "The role Backstage logs in as: it owns the catalog database and may create one per plugin, and is no superuser."},
-	Default: components.DefaultPostgresUser,
+	Default: postgres.DefaultUser,
 	Into:    func(s *Stack) *string { return &s.Postgres.User },
 	Check:   postgresRole,
 }
@@ -340,7 +345,7 @@ var KeyPostgresBootstrapPassword = &Key[pulumi.StringInput]{
 var KeyProtectDatabase = &Key[bool]{
 	Setting: Setting{Name: "protectDatabase", Example: "false",
 		Description: "Refuse to delete the database StatefulSet, its namespace and its generated password."},
-	Default: components.DefaultProtectDatabase,
+	Default: postgres.DefaultProtectDatabase,
 	Into:    func(s *Stack) *bool { return &s.ProtectDatabase },
 }
 
@@ -398,19 +403,19 @@ func environmentName(v Environment) error {
 	return nil
 }
 
-func knownIssuer(v components.Issuer) error {
-	if !slices.Contains(components.Issuers, v) {
+func knownIssuer(v edge.Issuer) error {
+	if !slices.Contains(edge.Issuers, v) {
 		return fmt.Errorf("%q is not a known issuer; use letsencrypt-prod, letsencrypt-staging, self-signed-ca or none", v)
 	}
 	return nil
 }
 
-func productionIssuer(v components.Issuer) error {
+func productionIssuer(v edge.Issuer) error {
 	switch v {
-	case components.IssuerNone:
-		return fmt.Errorf("is none; production serves HTTPS only: use %s", components.IssuerLetsEncryptProd)
-	case components.IssuerLetsEncryptStaging, components.IssuerSelfSignedCA:
-		return fmt.Errorf("is %s, whose certificates browsers do not trust; production uses %s", v, components.IssuerLetsEncryptProd)
+	case edge.IssuerNone:
+		return fmt.Errorf("is none; production serves HTTPS only: use %s", edge.IssuerLetsEncryptProd)
+	case edge.IssuerLetsEncryptStaging, edge.IssuerSelfSignedCA:
+		return fmt.Errorf("is %s, whose certificates browsers do not trust; production uses %s", v, edge.IssuerLetsEncryptProd)
 	}
 	return nil
 }

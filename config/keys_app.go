@@ -4,7 +4,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/postgres"
+	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
 // The keys that configure Backstage itself and its pods: app-config, environment,
@@ -21,7 +23,7 @@ var KeyAppConfig = &Key[map[string]any]{
 var KeyAppConfigBaseFiles = &Key[[]string]{
 	Setting: Setting{Name: "appConfigBaseFiles", Example: "app-config.yaml",
 		Description: "The image's own app-config files, passed with --config before appConfig (a YAML list)."},
-	Default: components.DefaultAppConfigBaseFiles,
+	Default: backstage.DefaultAppConfigBaseFiles,
 	Into:    func(s *Stack) *[]string { return &s.App.AppConfigBaseFiles },
 	Check:   appConfigFiles,
 }
@@ -33,11 +35,11 @@ var KeyEnv = &Key[map[string]string]{
 	Check: envNames[string],
 }
 
-var KeySecretEnv = &Key[components.SecretStrings]{
+var KeySecretEnv = &Key[backstage.SecretStrings]{
 	Setting: Setting{Name: "secretEnv", Secret: true, Example: "<value>",
 		Description: "Secret environment variables (each set with `pulumi config set --secret --path 'backstage:secretEnv.NAME'`), into the Secret backstage-secrets."},
-	Into:  func(s *Stack) *components.SecretStrings { return &s.App.SecretEnv },
-	Check: func(env components.SecretStrings) error { return envNames(env) },
+	Into:  func(s *Stack) *backstage.SecretStrings { return &s.App.SecretEnv },
+	Check: func(env backstage.SecretStrings) error { return envNames(env) },
 }
 
 var KeyBackendSecret = &Key[pulumi.StringInput]{
@@ -54,16 +56,16 @@ var KeyImagePullSecrets = &Key[[]string]{
 	Check:   each(dnsSubdomain("Secret")),
 }
 
-var KeyRegistryAuth = &Key[*components.RegistryAuth]{
+var KeyRegistryAuth = &Key[*backstage.RegistryAuth]{
 	Setting: Setting{Name: "registryAuth", Secret: true, Example: "{server: ghcr.io, username: bot, password: <token>}",
 		Description: "A registry login (server, username, password), turned into the pull Secret backstage-registry."},
-	Into: func(s *Stack) **components.RegistryAuth { return &s.App.RegistryAuth },
+	Into: func(s *Stack) **backstage.RegistryAuth { return &s.App.RegistryAuth },
 }
 
 var KeyImagePullPolicy = &Key[string]{
 	Setting: Setting{Name: "imagePullPolicy", Example: "IfNotPresent",
 		Description: "Always asks the registry at every start; IfNotPresent suits pinned tags and digests and keeps pods starting through a registry outage."},
-	Default: components.DefaultImagePullPolicy,
+	Default: backstage.DefaultImagePullPolicy,
 	Into:    func(s *Stack) *string { return &s.App.ImagePullPolicy },
 	Check:   oneOf("Always", "IfNotPresent", "Never"),
 }
@@ -75,20 +77,20 @@ var KeyCABundle = &Key[string]{
 	Check: pemCertificates,
 }
 
-var KeyResources = &Key[components.Resources]{
+var KeyResources = &Key[workload.Resources]{
 	Setting: Setting{Name: "resources", Example: "{requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: \"2\", memory: 4Gi}}",
 		Description: "Backstage's CPU and memory requests and limits; Node.js gets half the memory limit for its heap."},
-	Default: components.DefaultBackstageResources,
-	Into:    func(s *Stack) *components.Resources { return &s.AppResources },
-	Check:   components.Resources.Validate,
+	Default: backstage.DefaultResources,
+	Into:    func(s *Stack) *workload.Resources { return &s.AppResources },
+	Check:   workload.Resources.Validate,
 }
 
-var KeyPostgresResources = &Key[components.Resources]{
+var KeyPostgresResources = &Key[workload.Resources]{
 	Setting: Setting{Name: "postgresResources", Example: "{requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: \"2\", memory: 2Gi}}",
 		Description: "PostgreSQL's CPU and memory requests and limits; /dev/shm is half the memory limit and postgresSharedBuffers must fit it."},
-	Default: components.DefaultPostgresResources,
-	Into:    func(s *Stack) *components.Resources { return &s.PostgresResources },
-	Check:   components.Resources.Validate,
+	Default: postgres.DefaultResources,
+	Into:    func(s *Stack) *workload.Resources { return &s.PostgresResources },
+	Check:   workload.Resources.Validate,
 }
 
 var KeyNodeSelector = &Key[map[string]string]{
@@ -112,17 +114,17 @@ var KeyPriorityClassName = &Key[string]{
 	Check: dnsSubdomain("PriorityClass"),
 }
 
-var KeyMetrics = &Key[*components.Metrics]{
+var KeyMetrics = &Key[*backstage.Metrics]{
 	Setting: Setting{Name: "metrics", Example: "{port: 9464, scraperNamespace: monitoring, serviceMonitor: true}",
 		Description: "Expose the OpenTelemetry Prometheus exporter's port (default 9464) to one scraper namespace, with a ServiceMonitor when asked."},
-	Into:  func(s *Stack) **components.Metrics { return &s.App.Metrics },
+	Into:  func(s *Stack) **backstage.Metrics { return &s.App.Metrics },
 	Check: validMetrics,
 }
 
 var KeyRolloutStrategy = &Key[string]{
 	Setting: Setting{Name: "rolloutStrategy", Example: "Recreate",
 		Description: "RollingUpdate, or Recreate (stop every old pod before a new one runs migrations; outside production only)."},
-	Default:    components.DefaultRolloutStrategy,
+	Default:    backstage.DefaultRolloutStrategy,
 	Into:       func(s *Stack) *string { return &s.App.RolloutStrategy },
 	Check:      oneOf("RollingUpdate", "Recreate"),
 	Production: rollingUpdateOnly,

@@ -10,7 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 )
 
 // Where the database is: the in-cluster StatefulSet, or a managed PostgreSQL (RDS,
@@ -52,7 +54,7 @@ var KeyDatabaseHost = &Key[string]{
 var KeyDatabasePort = &Key[int]{
 	Setting: Setting{Name: "databasePort", Example: "6432",
 		Description: "The external database's port."},
-	Default: components.PostgresPort,
+	Default: names.PostgresPort,
 	Into:    func(s *Stack) *int { return &s.External.Port },
 	Check:   between(1, 65535, "a TCP port"),
 }
@@ -102,7 +104,7 @@ var KeyDatabaseCIDRs = &Key[[]string]{
 var KeyDatabasePlugins = &Key[int]{
 	Setting: Setting{Name: "databasePlugins", Example: "12",
 		Description: "How many backend plugins keep a database (one connection pool each; count them in packages/backend/src/index.ts): with replicas and maxSurge it sizes each plugin's pool to fit postgresMaxConnections."},
-	Default: components.DefaultDatabasePlugins,
+	Default: postgres.DefaultDatabasePlugins,
 	Into:    func(s *Stack) *int { return &s.DatabasePlugins },
 	Check:   between(1, 100, "the backend plugins that keep a database"),
 }
@@ -157,14 +159,14 @@ func checkDatabaseRules(s *Stack, refused keySet) (out []finding) {
 	return out
 }
 
-var KeyBackup = &Key[*components.BackupArgs]{
+var KeyBackup = &Key[*postgres.BackupArgs]{
 	Setting: Setting{Name: "backup", Example: "{schedule: \"17 3 * * *\", retention: 7, size: 8Gi}",
 		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike."},
-	Into:  func(s *Stack) **components.BackupArgs { return &s.Backup },
+	Into:  func(s *Stack) **postgres.BackupArgs { return &s.Backup },
 	Check: validBackup,
 }
 
-func validBackup(b *components.BackupArgs) error {
+func validBackup(b *postgres.BackupArgs) error {
 	if b == nil {
 		return nil
 	}
@@ -186,14 +188,14 @@ func validBackup(b *components.BackupArgs) error {
 	return dnsSubdomain("claim")(b.ExistingClaim)
 }
 
-var KeyPostgresUpgrade = &Key[*components.PostgresUpgrade]{
+var KeyPostgresUpgrade = &Key[*postgres.PostgresUpgrade]{
 	Setting: Setting{Name: "postgresUpgrade", Example: "{from: 14}",
 		Description: "A move of the data to postgresMajorVersion from the server of major `from`: Backstage stops and a Job copies every database into a new server beside the old one; then `done: true` runs Backstage on it and retains the old one (docs/operations.md: Upgrading PostgreSQL)."},
-	Into:  func(s *Stack) **components.PostgresUpgrade { return &s.Postgres.Upgrade },
+	Into:  func(s *Stack) **postgres.PostgresUpgrade { return &s.Postgres.Upgrade },
 	Check: validUpgradeShape,
 }
 
-func validUpgradeShape(u *components.PostgresUpgrade) error {
+func validUpgradeShape(u *postgres.PostgresUpgrade) error {
 	if u != nil && u.From == 0 {
 		return fmt.Errorf("has no from: the major of the server the data comes from, e.g. {from: 14}")
 	}
@@ -216,7 +218,7 @@ func checkUpgradeRules(s *Stack, refused keySet) (out []finding) {
 		out = append(out, problem(KeyPostgresUpgrade.Name, "%v; set %s to the new major and from to the running server's", err, KeyPostgresMajorVersion.FullName()))
 		return
 	}
-	server := components.PostgresServerName(to, u)
+	server := postgres.ServerName(to, u)
 	if u.Done {
 		return
 	}
@@ -241,8 +243,8 @@ func checkConnectionBudget(s *Stack, refused keySet) (out []finding) {
 		return
 	}
 	budget := s.connectionBudget()
-	poolMaxKey := KeyAppConfig.Name + " " + strings.Join(components.PoolMaxPath, ".")
-	if value, set := components.AppConfigValue(s.App.AppConfig, components.PoolMaxPath...); set {
+	poolMaxKey := KeyAppConfig.Name + " " + strings.Join(backstage.PoolMaxPath, ".")
+	if value, set := backstage.AppConfigValue(s.App.AppConfig, backstage.PoolMaxPath...); set {
 		pool, isNumber := value.(float64)
 		if !isNumber {
 			out = append(out, warning(fmt.Sprintf("%s is %v, not a number, so its connection budget against %s is not checked",
@@ -251,15 +253,15 @@ func checkConnectionBudget(s *Stack, refused keySet) (out []finding) {
 		}
 		if needed := budget.Needed(int(pool)); needed > budget.MaxConnections {
 			out = append(out, problem(KeyAppConfig.Name, "sets %s to %v: at a rollout's peak %d pods x %d plugins (%s) need %d connections, above %s %d; lower it to %d or set %s to %d",
-				strings.Join(components.PoolMaxPath, "."), pool, budget.PeakPods, budget.Plugins, KeyDatabasePlugins.Name, needed,
+				strings.Join(backstage.PoolMaxPath, "."), pool, budget.PeakPods, budget.Plugins, KeyDatabasePlugins.Name, needed,
 				KeyPostgresMaxConnections.Name, budget.MaxConnections, max(budget.PoolMax(), 1), KeyPostgresMaxConnections.FullName(), needed))
 		}
 		return
 	}
-	if budget.PoolMax() < components.MinPoolMax {
-		needed := budget.Needed(components.MinPoolMax)
+	if budget.PoolMax() < postgres.MinPoolMax {
+		needed := budget.Needed(postgres.MinPoolMax)
 		out = append(out, problem(KeyPostgresMaxConnections.Name, "is %d: at a rollout's peak %d pods (%s plus %s) x %d plugins (%s) need %d connections for pools of %d; set `%s %d`, or lower %s",
-			budget.MaxConnections, budget.PeakPods, KeyReplicas.Name, KeyMaxSurge.Name, budget.Plugins, KeyDatabasePlugins.Name, needed, components.MinPoolMax,
+			budget.MaxConnections, budget.PeakPods, KeyReplicas.Name, KeyMaxSurge.Name, budget.Plugins, KeyDatabasePlugins.Name, needed, postgres.MinPoolMax,
 			KeyPostgresMaxConnections.FullName(), needed, KeyReplicas.Name))
 	}
 	return out
@@ -267,8 +269,8 @@ func checkConnectionBudget(s *Stack, refused keySet) (out []finding) {
 
 // connectionBudget is what the in-cluster server's connections must serve at a
 // rollout's peak.
-func (s *Stack) connectionBudget() components.ConnectionBudget {
-	return components.ConnectionBudget{MaxConnections: s.Postgres.MaxConnections, PeakPods: peakPods(s.App), Plugins: s.DatabasePlugins}
+func (s *Stack) connectionBudget() postgres.ConnectionBudget {
+	return postgres.ConnectionBudget{MaxConnections: s.Postgres.MaxConnections, PeakPods: peakPods(s.App), Plugins: s.DatabasePlugins}
 }
 
 // DatabasePoolMax is the pool each plugin keeps on the in-cluster server, sized by the
@@ -278,7 +280,7 @@ func (s *Stack) DatabasePoolMax() int {
 	if s.Database != DatabaseInCluster {
 		return 0
 	}
-	if _, set := components.AppConfigValue(s.App.AppConfig, components.PoolMaxPath...); set {
+	if _, set := backstage.AppConfigValue(s.App.AppConfig, backstage.PoolMaxPath...); set {
 		return 0
 	}
 	return s.connectionBudget().PoolMax()
@@ -293,7 +295,7 @@ func (s *Stack) upgradeCopying() bool {
 
 // peakPods is replicas plus the surge a rolling update adds (rounded up, as the
 // Deployment controller does); Recreate stops the old pods first.
-func peakPods(app components.BackstageArgs) int {
+func peakPods(app backstage.BackstageArgs) int {
 	replicas := app.Replicas
 	if app.RolloutStrategy == "Recreate" {
 		return replicas

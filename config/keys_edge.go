@@ -1,7 +1,8 @@
 package config
 
 import (
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/edge"
 )
 
 // How traffic reaches Backstage: the Ingress through the ingress-nginx the security
@@ -30,7 +31,7 @@ var KeyGatewayRef = &Key[string]{
 		if v == "" {
 			return nil
 		}
-		_, err := components.ParseGatewayRef(v)
+		_, err := backstage.ParseGatewayRef(v)
 		return err
 	},
 }
@@ -59,11 +60,11 @@ func checkEdgeRules(s *Stack, refused keySet) (out []finding) {
 }
 
 // gateway is the Gateway the HTTPRoute attaches to; nil on the ingress-nginx edge.
-func (s *Stack) gateway() *components.GatewayRef {
+func (s *Stack) gateway() *backstage.GatewayRef {
 	if s.Edge != EdgeGateway {
 		return nil
 	}
-	gateway, err := components.ParseGatewayRef(s.GatewayRef)
+	gateway, err := backstage.ParseGatewayRef(s.GatewayRef)
 	if err != nil {
 		return nil // the key's own check refuses it
 	}
@@ -75,7 +76,7 @@ func (s *Stack) gateway() *components.GatewayRef {
 // default reads as set, so the default stands for "not chosen": the ingress-nginx
 // namespace has nothing to do with a Gateway.
 func (s *Stack) ingressControllerNamespace() string {
-	if gateway := s.gateway(); gateway != nil && s.Security.IngressControllerNamespace == components.DefaultIngressControllerNamespace {
+	if gateway := s.gateway(); gateway != nil && s.Security.IngressControllerNamespace == edge.DefaultIngressControllerNamespace {
 		return gateway.Namespace
 	}
 	return s.Security.IngressControllerNamespace

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/pins"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 )
 
 // A finding is a rule's verdict: a problem, which refuses the stack and names its key,
@@ -43,7 +45,7 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 	if errU == nil && errS == nil && unavailable == 0 && surge == 0 {
 		out = append(out, problem(KeyMaxSurge.Name, "is 0 while %s is 0 too, so a rollout could never progress; set it to 1", KeyMaxUnavailable.Name))
 	}
-	if s.TLS == components.IssuerSelfSignedCA && !s.InstallSecurityLayer && s.Edge != EdgeGateway {
+	if s.TLS == edge.IssuerSelfSignedCA && !s.InstallSecurityLayer && s.Edge != EdgeGateway {
 		out = append(out, problem(KeyTLS.Name, "is self-signed-ca, whose CA the security layer makes, but %s is false; install the layer or use letsencrypt-prod with your platform's cert-manager",
 			KeyInstallSecurityLayer.Name))
 	}
@@ -51,7 +53,7 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 		out = append(out, problem(KeyKindCluster.Name, "is true but %s is false; the Kind settings only apply to the ingress controller this stack installs",
 			KeyInstallSecurityLayer.Name))
 	}
-	if err := components.SharedBuffersFit(s.Postgres.SharedBuffers, s.PostgresResources); err != nil {
+	if err := postgres.SharedBuffersFit(s.Postgres.SharedBuffers, s.PostgresResources); err != nil {
 		out = append(out, problem(KeyPostgresSharedBuffers.Name, "%v (%s)", err, KeyPostgresResources.FullName()))
 	}
 	for name := range s.App.Env {
@@ -81,13 +83,13 @@ func checkPostgresMajor(s *Stack, refused keySet, now time.Time) (out []finding)
 	}
 	major := s.Postgres.MajorVersion
 	if s.Postgres.Image != "" {
-		if err := components.ImageMatchesMajor(s.Postgres.Image, major); err != nil {
+		if err := postgres.ImageMatchesMajor(s.Postgres.Image, major); err != nil {
 			out = append(out, problem(KeyPostgresImage.Name, "%v (%s)", err, KeyPostgresMajorVersion.FullName()))
 		}
 	}
-	if eol, err := time.Parse(time.DateOnly, components.PostgresEndOfLife[major]); err == nil && now.After(eol) && s.Environment == Production {
+	if eol, err := time.Parse(time.DateOnly, pins.PostgresEndOfLife[major]); err == nil && now.After(eol) && s.Environment == Production {
 		out = append(out, warning(fmt.Sprintf("%s: PostgreSQL %d reached its end of life on %s and gets no more fixes; plan the major upgrade (docs/operations.md: Upgrading PostgreSQL)",
-			KeyPostgresMajorVersion.FullName(), major, components.PostgresEndOfLife[major])))
+			KeyPostgresMajorVersion.FullName(), major, pins.PostgresEndOfLife[major])))
 	}
 	return out
 }

@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 )
 
 // The end-of-life warning starts the day after the major's last day of support, and
@@ -15,7 +17,7 @@ import (
 func TestEndOfLifeWarningFollowsTheCalendar(t *testing.T) {
 	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
 	warnings := func(env Environment, now time.Time) []finding {
-		s := &Stack{Environment: env, Database: DatabaseInCluster, Postgres: components.PostgresArgs{MajorVersion: 14}}
+		s := &Stack{Environment: env, Database: DatabaseInCluster, Postgres: postgres.PostgresArgs{MajorVersion: 14}}
 		return checkPostgresMajor(s, nil, now)
 	}
 	assert.Empty(t, warnings(Production, day("2026-11-01")), "still supported")
@@ -29,12 +31,12 @@ func TestEndOfLifeWarningFollowsTheCalendar(t *testing.T) {
 func TestRulesOnlyReadTheStack(t *testing.T) {
 	for name, s := range map[string]*Stack{
 		"a Gateway edge": {Environment: Production, Edge: EdgeGateway, GatewayRef: "gateway-system/shared", Database: DatabaseInCluster,
-			Security: components.SecurityLayerArgs{IngressControllerNamespace: components.DefaultIngressControllerNamespace},
-			App:      components.BackstageArgs{Replicas: 2, MaxSurge: "1", MaxUnavailable: "0"}, DatabasePlugins: 8,
-			Postgres: components.PostgresArgs{MajorVersion: 18, MaxConnections: 100, SharedBuffers: "128MB"}},
+			Security: edge.SecurityLayerArgs{IngressControllerNamespace: edge.DefaultIngressControllerNamespace},
+			App:      backstage.BackstageArgs{Replicas: 2, MaxSurge: "1", MaxUnavailable: "0"}, DatabasePlugins: 8,
+			Postgres: postgres.PostgresArgs{MajorVersion: 18, MaxConnections: 100, SharedBuffers: "128MB"}},
 		"an upgrade's copy": {Environment: Development, Edge: EdgeIngressNginx, Database: DatabaseInCluster,
-			App: components.BackstageArgs{Replicas: 1, MaxSurge: "1", MaxUnavailable: "0"}, DatabasePlugins: 8,
-			Postgres: components.PostgresArgs{MajorVersion: 18, MaxConnections: 100, SharedBuffers: "128MB", Upgrade: &components.PostgresUpgrade{From: 14}}},
+			App: backstage.BackstageArgs{Replicas: 1, MaxSurge: "1", MaxUnavailable: "0"}, DatabasePlugins: 8,
+			Postgres: postgres.PostgresArgs{MajorVersion: 18, MaxConnections: 100, SharedBuffers: "128MB", Upgrade: &postgres.PostgresUpgrade{From: 14}}},
 	} {
 		before := fmt.Sprintf("%+v", *s)
 		checkRules(s, nil)

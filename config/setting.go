@@ -36,7 +36,7 @@ type Setting struct {
 	Required bool
 	// Secret keys must be set with `pulumi config set --secret`.
 	Secret bool
-	// Pinned marks a default that is a pinned version from components/defaults.go: it is
+	// Pinned marks a default that is a pinned version from components/pins/pins.go: it is
 	// kept out of the generated files, so that a Renovate bump edits one line.
 	Pinned bool
 	// CommaSeparated lists also accept "a,b", as stack files written before lists

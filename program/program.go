@@ -6,7 +6,13 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/namespace"
+	"github.com/arhean/backstage-pulumi/components/network"
+	"github.com/arhean/backstage-pulumi/components/postgres"
+	"github.com/arhean/backstage-pulumi/components/rbac"
 	"github.com/arhean/backstage-pulumi/config"
 )
 
@@ -27,30 +33,30 @@ func Run(ctx *pulumi.Context) error {
 	}
 	k8s := pulumi.Provider(provider)
 
-	var security *components.SecurityLayer
+	var security *edge.SecurityLayer
 	if cfg.InstallSecurityLayer {
-		if security, err = components.NewSecurityLayer(ctx, "security", cfg.SecurityLayerArgs(), k8s); err != nil {
+		if security, err = edge.NewSecurityLayer(ctx, "security", cfg.SecurityLayerArgs(), k8s); err != nil {
 			return err
 		}
 	}
 
-	namespace, err := components.NewRestrictedNamespace(ctx, "namespace", cfg.Namespace, cfg.ProtectDatabase, k8s)
+	appNamespace, err := namespace.NewRestrictedNamespace(ctx, "namespace", cfg.Namespace, cfg.ProtectDatabase, k8s)
 	if err != nil {
 		return err
 	}
-	ns := namespace.Name()
+	ns := appNamespace.Name()
 
 	if cfg.NetworkPolicies {
-		if _, err := components.NewNetworkIsolation(ctx, "network", cfg.NetworkIsolationArgs(ns), k8s); err != nil {
+		if _, err := network.NewNetworkIsolation(ctx, "network", cfg.NetworkIsolationArgs(ns), k8s); err != nil {
 			return err
 		}
 	}
-	rbac, err := components.NewRBAC(ctx, "rbac", cfg.RBACArgs(ns), k8s)
+	access, err := rbac.NewRBAC(ctx, "rbac", cfg.RBACArgs(ns), k8s)
 	if err != nil {
 		return err
 	}
-	var database components.DatabaseConnection
-	var postgres *components.Postgres
+	var database backstage.DatabaseConnection
+	var db *postgres.Postgres
 	if cfg.Database == config.DatabaseExternal {
 		// No StatefulSet, claim or generated password. An in-cluster database this stack
 		// ran before is retained (StatefulSet, claim, Secrets), not deleted.
@@ -58,38 +64,38 @@ func Run(ctx *pulumi.Context) error {
 			"its claim and its Secrets are kept in the namespace; delete them once the data is moved (docs/operations.md: Choosing in-cluster or managed)", nil)
 		database = cfg.ExternalDatabaseConnection()
 	} else {
-		if postgres, err = components.NewPostgres(ctx, "postgres", cfg.PostgresArgs(ns), k8s); err != nil {
+		if db, err = postgres.NewPostgres(ctx, "postgres", cfg.PostgresArgs(ns), k8s); err != nil {
 			return err
 		}
-		database = components.DatabaseConnection{
-			Host:     postgres.Host,
-			Port:     components.PostgresPort,
-			Name:     components.PostgresDatabase,
-			User:     postgres.User,
-			Password: postgres.Password,
+		database = backstage.DatabaseConnection{
+			Host:     db.Host,
+			Port:     names.PostgresPort,
+			Name:     names.PostgresDatabase,
+			User:     db.User,
+			Password: db.Password,
 		}
 	}
 
 	if cfg.Backup != nil {
-		if _, err := components.NewBackups(ctx, "backups", cfg.BackupArgs(ns, database), k8s); err != nil {
+		if _, err := postgres.NewBackups(ctx, "backups", cfg.BackupArgs(ns, database), k8s); err != nil {
 			return err
 		}
 	}
 
-	appArgs := cfg.BackstageArgs(ns, rbac.ServiceAccountName, database)
+	appArgs := cfg.BackstageArgs(ns, access.ServiceAccountName, database)
 	if security != nil {
 		// The Ingress needs the controller's admission webhook and the issuer in place.
 		appArgs.IngressAfter = security.Ready
 	}
-	app, err := components.NewBackstage(ctx, "backstage", appArgs, k8s)
+	app, err := backstage.NewBackstage(ctx, "backstage", appArgs, k8s)
 	if err != nil {
 		return err
 	}
 
-	if upgrade := cfg.Postgres.Upgrade; postgres != nil && upgrade != nil && !upgrade.Done {
+	if upgrade := cfg.Postgres.Upgrade; db != nil && upgrade != nil && !upgrade.Done {
 		// After Backstage is stopped, and both servers are ready.
-		after := append([]pulumi.Resource{app.Deployment}, postgres.StatefulSets...)
-		if _, err := components.NewMajorUpgrade(ctx, "postgres-upgrade", cfg.MajorUpgradeArgs(ns, postgres.Host, after...), k8s); err != nil {
+		after := append([]pulumi.Resource{app.Deployment}, db.StatefulSets...)
+		if _, err := postgres.NewMajorUpgrade(ctx, "postgres-upgrade", cfg.MajorUpgradeArgs(ns, db.Host, after...), k8s); err != nil {
 			return err
 		}
 	}

@@ -23,7 +23,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/pins"
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
@@ -127,7 +128,7 @@ func TestE2ECertManagerChartTakesOverTheReleaseAndKeepsItsCRDs(t *testing.T) {
 // its Go module, stamped with the version as the release tooling does.
 func certManagerChartFromModule(t *testing.T) string {
 	t.Helper()
-	version := components.DefaultCertManagerChartVersion
+	version := pins.CertManagerChartVersion
 	out, err := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+version).Output()
 	require.NoError(t, err, "the cert-manager module %s from the module proxy", version)
 	var mod struct{ Dir string }
@@ -187,8 +188,8 @@ func chartProgram(chart string, webhookReplicas int) pulumi.RunFunc {
 		if webhookReplicas != 1 {
 			opts = append(opts, pulumi.Transforms([]pulumi.ResourceTransform{webhookReplicasTransform(webhookReplicas)}))
 		}
-		certManager, err := components.CertManagerChart(ctx, "security-cert-manager",
-			components.ChartSource{Chart: chart}, ns.Metadata.Name().Elem(), false, opts...)
+		certManager, err := edge.CertManagerChart(ctx, "security-cert-manager",
+			edge.ChartSource{Chart: chart}, ns.Metadata.Name().Elem(), false, opts...)
 		if err != nil {
 			return err
 		}

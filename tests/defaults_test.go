@@ -7,7 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/network"
+	"github.com/arhean/backstage-pulumi/components/postgres"
+	"github.com/arhean/backstage-pulumi/components/rbac"
 )
 
 // The two layers agree on every default: a component given the args that config makes
@@ -24,7 +28,7 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 	}}
 	cfg := loadConfig(t, required)
 	ns := pulumi.String(cfg.Namespace)
-	db := components.DatabaseConnection{Host: pulumi.String("db"), Name: components.PostgresDatabase, User: pulumi.String("u"), Password: pulumi.String("p")}
+	db := backstage.DatabaseConnection{Host: pulumi.String("db"), Name: names.PostgresDatabase, User: pulumi.String("u"), Password: pulumi.String("p")}
 
 	fromConfig := registerComponents(t, cfg.PostgresArgs(ns), cfg.BackstageArgs(ns, pulumi.String("backstage"), db),
 		cfg.NetworkIsolationArgs(ns), cfg.RBACArgs(ns))
@@ -33,11 +37,11 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 	pooled := db
 	pooled.PoolMax = cfg.DatabasePoolMax()
 	fromComponents := registerComponents(t,
-		&components.PostgresArgs{Namespace: ns},
-		&components.BackstageArgs{Namespace: ns, Image: cfg.App.Image, Host: cfg.App.Host, ServiceAccountName: pulumi.String("backstage"),
+		&postgres.PostgresArgs{Namespace: ns},
+		&backstage.BackstageArgs{Namespace: ns, Image: cfg.App.Image, Host: cfg.App.Host, ServiceAccountName: pulumi.String("backstage"),
 			Database: pooled, ClusterIssuer: cfg.TLS},
-		&components.NetworkIsolationArgs{Namespace: ns},
-		&components.RBACArgs{Namespace: ns})
+		&network.NetworkIsolationArgs{Namespace: ns},
+		&rbac.RBACArgs{Namespace: ns})
 
 	require.Len(t, fromComponents.Registrations(), len(fromConfig.Registrations()))
 	for _, want := range fromConfig.Registrations() {
@@ -47,21 +51,21 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 	}
 }
 
-func registerComponents(t *testing.T, postgres *components.PostgresArgs, app *components.BackstageArgs,
-	network *components.NetworkIsolationArgs, rbac *components.RBACArgs) *recorder {
+func registerComponents(t *testing.T, db *postgres.PostgresArgs, app *backstage.BackstageArgs,
+	isolation *network.NetworkIsolationArgs, access *rbac.RBACArgs) *recorder {
 	t.Helper()
 	rec := newRecorder()
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		if _, err := components.NewPostgres(ctx, "postgres", postgres); err != nil {
+		if _, err := postgres.NewPostgres(ctx, "postgres", db); err != nil {
 			return err
 		}
-		if _, err := components.NewBackstage(ctx, "backstage", app); err != nil {
+		if _, err := backstage.NewBackstage(ctx, "backstage", app); err != nil {
 			return err
 		}
-		if _, err := components.NewNetworkIsolation(ctx, "network", network); err != nil {
+		if _, err := network.NewNetworkIsolation(ctx, "network", isolation); err != nil {
 			return err
 		}
-		_, err := components.NewRBAC(ctx, "rbac", rbac)
+		_, err := rbac.NewRBAC(ctx, "rbac", access)
 		return err
 	}, pulumi.WithMocks("backstage", "defaults", rec))
 	require.NoError(t, err)

@@ -14,7 +14,7 @@ import (
 // link. Every `pulumi preview` and `pulumi up` with `runtime: go` links the program
 // first, and each typed API package costs up to a second of that (core/v1 alone: 1.0 s
 // and 23 MB; helm/v3 drags in all 65). The program builds k8s.io/api structs and
-// registers them by type token instead (components/object.go), so none is linked: the
+// registers them by type token instead (internal/kube), so none is linked: the
 // root package (the provider), helm/v4's Chart and what they share.
 var linkedKubernetesPackages = []string{
 	"helm/v4",

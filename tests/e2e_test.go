@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/pins"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 	"github.com/arhean/backstage-pulumi/config"
 )
 
@@ -52,7 +53,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		assert.Equal(t, "Retain", fieldString(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"))
 		pvc := object(t, "pvc", "data-psql-postgresql-0")
 		assert.Equal(t, "Bound", fieldString(pvc, "status", "phase"))
-		assert.Equal(t, components.DefaultStorageSize, fieldString(pvc, "spec", "resources", "requests", "storage"))
+		assert.Equal(t, postgres.DefaultStorageSize, fieldString(pvc, "spec", "resources", "requests", "storage"))
 
 		svc := object(t, "service", "backstage")
 		assert.Equal(t, "ClusterIP", fieldString(svc, "spec", "type"))
@@ -92,7 +93,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			assert.True(t, strings.HasSuffix(p, want), p)
 		}
 		// The same API server refuses a pod that breaks the profile (no security context).
-		_, err = kubectl(t, "run", "unrestricted-probe", "-n", e2eNamespace, "--image="+components.DefaultInitImage, "--restart=Never")
+		_, err = kubectl(t, "run", "unrestricted-probe", "-n", e2eNamespace, "--image="+pins.InitImage, "--restart=Never")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "violates PodSecurity \"restricted")
 	})
@@ -163,7 +164,7 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 			"backstage:postgresMaxConnections": "150",
 			"backstage:postgresSharedBuffers":  "128MB",
 			"backstage:postgresStorageSize":    "16Gi",
-			"backstage:postgresImage":          components.PostgresImages[components.DefaultPostgresMajorVersion] + "-bumped",
+			"backstage:postgresImage":          pins.PostgresImages[postgres.DefaultMajorVersion] + "-bumped",
 		} {
 			withTemporaryConfig(t, s, key, value, func() {
 				preview, err := s.Preview(ctx)

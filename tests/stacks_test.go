@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/pins"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 )
 
 const (
@@ -119,7 +120,7 @@ func TestStacksPostgres(t *testing.T) {
 
 			vct := get(in, "spec", "volumeClaimTemplates", "0")
 			assert.Equal(t, "data", str(vct.ObjectValue(), "metadata", "name"), "claim data-psql-postgresql-0")
-			assert.Equal(t, components.DefaultStorageSize, str(vct.ObjectValue(), "spec", "resources", "requests", "storage"))
+			assert.Equal(t, postgres.DefaultStorageSize, str(vct.ObjectValue(), "spec", "resources", "requests", "storage"))
 			assert.Equal(t, want.storageClass, str(vct.ObjectValue(), "spec", "storageClassName"))
 
 			pod := get(in, "spec", "template", "spec").ObjectValue()
@@ -207,7 +208,7 @@ func TestStacksBackstageDeployment(t *testing.T) {
 
 			initC := get(pod, "initContainers", "0").ObjectValue()
 			assert.Equal(t, "wait-for-postgres", str(initC, "name"))
-			assert.Equal(t, pinned(t, want.stack, "initImage", components.DefaultInitImage), str(initC, "image"))
+			assert.Equal(t, pinned(t, want.stack, "initImage", pins.InitImage), str(initC, "image"))
 			assert.Contains(t, str(initC, "command", "2"), `nc -z "$POSTGRES_HOST" "$POSTGRES_PORT"`)
 			assert.Equal(t, map[string]any{"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "16Mi"}, plain(get(initC, "resources", "requests")))
 			assert.Equal(t, "100m", str(initC, "resources", "limits", "cpu"))
@@ -413,7 +414,7 @@ func TestStacksSecurityLayer(t *testing.T) {
 			nginx := nginxChart.Inputs
 			assert.Equal(t, typeChart, nginxChart.Type)
 			assert.Equal(t, "ingress-nginx", str(nginx, "name"), "the release name the objects' names derive from stays")
-			assert.Equal(t, pinned(t, want.stack, "ingressNginxChartVersion", components.DefaultIngressNginxChartVersion), str(nginx, "version"))
+			assert.Equal(t, pinned(t, want.stack, "ingressNginxChartVersion", pins.IngressNginxChartVersion), str(nginx, "version"))
 			ctrl := get(nginx, "values", "controller").ObjectValue()
 			assert.Equal(t, "TLSv1.2 TLSv1.3", str(ctrl, "config", "ssl-protocols"))
 			assert.Equal(t, "true", str(ctrl, "config", "hsts"))
@@ -430,7 +431,7 @@ func TestStacksSecurityLayer(t *testing.T) {
 			certManager := rec.byName(t, "security-cert-manager")
 			assert.Equal(t, typeChart, certManager.Type)
 			assert.Equal(t, "cert-manager", str(certManager.Inputs, "name"))
-			assert.Equal(t, pinned(t, want.stack, "certManagerChartVersion", components.DefaultCertManagerChartVersion), str(certManager.Inputs, "version"))
+			assert.Equal(t, pinned(t, want.stack, "certManagerChartVersion", pins.CertManagerChartVersion), str(certManager.Inputs, "version"))
 			assert.Equal(t, "true", str(certManager.Inputs, "values", "crds", "enabled"))
 			assert.True(t, dependsOn(nginxChart, certManager.Name), "ingress-nginx's webhook certificate needs cert-manager")
 
@@ -548,11 +549,11 @@ func postgresImageOf(t testing.TB, stack string) string {
 	if image, ok := cfg.values["backstage:postgresImage"]; ok {
 		return image
 	}
-	major := components.DefaultPostgresMajorVersion
+	major := postgres.DefaultMajorVersion
 	if v, ok := cfg.values["backstage:postgresMajorVersion"]; ok {
 		n, err := strconv.Atoi(v)
 		require.NoError(t, err)
 		major = n
 	}
-	return components.PostgresImages[major]
+	return pins.PostgresImages[major]
 }

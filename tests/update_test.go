@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arhean/backstage-pulumi/components"
+	"github.com/arhean/backstage-pulumi/components/pins"
 )
 
 // changedInputs runs the stack twice and names the resources whose inputs differ.
@@ -60,7 +60,7 @@ func TestDatabaseSettingsNeverTouchThePasswordOrTheClaim(t *testing.T) {
 		// (checked in TestTheRoleJobRunsOnce), so the engine leaves it alone.
 		// The backups use the server's own tools, so they follow its image (CronJobs
 		// update in place; the next run uses the new tools).
-		{"postgresImage", components.DefaultPostgres14Image + "-bumped", []string{typeStatefulSet + "::postgres-statefulset",
+		{"postgresImage", pins.Postgres14Image + "-bumped", []string{typeStatefulSet + "::postgres-statefulset",
 			typeCronJob + "::backups-cronjob", typeCronJob + "::backups-restore", typeJob + "::postgres-least-privilege"}},
 		// Only the claim template changes, which the StatefulSet ignores (TestStacksPostgres).
 		{"postgresStorageSize", "16Gi", []string{typeStatefulSet + "::postgres-statefulset"}},

@@ -149,9 +149,9 @@ build_backstage() {
   done
 }
 
-# The tags the program pins (components/defaults.go), so that its images resolve here.
-pinned() { sed -n "s/.*DefaultPostgres$1Image *= *\"postgres:\(.*\)\"/\1/p" "$repo/components/defaults.go"; }
-build_busybox "$(sed -n 's/.*DefaultInitImage *= *"\(.*\)"/\1/p' "$repo/components/defaults.go")"
+# The tags the program pins (components/pins/pins.go), so that its images resolve here.
+pinned() { sed -n "s/.*Postgres$1Image *= *\"postgres:\(.*\)\"/\1/p" "$repo/components/pins/pins.go"; }
+build_busybox "$(sed -n 's/.*InitImage *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
 build_postgres 15 bookworm "$(pinned 15)"
 build_postgres 17 trixie "$(pinned 17)"
 build_backstage realnode-1 realnode-2

@@ -1,0 +1,9 @@
+package edge
+
+// The edge's defaults and limits; the chart versions are pinned in package pins.
+const (
+	DefaultIngressControllerNamespace = "ingress-nginx"
+	// MinCertManagerChartVersion is the oldest cert-manager release still supported
+	// upstream when this program was written.
+	MinCertManagerChartVersion = "v1.19.0"
+)

@@ -1,0 +1,328 @@
+package edge
+
+import (
+	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/namespace"
+	"github.com/arhean/backstage-pulumi/components/netpol"
+	"github.com/arhean/backstage-pulumi/components/pins"
+	"github.com/arhean/backstage-pulumi/components/workload"
+	"github.com/arhean/backstage-pulumi/internal/kube"
+)
+
+// selfSignedCASecretName holds the CA that the self-signed-ca issuer signs with.
+const selfSignedCASecretName = "backstage-ca"
+
+// SecurityLayerArgs configures the ingress controller, cert-manager and the issuers.
+type SecurityLayerArgs struct {
+	// Optional: defaults to DefaultIngressNginxChartVersion, the final ingress-nginx chart.
+	IngressNginxChartVersion string
+	// Optional: defaults to DefaultCertManagerChartVersion.
+	CertManagerChartVersion string
+	// Optional: defaults to DefaultIngressControllerNamespace.
+	IngressControllerNamespace string
+	// Optional: defaults to DefaultIngressClassName. The IngressClass the controller serves.
+	IngressClassName string
+	// Optional: defaults to false. Binds the controller to ports 80 and 443 of the Kind
+	// node labelled ingress-ready=true, as Kind's ingress guide describes.
+	KindCluster bool
+	// Optional: defaults to no Let's Encrypt issuers. With an address, creates the
+	// letsencrypt-staging and letsencrypt-prod ClusterIssuers (ACME HTTP-01 via nginx).
+	ACMEEmail string
+	// Optional: defaults to false. Creates a CA with pulumi-tls and the self-signed-ca
+	// ClusterIssuer that signs with it, for clusters no public CA can reach.
+	SelfSignedCA bool
+	// Optional: defaults to true. Runs ingress-nginx's admission webhook, which checks
+	// every Ingress before nginx loads it.
+	AdmissionWebhook *bool
+	// Optional: defaults to none, and then the webhook's port is closed to every
+	// source. Where the API server calls the webhook from; a webhook open to every pod
+	// is IngressNightmare's precondition (CVE-2025-1974), and one closed to the API
+	// server refuses every Ingress.
+	WebhookSourceCIDRs []string
+	// Optional: defaults to none. The namespace allowed to scrape the controller's
+	// metrics port; without it the port is closed.
+	MetricsScraperNamespace string
+	// Optional: defaults to false. Two replicas of each controller, with disruption
+	// budgets and spread over nodes: with externalTrafficPolicy Local a node without a
+	// controller pod drops its traffic, and a single webhook pod blocks every change.
+	HighAvailability bool
+}
+
+// SecurityLayer is ingress-nginx and cert-manager from pinned charts, with TLS 1.2/1.3
+// only, HSTS, HTTP-to-HTTPS redirects and no snippet annotations, plus the issuers.
+type SecurityLayer struct {
+	pulumi.ResourceState
+
+	IngressClassName pulumi.StringOutput      `pulumi:"ingressClassName"`
+	Issuers          pulumi.StringArrayOutput `pulumi:"issuers"`
+	// CACertificate is the self-signed CA's certificate (PEM), for users to trust.
+	CACertificate pulumi.StringOutput `pulumi:"caCertificate"`
+
+	// Ready are what a dependent waits for: both charts and the issuers. (The Go SDK
+	// expands a dependency on a component to the children registered so far, which
+	// races with the children's own registration; these are the resources themselves.)
+	Ready []pulumi.Resource
+}
+
+func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
+	out := SecurityLayerArgs{}
+	if a != nil {
+		out = *a
+	}
+	out.IngressNginxChartVersion = workload.OrDefault(out.IngressNginxChartVersion, pins.IngressNginxChartVersion)
+	out.CertManagerChartVersion = workload.OrDefault(out.CertManagerChartVersion, pins.CertManagerChartVersion)
+	out.IngressControllerNamespace = workload.OrDefault(out.IngressControllerNamespace, DefaultIngressControllerNamespace)
+	out.IngressClassName = workload.OrDefault(out.IngressClassName, names.DefaultIngressClassName)
+	return out
+}
+
+// NewSecurityLayer registers both charts in namespaces of their own and the issuers,
+// which wait for cert-manager's webhook through explicit dependencies.
+func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, opts ...pulumi.ResourceOption) (*SecurityLayer, error) {
+	args := in.withDefaults()
+	comp := &SecurityLayer{}
+	if err := ctx.RegisterComponentResource("backstage:index:SecurityLayer", name, comp, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(comp)
+
+	// hostPorts break Pod Security "baseline", so the Kind controller namespace can only
+	// be privileged; everywhere else the charts' pods run under "restricted".
+	ingressLevel := "restricted"
+	if args.KindCluster {
+		ingressLevel = "privileged"
+	}
+	ingressNS, err := kube.New(ctx, name+"-ingress-nginx-namespace", func(refs *kube.Refs) any { return namespace.Labelled(args.IngressControllerNamespace, ingressLevel) }, child)
+	if err != nil {
+		return nil, err
+	}
+	certNS, err := kube.New(ctx, name+"-cert-manager-namespace", func(refs *kube.Refs) any { return namespace.Labelled("cert-manager", "restricted") }, child)
+	if err != nil {
+		return nil, err
+	}
+
+	// cert-manager first: it issues the ingress-nginx webhook's certificate, and the
+	// issuers need its webhook answering.
+	certManager, err := CertManagerChart(ctx, name+"-cert-manager",
+		ChartSource{Chart: "cert-manager", Repo: certManagerRepo, Version: args.CertManagerChartVersion},
+		certNS.Name(), args.HighAvailability, child)
+	if err != nil {
+		return nil, err
+	}
+	afterCertManager := pulumi.DependsOn([]pulumi.Resource{certManager})
+	ingressNginx, err := IngressNginxChart(ctx, name+"-ingress-nginx",
+		ChartSource{Chart: "ingress-nginx", Repo: ingressNginxRepo, Version: args.IngressNginxChartVersion},
+		ingressNS.Name(), args, child, afterCertManager)
+	if err != nil {
+		return nil, err
+	}
+	comp.Ready = []pulumi.Resource{certManager, ingressNginx}
+	if _, err := kube.New(ctx, name+"-ingress-nginx-webhook-policy", func(refs *kube.Refs) any {
+		return &networkingv1.NetworkPolicy{
+			ObjectMeta: workload.ObjectMeta(refs, "ingress-nginx-controller", ingressNS.Name(), nil, map[string]string{
+				// The chart's controller pods are not among the objects a linter sees.
+				"kube-score/ignore":        "networkpolicy-targets-pod",
+				"kube-score/ignore-reason": "selects the ingress-nginx chart's controller pods",
+			}),
+			Spec: controllerPolicy(args.WebhookSourceCIDRs, args.MetricsScraperNamespace),
+		}
+	}, child); err != nil {
+		return nil, err
+	}
+
+	var issuers pulumi.StringArray
+	if args.ACMEEmail != "" {
+		for _, issuer := range []Issuer{IssuerLetsEncryptStaging, IssuerLetsEncryptProd} {
+			acme, err := clusterIssuer(ctx, name+"-"+string(issuer), issuer, acmeIssuerSpec(issuer, args), child, afterCertManager)
+			if err != nil {
+				return nil, err
+			}
+			comp.Ready = append(comp.Ready, acme)
+			issuers = append(issuers, pulumi.String(string(issuer)))
+		}
+	}
+
+	comp.CACertificate = pulumi.String("").ToStringOutput()
+	if args.SelfSignedCA {
+		caCert, err := selfSignedCA(ctx, name, certNS, child)
+		if err != nil {
+			return nil, err
+		}
+		ca, err := clusterIssuer(ctx, name+"-"+string(IssuerSelfSignedCA), IssuerSelfSignedCA, map[string]any{
+			"ca": map[string]any{"secretName": selfSignedCASecretName},
+		}, child, afterCertManager)
+		if err != nil {
+			return nil, err
+		}
+		comp.Ready = append(comp.Ready, ca)
+		issuers = append(issuers, pulumi.String(string(IssuerSelfSignedCA)))
+		comp.CACertificate = caCert
+	}
+
+	comp.IngressClassName = pulumi.String(args.IngressClassName).ToStringOutput()
+	comp.Issuers = issuers.ToStringArrayOutput()
+	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
+		"ingressClassName": comp.IngressClassName,
+		"issuers":          comp.Issuers,
+		"caCertificate":    comp.CACertificate,
+	})
+}
+
+// selfSignedCA makes a CA key and certificate with pulumi-tls and stores them in the
+// Secret the CA issuer signs with. The key lives in state as a secret and in the Secret.
+func selfSignedCA(ctx *pulumi.Context, name string, certNS *kube.Object, child pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	key, err := tls.NewPrivateKey(ctx, name+"-ca-key", &tls.PrivateKeyArgs{
+		Algorithm:  pulumi.String("ECDSA"),
+		EcdsaCurve: pulumi.String("P256"),
+	}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	cert, err := tls.NewSelfSignedCert(ctx, name+"-ca-cert", &tls.SelfSignedCertArgs{
+		PrivateKeyPem:       key.PrivateKeyPem,
+		IsCaCertificate:     pulumi.Bool(true),
+		ValidityPeriodHours: pulumi.Int(5 * 365 * 24),
+		EarlyRenewalHours:   pulumi.Int(30 * 24),
+		AllowedUses:         pulumi.ToStringArray([]string{"cert_signing", "crl_signing", "digital_signature"}),
+		Subject: &tls.SelfSignedCertSubjectArgs{
+			CommonName:   pulumi.String("Backstage development CA"),
+			Organization: pulumi.String("Backstage platform"),
+		},
+	}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if _, err := kube.New(ctx, name+"-ca-secret", func(refs *kube.Refs) any {
+		return &corev1.Secret{
+			ObjectMeta: workload.ObjectMeta(refs, selfSignedCASecretName, certNS.Name(), nil, nil),
+			Type:       corev1.SecretTypeTLS,
+			StringData: map[string]string{
+				corev1.TLSCertKey:       refs.String(cert.CertPem),
+				corev1.TLSPrivateKeyKey: refs.String(key.PrivateKeyPem),
+			},
+		}
+	}, child); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return cert.CertPem, nil
+}
+
+func clusterIssuer(ctx *pulumi.Context, resourceName string, issuer Issuer, spec map[string]any, opts ...pulumi.ResourceOption) (*kube.Object, error) {
+	return kube.New(ctx, resourceName, func(refs *kube.Refs) any {
+		return &kube.Custom{
+			APIVersion: "cert-manager.io/v1",
+			Kind:       "ClusterIssuer",
+			Metadata:   metav1.ObjectMeta{Name: string(issuer)},
+			Spec:       spec,
+		}
+	}, opts...)
+}
+
+// acmeIssuerSpec is a Let's Encrypt issuer that answers HTTP-01 challenges through the
+// controller's IngressClass.
+func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) map[string]any {
+	return map[string]any{
+		"acme": map[string]any{
+			"email":               args.ACMEEmail,
+			"server":              acmeDirectories[issuer],
+			"privateKeySecretRef": map[string]any{"name": string(issuer) + "-account-key"},
+			"solvers": []any{map[string]any{"http01": map[string]any{
+				"ingress": map[string]any{"ingressClassName": args.IngressClassName},
+			}}},
+		},
+	}
+}
+
+func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {
+	controller := pulumi.Map{
+		"ingressClass": pulumi.String(args.IngressClassName),
+		"ingressClassResource": pulumi.Map{
+			"name":    pulumi.String(args.IngressClassName),
+			"default": pulumi.Bool(false),
+		},
+		// Snippets let any Ingress author inject nginx configuration (CVE-2021-25742 and
+		// the 2025 IngressNightmare family); nothing here needs them.
+		"allowSnippetAnnotations": pulumi.Bool(false),
+		"config": pulumi.StringMap{
+			"ssl-protocols":           pulumi.String("TLSv1.2 TLSv1.3"),
+			"hsts":                    pulumi.String("true"),
+			"hsts-max-age":            pulumi.String("31536000"),
+			"hsts-include-subdomains": pulumi.String("true"),
+			"ssl-redirect":            pulumi.String("true"),
+			"server-tokens":           pulumi.String("false"),
+			"limit-req-status-code":   pulumi.String("429"),
+			"limit-conn-status-code":  pulumi.String("429"),
+			"annotations-risk-level":  pulumi.String("High"),
+		},
+		"admissionWebhooks": pulumi.Map{
+			"enabled":     pulumi.Bool(workload.BoolOr(args.AdmissionWebhook, true)),
+			"certManager": pulumi.Map{"enabled": pulumi.Bool(workload.BoolOr(args.AdmissionWebhook, true))},
+		},
+		"metrics": pulumi.Map{"enabled": pulumi.Bool(true)},
+		"resources": pulumi.Map{
+			"requests": pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi")},
+			"limits":   pulumi.StringMap{"memory": pulumi.String("512Mi")},
+		},
+	}
+	// Keep the client's address, so that rate limits count clients rather than nodes.
+	controller["service"] = pulumi.Map{"externalTrafficPolicy": pulumi.String("Local")}
+	if args.HighAvailability {
+		controller["replicaCount"] = pulumi.Int(2)
+		controller["minAvailable"] = pulumi.Int(1) // the chart's budget, made when replicas > 1
+		controller["topologySpreadConstraints"] = pulumi.Array{pulumi.Map{
+			"maxSkew":           pulumi.Int(1),
+			"topologyKey":       pulumi.String("kubernetes.io/hostname"),
+			"whenUnsatisfiable": pulumi.String("ScheduleAnyway"),
+			"labelSelector":     pulumi.Map{"matchLabels": pulumi.ToStringMap(ingressNginxControllerSelector)},
+		}}
+	}
+	if args.KindCluster {
+		controller["hostPort"] = pulumi.Map{"enabled": pulumi.Bool(true)}
+		controller["nodeSelector"] = pulumi.StringMap{"ingress-ready": pulumi.String("true"), "kubernetes.io/os": pulumi.String("linux")}
+		controller["tolerations"] = pulumi.Array{
+			pulumi.Map{"key": pulumi.String("node-role.kubernetes.io/control-plane"), "operator": pulumi.String("Equal"), "effect": pulumi.String("NoSchedule")},
+		}
+		controller["service"] = pulumi.Map{"type": pulumi.String("NodePort")}
+		controller["publishService"] = pulumi.Map{"enabled": pulumi.Bool(false)}
+		controller["extraArgs"] = pulumi.StringMap{"publish-status-address": pulumi.String("localhost")}
+		controller["watchIngressWithoutClass"] = pulumi.Bool(true)
+	}
+	return pulumi.Map{"controller": controller}
+}
+
+// controllerPolicy lets clients reach the controller's HTTP and HTTPS ports, only the
+// given sources (the API server) reach its admission webhook (nothing, when there are
+// none), and only the scraper namespace, when there is one, its metrics port; nothing
+// else reaches 8443 or 10254.
+func controllerPolicy(webhookSources []string, scraperNamespace string) networkingv1.NetworkPolicySpec {
+	rules := []networkingv1.NetworkPolicyIngressRule{
+		{Ports: netpol.Ports(netpol.TCP(80), netpol.TCP(443))},
+	}
+	if len(webhookSources) > 0 {
+		rules = append(rules, networkingv1.NetworkPolicyIngressRule{From: netpol.CIDRPeers(webhookSources), Ports: netpol.Ports(netpol.TCP(8443))})
+	}
+	if scraperNamespace != "" {
+		rules = append(rules, networkingv1.NetworkPolicyIngressRule{
+			From: netpol.Peers(netpol.NamespaceNamed(scraperNamespace)), Ports: netpol.Ports(netpol.TCP(ingressNginxMetricsPort)),
+		})
+	}
+	return networkingv1.NetworkPolicySpec{
+		PodSelector: *workload.LabelSelector(ingressNginxControllerSelector),
+		PolicyTypes: netpol.PolicyTypes("Ingress"),
+		Ingress:     rules,
+	}
+}
+
+const ingressNginxMetricsPort = 10254
+
+// ingressNginxControllerSelector matches the chart's controller pods.
+var ingressNginxControllerSelector = map[string]string{
+	"app.kubernetes.io/name":      "ingress-nginx",
+	"app.kubernetes.io/component": "controller",
+}

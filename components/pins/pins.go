@@ -1,0 +1,28 @@
+// Package pins holds the versions the program pins: chart versions and images.
+// Renovate bumps them here (renovate.json): keep each on a line of its own. Tests
+// compare against these constants, never against the literal values.
+package pins
+
+const (
+	IngressNginxChartVersion = "4.15.1"  // the final release: ingress-nginx is retired upstream
+	CertManagerChartVersion  = "v1.21.2" // 1.19 or later: older releases are out of support
+	// One pinned image per PostgreSQL major: Renovate moves each within its major only.
+	Postgres14Image = "postgres:14.19"
+	Postgres15Image = "postgres:15.14"
+	Postgres16Image = "postgres:16.10"
+	Postgres17Image = "postgres:17.6"
+	Postgres18Image = "postgres:18.1"
+	InitImage       = "busybox:1.36"
+)
+
+// PostgresImages are the pinned images by major, PostgresEndOfLife the day each major's
+// community support ends (postgresql.org/support/versioning).
+var (
+	PostgresImages = map[int]string{
+		14: Postgres14Image, 15: Postgres15Image, 16: Postgres16Image,
+		17: Postgres17Image, 18: Postgres18Image,
+	}
+	PostgresEndOfLife = map[int]string{
+		14: "2026-11-12", 15: "2027-11-11", 16: "2028-11-09", 17: "2029-11-08", 18: "2030-11-14",
+	}
+)

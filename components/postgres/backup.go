@@ -1,0 +1,212 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/components/backstage"
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/workload"
+	"github.com/arhean/backstage-pulumi/internal/kube"
+)
+
+// Kubernetes names of the backups, which the restore runbook and `make restore` use.
+const (
+	BackupClaimName   = "backstage-backups"
+	BackupCronJobName = "backstage-backup"
+	RestoreJobName    = "backstage-restore"
+	backupDir         = "/backups"
+	databaseCADir     = "/etc/backstage/database-ca"
+)
+
+// BackupArgs configures the database backups.
+type BackupArgs struct {
+	// Required: the namespace of the database's clients.
+	Namespace pulumi.StringInput
+	// Optional: defaults to DefaultBackupSchedule. A cron schedule, in the cluster's time zone.
+	Schedule string `json:"schedule"`
+	// Optional: defaults to DefaultBackupRetention. Complete backups kept on the claim.
+	Retention int `json:"retention"`
+	// Optional: defaults to DefaultBackupSize. The backup claim's size.
+	Size string `json:"size"`
+	// Optional: defaults to the cluster's default StorageClass.
+	StorageClass string `json:"storageClass"`
+	// Optional: an existing claim to write to instead of a claim of the program's.
+	ExistingClaim string `json:"existingClaim"`
+	// Required: the database and the role the backups log in as.
+	Database backstage.DatabaseConnection `json:"-"`
+	// Required: an image whose pg_dump is at least the server's major.
+	Image string `json:"-"`
+	// Optional: node selector, tolerations and priority class of the pods.
+	Scheduling workload.Scheduling `json:"-"`
+}
+
+// Backups are a CronJob that dumps every Backstage database into a retained claim, and
+// a suspended CronJob that restores one backup when started by hand.
+type Backups struct {
+	pulumi.ResourceState
+
+	ClaimName   pulumi.StringOutput `pulumi:"claimName"`
+	CronJobName pulumi.StringOutput `pulumi:"cronJobName"`
+}
+
+func (a *BackupArgs) withDefaults() (BackupArgs, error) {
+	switch {
+	case a == nil || a.Namespace == nil:
+		return BackupArgs{}, errors.New("missing required field Namespace")
+	case a.Database.Host == nil || a.Database.User == nil || a.Database.Password == nil:
+		return BackupArgs{}, errors.New("missing required field Database (Host, User and Password)")
+	case a.Image == "":
+		return BackupArgs{}, errors.New("missing required field Image")
+	}
+	out := *a
+	out.Schedule = workload.OrDefault(out.Schedule, DefaultBackupSchedule)
+	out.Retention = workload.OrDefault(out.Retention, DefaultBackupRetention)
+	out.Size = workload.OrDefault(out.Size, DefaultBackupSize)
+	out.Database.Port = workload.OrDefault(out.Database.Port, names.PostgresPort)
+	if out.Retention < 1 {
+		return BackupArgs{}, fmt.Errorf("field Retention must be at least 1, got %d", out.Retention)
+	}
+	if _, err := resource.ParseQuantity(out.Size); err != nil {
+		return BackupArgs{}, fmt.Errorf("field Size must be a quantity such as %s, got %q", DefaultBackupSize, out.Size)
+	}
+	return out, nil
+}
+
+// NewBackups registers the claim, the CA bundle for TLS to an external database, and
+// the backup and restore CronJobs.
+func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi.ResourceOption) (*Backups, error) {
+	args, err := in.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("component Backups %q: %w", name, err)
+	}
+	comp := &Backups{}
+	if err := ctx.RegisterComponentResource("backstage:index:Backups", name, comp, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(comp)
+
+	credentials, err := kube.New(ctx, name+"-credentials", func(refs *kube.Refs) any {
+		return &corev1.Secret{
+			ObjectMeta: workload.ObjectMeta(refs, BackupCronJobName+"-credentials", args.Namespace, names.DatabaseClientSelector, nil),
+			Type:       corev1.SecretTypeOpaque,
+			StringData: map[string]string{"password": refs.String(pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput))},
+		}
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	claimName := pulumi.String(args.ExistingClaim).ToStringOutput()
+	if args.ExistingClaim == "" {
+		// The backups outlive the stack, as the data they copy does.
+		claim, err := kube.New(ctx, name+"-claim", func(refs *kube.Refs) any { return backupClaim(refs, args) }, child, pulumi.RetainOnDelete(true))
+		if err != nil {
+			return nil, err
+		}
+		claimName = claim.Name()
+	}
+	var caName pulumi.StringInput
+	if args.Database.CABundle != "" {
+		ca, err := kube.New(ctx, name+"-database-ca", func(refs *kube.Refs) any {
+			return &corev1.ConfigMap{
+				ObjectMeta: workload.ObjectMeta(refs, BackupCronJobName+"-database-ca", args.Namespace, names.DatabaseClientSelector, nil),
+				Data:       map[string]string{names.CABundleKey: args.Database.CABundle},
+			}
+		}, child)
+		if err != nil {
+			return nil, err
+		}
+		caName = ca.Name()
+	}
+	inputs := cronJobInputs{claimName: claimName, caName: caName, passwordSecret: credentials.Name()}
+	backup, err := kube.New(ctx, name+"-cronjob", func(refs *kube.Refs) any {
+		return databaseCronJob(refs, args, BackupCronJobName, backupScript, false, inputs)
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kube.New(ctx, name+"-restore", func(refs *kube.Refs) any {
+		return databaseCronJob(refs, args, RestoreJobName, restoreScript, true, inputs)
+	}, child); err != nil {
+		return nil, err
+	}
+
+	comp.ClaimName = claimName
+	comp.CronJobName = backup.Name()
+	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
+		"claimName":   comp.ClaimName,
+		"cronJobName": comp.CronJobName,
+	})
+}
+
+func backupClaim(refs *kube.Refs, args BackupArgs) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: workload.ObjectMeta(refs, BackupClaimName, args.Namespace, names.DatabaseClientSelector, map[string]string{workload.SkipAwaitAnnotation: "true"}),
+		Spec:       workload.ReadWriteOnceClaim(args.Size, args.StorageClass),
+	}
+}
+
+// databaseCronJob runs a script with libpq's environment and the backup claim: the
+// backup on its schedule, one run at a time; the restore suspended, started by hand.
+// cronJobInputs are what the CronJobs take from the objects registered before them.
+type cronJobInputs struct {
+	claimName, caName, passwordSecret pulumi.StringInput
+}
+
+func databaseCronJob(refs *kube.Refs, args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {
+	env := []corev1.EnvVar{
+		{Name: "PGHOST", Value: refs.String(args.Database.Host)},
+		{Name: "PGPORT", Value: strconv.Itoa(args.Database.Port)},
+		{Name: "PGUSER", Value: refs.String(args.Database.User)},
+		{Name: "PGDATABASE", Value: names.PostgresDatabase},
+		secretEnv(refs, "PGPASSWORD", in.passwordSecret),
+		{Name: "BACKUP_DIR", Value: backupDir},
+		{Name: "RETENTION", Value: strconv.Itoa(args.Retention)},
+	}
+	volumes := []corev1.Volume{
+		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: refs.String(in.claimName)}}},
+		workload.ScratchVolume("tmp", "64Mi"),
+	}
+	mounts := []corev1.VolumeMount{workload.VolumeMount("backups", backupDir), workload.VolumeMount("tmp", "/tmp")}
+	if args.Database.SSLMode != "" {
+		env = append(env, corev1.EnvVar{Name: "PGSSLMODE", Value: args.Database.SSLMode})
+	}
+	if in.caName != nil {
+		env = append(env, corev1.EnvVar{Name: "PGSSLROOTCERT", Value: databaseCADir + "/" + names.CABundleKey})
+		volumes = append(volumes, workload.ConfigMapVolume(refs, "database-ca", in.caName))
+		mounts = append(mounts, workload.ReadOnlyMount("database-ca", databaseCADir))
+	}
+	return &batchv1.CronJob{
+		ObjectMeta: workload.ObjectMeta(refs, name, args.Namespace, names.DatabaseClientSelector,
+			workload.KubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   args.Schedule,
+			Suspend:                    ptr.To(suspended),
+			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+			StartingDeadlineSeconds:    ptr.To[int64](3600),
+			SuccessfulJobsHistoryLimit: ptr.To[int32](3),
+			FailedJobsHistoryLimit:     ptr.To[int32](3),
+			JobTemplate: batchv1.JobTemplateSpec{
+				Spec: batchv1.JobSpec{
+					BackoffLimit: ptr.To[int32](2),
+					Template: databaseClient{
+						name: name, image: args.Image, script: script, env: env,
+						volumes: volumes, mounts: mounts, scheduling: args.Scheduling,
+						resources: workload.ContainerResources{
+							CPU: "100m", Memory: "128Mi", Ephemeral: "16Mi",
+							CPULimit: "1", MemoryLimit: "512Mi", EphemeralLimit: "64Mi",
+						},
+						restartPolicy: "Never",
+					}.pod(),
+				},
+			},
+		},
+	}
+}

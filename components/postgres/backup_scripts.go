@@ -1,0 +1,21 @@
+package postgres
+
+import _ "embed"
+
+// The backup and restore scripts the CronJobs run with the postgres image's tools.
+// libpq reads the connection from the environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+// PGSSLMODE, PGSSLROOTCERT); BACKUP_DIR is the backup claim's mount.
+
+// backupScript dumps every database Backstage made (backstage_plugin_*) that the role
+// may read, in pg_dump's custom format, into a folder per run, marks the folder
+// complete only when every dump succeeded, then keeps the newest RETENTION complete runs.
+//
+//go:embed scripts/backup.sh
+var backupScript string
+
+// restoreScript loads one complete backup (BACKUP, a folder name; the newest when
+// empty) into the running server: each database is created if missing and its objects
+// replaced. Backstage must be stopped (backstage:maintenance) while it runs.
+//
+//go:embed scripts/restore.sh
+var restoreScript string

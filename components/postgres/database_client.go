@@ -1,0 +1,64 @@
+package postgres
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/workload"
+	"github.com/arhean/backstage-pulumi/internal/kube"
+)
+
+// databaseClient is one of the program's own pods that talk to PostgreSQL (the role
+// Job, the backups): a shell script run with the postgres image's tools, as its
+// postgres user, under restricted Pod Security, labelled so that the NetworkPolicies
+// let it reach the database and nothing else.
+type databaseClient struct {
+	name, image, script string
+	env                 []corev1.EnvVar
+	volumes             []corev1.Volume
+	mounts              []corev1.VolumeMount
+	scheduling          workload.Scheduling
+	resources           workload.ContainerResources
+	// restartPolicy is OnFailure for a Job retried in place, Never for a CronJob's runs.
+	restartPolicy string
+}
+
+func (c databaseClient) pod() corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: names.DatabaseClientSelector},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                corev1.RestartPolicy(c.restartPolicy),
+			AutomountServiceAccountToken: ptr.To(false),
+			EnableServiceLinks:           ptr.To(false),
+			SecurityContext:              workload.PodSecurityContext(postgresUID),
+			NodeSelector:                 c.scheduling.NodeSelector,
+			Tolerations:                  c.scheduling.Tolerations,
+			PriorityClassName:            c.scheduling.PriorityClassName,
+			Containers: []corev1.Container{{
+				Name:            c.name,
+				Image:           c.image,
+				ImagePullPolicy: corev1.PullAlways,
+				Command:         []string{"sh", "-c", c.script},
+				Env:             c.env,
+				Resources:       c.resources.Requirements(),
+				SecurityContext: workload.ContainerSecurityContext(postgresUID),
+				VolumeMounts:    c.mounts,
+			}},
+			Volumes: c.volumes,
+		},
+	}
+}
+
+// job runs the client once, retried in place until it succeeds or backoffLimit runs out.
+func (c databaseClient) job(refs *kube.Refs, name string, namespace pulumi.StringInput, backoffLimit int32) *batchv1.Job {
+	c.restartPolicy = "OnFailure"
+	return &batchv1.Job{
+		ObjectMeta: workload.ObjectMeta(refs, name, namespace, names.DatabaseClientSelector,
+			workload.KubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
+		Spec: batchv1.JobSpec{BackoffLimit: ptr.To(backoffLimit), Template: c.pod()},
+	}
+}
