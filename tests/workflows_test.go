@@ -301,3 +301,43 @@ func TestRenovateUsesCurrentOptions(t *testing.T) {
 		}
 	}
 }
+
+// Renovate finds every version the program pins: each quoted value in the pins file is
+// the currentValue of some custom manager that reads that file. A pin renamed or moved
+// without its manager would otherwise go stale silently.
+func TestRenovateFindsEveryPin(t *testing.T) {
+	var cfg struct {
+		CustomManagers []struct {
+			Files        []string `json:"managerFilePatterns"`
+			MatchStrings []string `json:"matchStrings"`
+		} `json:"customManagers"`
+	}
+	data, err := os.ReadFile(filepath.Join(repoRoot, "renovate.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &cfg))
+	const pinsFile = "components/pins/pins.go"
+	source, err := os.ReadFile(filepath.Join(repoRoot, pinsFile))
+	require.NoError(t, err)
+
+	found := map[string]bool{}
+	for _, m := range cfg.CustomManagers {
+		reads := false
+		for _, f := range m.Files {
+			reads = reads || regexp.MustCompile(strings.Trim(f, "/")).MatchString(pinsFile)
+		}
+		if !reads {
+			continue
+		}
+		for _, s := range m.MatchStrings {
+			re := regexp.MustCompile(s)
+			for _, match := range re.FindAllStringSubmatch(string(source), -1) {
+				found[match[re.SubexpIndex("currentValue")]] = true
+			}
+		}
+	}
+	pinned := regexp.MustCompile(`(?m)^\s*\w+\s*=\s*"(?:[a-z0-9./_-]+:)?([^"]+)"`).FindAllStringSubmatch(string(source), -1)
+	require.NotEmpty(t, pinned)
+	for _, p := range pinned {
+		assert.True(t, found[p[1]], "%s pins %q, which no Renovate manager reads", pinsFile, p[0])
+	}
+}
