@@ -162,7 +162,7 @@ func validTolerations(tolerations []corev1.Toleration) error {
 	return nil
 }
 
-func validMetrics(m *backstage.Metrics) error {
+func validMetrics(m *Metrics) error {
 	if m == nil {
 		return nil
 	}
@@ -181,3 +181,6 @@ func rollingUpdateOnly(strategy string) error {
 	}
 	return nil
 }
+
+// validResources is the components' own check of requests and limits.
+func validResources(r Resources) error { return r.args().Validate() }

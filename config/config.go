@@ -49,15 +49,18 @@ type Stack struct {
 	Security             edge.SecurityLayerArgs
 
 	App             backstage.BackstageArgs
+	RegistryAuth    *RegistryLogin
+	Metrics         *Metrics
 	Database        string
 	External        ExternalDatabase
-	Backup          *postgres.BackupArgs
+	Backup          *Backup
 	Postgres        postgres.PostgresArgs
+	Upgrade         *PostgresUpgrade
 	ProtectDatabase bool
 	// DatabasePlugins and the rollout size the pool each plugin keeps (DatabasePoolMax).
 	DatabasePlugins int
 
-	AppResources, PostgresResources workload.Resources
+	AppResources, PostgresResources Resources
 	// Scheduling applies to the Backstage and the PostgreSQL pods alike.
 	Scheduling workload.Scheduling
 
@@ -112,8 +115,8 @@ func (s *Stack) SecurityLayerArgs() *edge.SecurityLayerArgs {
 	args.WebhookSourceCIDRs = s.WebhookSourceCIDRs
 	args.AdmissionWebhook = pulumi.BoolRef(s.AdmissionWebhook)
 	args.HighAvailability = s.Environment == Production
-	if s.App.Metrics != nil {
-		args.MetricsScraperNamespace = s.App.Metrics.ScraperNamespace
+	if s.Metrics != nil {
+		args.MetricsScraperNamespace = s.Metrics.ScraperNamespace
 	}
 	return &args
 }
@@ -124,7 +127,7 @@ func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *network.Netw
 		Namespace:                  namespace,
 		IngressControllerNamespace: s.ingressControllerNamespace(),
 		APIServerCIDRs:             s.APIServerCIDRs,
-		Metrics:                    s.App.Metrics,
+		Metrics:                    s.Metrics.args(),
 		DatabaseCIDRs:              s.DatabaseCIDRs(),
 		DatabasePort:               s.External.Port,
 	}
@@ -145,7 +148,9 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *postgres.PostgresArg
 	args := s.Postgres
 	args.Namespace = namespace
 	args.Protect = pulumi.BoolRef(s.ProtectDatabase)
-	args.Resources = &s.PostgresResources
+	resources := s.PostgresResources.args()
+	args.Resources = &resources
+	args.Upgrade = s.Upgrade.args()
 	args.Scheduling = s.Scheduling
 	return &args
 }
@@ -154,7 +159,7 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *postgres.PostgresArg
 func (s *Stack) MajorUpgradeArgs(namespace, target pulumi.StringInput, after ...pulumi.Resource) *postgres.MajorUpgradeArgs {
 	return &postgres.MajorUpgradeArgs{
 		Namespace:  namespace,
-		Upgrade:    *s.Postgres.Upgrade,
+		Upgrade:    *s.Upgrade.args(),
 		To:         s.Postgres.MajorVersion,
 		Image:      postgres.Image(s.Postgres.Image, s.Postgres.MajorVersion),
 		Target:     target,
@@ -189,8 +194,11 @@ func (s *Stack) ExternalDatabaseConnection() backstage.DatabaseConnection {
 // tools of the server's major (the newest major's for an external database, whose
 // pg_dump reads every older server).
 func (s *Stack) BackupArgs(namespace pulumi.StringInput, database backstage.DatabaseConnection) *postgres.BackupArgs {
-	args := *s.Backup
-	args.Namespace = namespace
+	b := s.Backup
+	args := postgres.BackupArgs{
+		Namespace: namespace, Schedule: b.Schedule, Retention: b.Retention, Size: b.Size,
+		StorageClass: b.StorageClass, ExistingClaim: b.ExistingClaim,
+	}
 	args.Database = database
 	args.Scheduling = s.Scheduling
 	args.Image = pins.PostgresImages[postgres.MaxMajorVersion]
@@ -210,7 +218,12 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 	args.Stopped = s.App.Stopped || s.upgradeCopying()
 	args.Gateway = s.gateway()
 	args.IngressClassName = s.Security.IngressClassName
-	args.Resources = &s.AppResources
+	resources := s.AppResources.args()
+	args.Resources = &resources
+	args.Metrics = s.Metrics.args()
+	if s.RegistryAuth != nil {
+		args.RegistryAuth = s.RegistryAuth.args()
+	}
 	args.Scheduling = s.Scheduling
 	args.TLS = pulumi.BoolRef(s.TLS != edge.IssuerNone)
 	if s.TLS != edge.IssuerNone {

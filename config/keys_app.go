@@ -6,7 +6,6 @@ import (
 
 	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/postgres"
-	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
 // The keys that configure Backstage itself and its pods: app-config, environment,
@@ -35,11 +34,11 @@ var KeyEnv = &Key[map[string]string]{
 	Check: envNames[string],
 }
 
-var KeySecretEnv = &Key[backstage.SecretStrings]{
+var KeySecretEnv = &Key[SecretStrings]{
 	Setting: Setting{Name: "secretEnv", Secret: true, Example: "<value>",
 		Description: "Secret environment variables (each set with `pulumi config set --secret --path 'backstage:secretEnv.NAME'`), into the Secret backstage-secrets."},
-	Into:  func(s *Stack) *backstage.SecretStrings { return &s.App.SecretEnv },
-	Check: func(env backstage.SecretStrings) error { return envNames(env) },
+	Into:  func(s *Stack) *SecretStrings { return (*SecretStrings)(&s.App.SecretEnv) },
+	Check: func(env SecretStrings) error { return envNames(env) },
 }
 
 var KeyBackendSecret = &Key[pulumi.StringInput]{
@@ -56,10 +55,10 @@ var KeyImagePullSecrets = &Key[[]string]{
 	Check:   each(dnsSubdomain("Secret")),
 }
 
-var KeyRegistryAuth = &Key[*backstage.RegistryAuth]{
+var KeyRegistryAuth = &Key[*RegistryLogin]{
 	Setting: Setting{Name: "registryAuth", Secret: true, Example: "{server: ghcr.io, username: bot, password: <token>}",
 		Description: "A registry login (server, username, password), turned into the pull Secret backstage-registry."},
-	Into: func(s *Stack) **backstage.RegistryAuth { return &s.App.RegistryAuth },
+	Into: func(s *Stack) **RegistryLogin { return &s.RegistryAuth },
 }
 
 var KeyImagePullPolicy = &Key[string]{
@@ -77,20 +76,20 @@ var KeyCABundle = &Key[string]{
 	Check: pemCertificates,
 }
 
-var KeyResources = &Key[workload.Resources]{
+var KeyResources = &Key[Resources]{
 	Setting: Setting{Name: "resources", Example: "{requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: \"2\", memory: 4Gi}}",
 		Description: "Backstage's CPU and memory requests and limits; Node.js gets half the memory limit for its heap."},
-	Default: backstage.DefaultResources,
-	Into:    func(s *Stack) *workload.Resources { return &s.AppResources },
-	Check:   workload.Resources.Validate,
+	Default: shapeOf(backstage.DefaultResources),
+	Into:    func(s *Stack) *Resources { return &s.AppResources },
+	Check:   validResources,
 }
 
-var KeyPostgresResources = &Key[workload.Resources]{
+var KeyPostgresResources = &Key[Resources]{
 	Setting: Setting{Name: "postgresResources", Example: "{requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: \"2\", memory: 2Gi}}",
 		Description: "PostgreSQL's CPU and memory requests and limits; /dev/shm is half the memory limit and postgresSharedBuffers must fit it."},
-	Default: postgres.DefaultResources,
-	Into:    func(s *Stack) *workload.Resources { return &s.PostgresResources },
-	Check:   workload.Resources.Validate,
+	Default: shapeOf(postgres.DefaultResources),
+	Into:    func(s *Stack) *Resources { return &s.PostgresResources },
+	Check:   validResources,
 }
 
 var KeyNodeSelector = &Key[map[string]string]{
@@ -114,10 +113,10 @@ var KeyPriorityClassName = &Key[string]{
 	Check: dnsSubdomain("PriorityClass"),
 }
 
-var KeyMetrics = &Key[*backstage.Metrics]{
+var KeyMetrics = &Key[*Metrics]{
 	Setting: Setting{Name: "metrics", Example: "{port: 9464, scraperNamespace: monitoring, serviceMonitor: true}",
 		Description: "Expose the OpenTelemetry Prometheus exporter's port (default 9464) to one scraper namespace, with a ServiceMonitor when asked."},
-	Into:  func(s *Stack) **backstage.Metrics { return &s.App.Metrics },
+	Into:  func(s *Stack) **Metrics { return &s.Metrics },
 	Check: validMetrics,
 }
 

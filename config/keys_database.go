@@ -159,14 +159,14 @@ func checkDatabaseRules(s *Stack, refused keySet) (out []finding) {
 	return out
 }
 
-var KeyBackup = &Key[*postgres.BackupArgs]{
+var KeyBackup = &Key[*Backup]{
 	Setting: Setting{Name: "backup", Example: "{schedule: \"17 3 * * *\", retention: 7, size: 8Gi}",
 		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike."},
-	Into:  func(s *Stack) **postgres.BackupArgs { return &s.Backup },
+	Into:  func(s *Stack) **Backup { return &s.Backup },
 	Check: validBackup,
 }
 
-func validBackup(b *postgres.BackupArgs) error {
+func validBackup(b *Backup) error {
 	if b == nil {
 		return nil
 	}
@@ -188,14 +188,14 @@ func validBackup(b *postgres.BackupArgs) error {
 	return dnsSubdomain("claim")(b.ExistingClaim)
 }
 
-var KeyPostgresUpgrade = &Key[*postgres.PostgresUpgrade]{
+var KeyPostgresUpgrade = &Key[*PostgresUpgrade]{
 	Setting: Setting{Name: "postgresUpgrade", Example: "{from: 14}",
 		Description: "A move of the data to postgresMajorVersion from the server of major `from`: Backstage stops and a Job copies every database into a new server beside the old one; then `done: true` runs Backstage on it and retains the old one (docs/operations.md: Upgrading PostgreSQL)."},
-	Into:  func(s *Stack) **postgres.PostgresUpgrade { return &s.Postgres.Upgrade },
+	Into:  func(s *Stack) **PostgresUpgrade { return &s.Upgrade },
 	Check: validUpgradeShape,
 }
 
-func validUpgradeShape(u *postgres.PostgresUpgrade) error {
+func validUpgradeShape(u *PostgresUpgrade) error {
 	if u != nil && u.From == 0 {
 		return fmt.Errorf("has no from: the major of the server the data comes from, e.g. {from: 14}")
 	}
@@ -205,7 +205,7 @@ func validUpgradeShape(u *postgres.PostgresUpgrade) error {
 // checkUpgradeRules keeps an upgrade in-cluster and upwards, and stops Backstage while
 // the copy runs.
 func checkUpgradeRules(s *Stack, refused keySet) (out []finding) {
-	u := s.Postgres.Upgrade
+	u := s.Upgrade.args()
 	if u == nil {
 		return
 	}
@@ -289,7 +289,7 @@ func (s *Stack) DatabasePoolMax() int {
 // upgradeCopying says whether a major upgrade's copy runs, during which Backstage is
 // stopped so that nothing writes to the old server.
 func (s *Stack) upgradeCopying() bool {
-	u := s.Postgres.Upgrade
+	u := s.Upgrade.args()
 	return s.Database == DatabaseInCluster && u != nil && !u.Done
 }
 

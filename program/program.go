@@ -92,7 +92,7 @@ func Run(ctx *pulumi.Context) error {
 		return err
 	}
 
-	if upgrade := cfg.Postgres.Upgrade; db != nil && upgrade != nil && !upgrade.Done {
+	if upgrade := cfg.Upgrade; db != nil && upgrade != nil && !upgrade.Done {
 		// After Backstage is stopped, and both servers are ready.
 		after := append([]pulumi.Resource{app.Deployment}, db.StatefulSets...)
 		if _, err := postgres.NewMajorUpgrade(ctx, "postgres-upgrade", cfg.MajorUpgradeArgs(ns, db.Host, after...), k8s); err != nil {

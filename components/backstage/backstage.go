@@ -68,7 +68,7 @@ type BackstageArgs struct {
 	// Optional: plain environment variables, into the ConfigMap backstage-env-config.
 	Env map[string]string
 	// Optional: secret environment variables, into the Secret backstage-secrets.
-	SecretEnv SecretStrings
+	SecretEnv map[string]pulumi.StringInput
 	// Optional: defaults to a secret generated once and kept in state. BACKEND_SECRET,
 	// for backend.auth.keys and external access tokens.
 	BackendSecret pulumi.StringInput
@@ -96,11 +96,11 @@ type BackstageArgs struct {
 // Metrics exposes the Prometheus exporter's port to one scraper namespace.
 type Metrics struct {
 	// Optional: defaults to DefaultMetricsPort.
-	Port int `json:"port"`
+	Port int
 	// Required: the namespace of the Prometheus that scrapes the port.
-	ScraperNamespace string `json:"scraperNamespace"`
+	ScraperNamespace string
 	// Optional: also create a prometheus-operator ServiceMonitor.
-	ServiceMonitor bool `json:"serviceMonitor"`
+	ServiceMonitor bool
 }
 
 // withDefaults fills in the port and requires the scraper namespace; nil stays nil.

@@ -2,7 +2,6 @@ package backstage
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -16,44 +15,11 @@ var DefaultResources = workload.Resources{
 	Limits:   workload.ResourceList{CPU: "1", Memory: "2Gi"},
 }
 
-// SecretStrings is a map of secret values: each becomes a secret output as it is read,
-// so none can reach state or an object unencrypted.
-type SecretStrings map[string]pulumi.StringInput
-
-// UnmarshalJSON reads a stack's map of strings and marks every value secret.
-func (m *SecretStrings) UnmarshalJSON(data []byte) error {
-	var plain map[string]string
-	if err := json.Unmarshal(data, &plain); err != nil {
-		return fmt.Errorf("is not a map of names to strings: %w", err)
-	}
-	*m = SecretStrings{}
-	for k, v := range plain {
-		(*m)[k] = pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
-	}
-	return nil
-}
-
 // RegistryAuth is a registry login the program turns into a pull Secret.
 type RegistryAuth struct {
 	Server   string
 	Username string
 	Password pulumi.StringInput
-}
-
-// UnmarshalJSON reads {server, username, password} and keeps the password secret.
-func (a *RegistryAuth) UnmarshalJSON(data []byte) error {
-	var plain struct {
-		Server, Username, Password string
-	}
-	if err := json.Unmarshal(data, &plain); err != nil {
-		return fmt.Errorf("is not {server, username, password}: %w", err)
-	}
-	if plain.Server == "" || plain.Username == "" || plain.Password == "" {
-		return fmt.Errorf("needs server, username and password")
-	}
-	a.Server, a.Username = plain.Server, plain.Username
-	a.Password = pulumi.ToSecret(pulumi.String(plain.Password)).(pulumi.StringOutput)
-	return nil
 }
 
 // dockerConfigJSON is the body of a kubernetes.io/dockerconfigjson Secret.

@@ -31,21 +31,21 @@ type BackupArgs struct {
 	// Required: the namespace of the database's clients.
 	Namespace pulumi.StringInput
 	// Optional: defaults to DefaultBackupSchedule. A cron schedule, in the cluster's time zone.
-	Schedule string `json:"schedule"`
+	Schedule string
 	// Optional: defaults to DefaultBackupRetention. Complete backups kept on the claim.
-	Retention int `json:"retention"`
+	Retention int
 	// Optional: defaults to DefaultBackupSize. The backup claim's size.
-	Size string `json:"size"`
+	Size string
 	// Optional: defaults to the cluster's default StorageClass.
-	StorageClass string `json:"storageClass"`
+	StorageClass string
 	// Optional: an existing claim to write to instead of a claim of the program's.
-	ExistingClaim string `json:"existingClaim"`
+	ExistingClaim string
 	// Required: the database and the role the backups log in as.
-	Database backstage.DatabaseConnection `json:"-"`
+	Database backstage.DatabaseConnection
 	// Required: an image whose pg_dump is at least the server's major.
-	Image string `json:"-"`
+	Image string
 	// Optional: node selector, tolerations and priority class of the pods.
-	Scheduling workload.Scheduling `json:"-"`
+	Scheduling workload.Scheduling
 }
 
 // Backups are a CronJob that dumps every Backstage database into a retained claim, and

@@ -23,12 +23,12 @@ import (
 // owner deletes it.
 type PostgresUpgrade struct {
 	// Required: the major of the server the data is copied from.
-	From int `json:"from"`
+	From int
 	// Optional: defaults to PostgresName. The old server's StatefulSet; a server an
 	// earlier upgrade made is PostgresName-<major>.
-	FromServer string `json:"fromServer"`
+	FromServer string
 	// Optional: false while the copy runs, true once it is checked.
-	Done bool `json:"done"`
+	Done bool
 }
 
 func (u PostgresUpgrade) withDefaults(to int) (PostgresUpgrade, error) {

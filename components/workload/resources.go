@@ -7,19 +7,18 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// Settings of the pods that users choose: compute resources and scheduling. Their JSON
-// names are the stack keys' field names.
+// Settings of the pods that users choose: compute resources and scheduling.
 
 // ResourceList is the CPU and memory of requests or limits.
 type ResourceList struct {
-	CPU    string `json:"cpu,omitempty"`
-	Memory string `json:"memory,omitempty"`
+	CPU    string
+	Memory string
 }
 
 // Resources are a container's requests and limits of CPU and memory.
 type Resources struct {
-	Requests ResourceList `json:"requests"`
-	Limits   ResourceList `json:"limits"`
+	Requests ResourceList
+	Limits   ResourceList
 }
 
 // Validate checks every quantity and that no request exceeds its limit.
