@@ -10,11 +10,10 @@ import (
 
 	"github.com/distribution/reference"
 	"golang.org/x/mod/semver"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/arhean/backstage-pulumi/components/postgres"
+	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
 // The checks the key table uses. Each returns the message that follows the key's
@@ -22,7 +21,6 @@ import (
 
 var (
 	chartVersionPattern  = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+$`)
-	postgresSizePattern  = regexp.MustCompile(`^[1-9][0-9]*(kB|MB|GB|TB)$`)
 	postgresIdentPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 )
 
@@ -36,12 +34,7 @@ func atLeast(minimum int, why string) func(int) error {
 }
 
 func between(lo, hi int, why string) func(int) error {
-	return func(v int) error {
-		if v < lo || v > hi {
-			return fmt.Errorf("is %d; use a value from %d to %d (%s)", v, lo, hi, why)
-		}
-		return nil
-	}
+	return func(v int) error { return workload.Between(v, lo, hi, why) }
 }
 
 func dnsLabel(what string) func(string) error {
@@ -190,29 +183,6 @@ func chartVersionAtLeast(minimum string) func(string) error {
 
 func canonicalVersion(v string) string { return "v" + strings.TrimPrefix(v, "v") }
 
-func quantityAtLeast(minimum string) func(string) error {
-	return func(v string) error {
-		q, err := resource.ParseQuantity(v)
-		if err != nil {
-			return fmt.Errorf("%q is not a Kubernetes quantity; use binary units such as 8Gi (not 8GB)", v)
-		}
-		if q.Cmp(resource.MustParse(minimum)) < 0 {
-			return fmt.Errorf("%q is below %s; the catalog database needs room to grow, e.g. 8Gi", v, minimum)
-		}
-		return nil
-	}
-}
-
-func postgresSize(v string) error {
-	if !postgresSizePattern.MatchString(v) {
-		return fmt.Errorf("%q is not a PostgreSQL size; use a number with kB, MB, GB or TB, e.g. 256MB", v)
-	}
-	if bytes, err := postgres.SizeBytes(v); err != nil || bytes < 128<<10 {
-		return fmt.Errorf("%q is below PostgreSQL's minimum of 128kB; e.g. 256MB", v)
-	}
-	return nil
-}
-
 // systemNamespaces would be labelled restricted and default-denied by the program.
 var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
 
@@ -227,18 +197,6 @@ func appNamespace(v string) error {
 }
 
 // quantityBetween is quantityAtLeast with an upper bound that catches unit slips (8Ei).
-func quantityBetween(minimum, maximum string) func(string) error {
-	return func(v string) error {
-		if err := quantityAtLeast(minimum)(v); err != nil {
-			return err
-		}
-		q := resource.MustParse(v)
-		if q.Cmp(resource.MustParse(maximum)) > 0 {
-			return fmt.Errorf("%q is above %s; check the unit (Gi, Ti), e.g. 8Gi", v, maximum)
-		}
-		return nil
-	}
-}
 
 func postgresRole(v string) error {
 	if !postgresIdentPattern.MatchString(v) || v == "postgres" || strings.HasPrefix(v, "pg_") {

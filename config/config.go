@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -88,7 +89,13 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 		for _, e := range table {
 			e.validate(r, s)
 		}
-		for _, f := range checkRules(s, r.refusedKeys) {
+		refused := maps.Clone(r.refusedKeys)
+		for _, f := range checkRules(s, refused) {
+			if !f.warning && refused[f.key] {
+				// The key's own check said what is wrong with it; a rule over its
+				// value would only repeat that in other words.
+				continue
+			}
 			if f.warning {
 				s.Warnings = append(s.Warnings, f.message)
 			} else {

@@ -226,7 +226,7 @@ var KeyReplicas = &Key[int]{
 		Description: "Backstage replicas; production needs at least 2."},
 	Default:    backstage.DefaultReplicas,
 	Into:       func(s *Stack) *int { return &s.App.Replicas },
-	Check:      between(backstage.MinReplicas, backstage.MaxReplicas, "more pods need more database connections than postgresMaxConnections allows"),
+	Check:      backstage.CheckReplicas,
 	Production: atLeast(productionMinReplicas, "; production runs at least 2 replicas so that a node loss or a rollout keeps Backstage up"),
 }
 
@@ -278,7 +278,7 @@ var KeyPostgresMajorVersion = &Key[int]{
 		Description: "The PostgreSQL major, 14 to 18; new stacks get 18, existing ones pin what their data directory is (the committed stacks pin 14)."},
 	Default: postgres.DefaultMajorVersion,
 	Into:    func(s *Stack) *int { return &s.Postgres.MajorVersion },
-	Check:   between(postgres.MinMajorVersion, postgres.MaxMajorVersion, "the majors the program has images for"),
+	Check:   postgres.CheckMajorVersion,
 }
 
 var KeyPostgresImage = &Key[string]{
@@ -302,7 +302,7 @@ var KeyPostgresStorageSize = &Key[string]{
 		Description: "The size of the database volume (a Kubernetes quantity such as 8Gi). Fixed once the claim exists."},
 	Default: postgres.DefaultStorageSize,
 	Into:    func(s *Stack) *string { return &s.Postgres.StorageSize },
-	Check:   quantityBetween(postgres.MinStorageSize, postgres.MaxStorageSize),
+	Check:   postgres.CheckStorageSize,
 }
 
 var KeyPostgresMaxConnections = &Key[int]{
@@ -310,8 +310,7 @@ var KeyPostgresMaxConnections = &Key[int]{
 		Description: "PostgreSQL max_connections."},
 	Default: postgres.DefaultMaxConnections,
 	Into:    func(s *Stack) *int { return &s.Postgres.MaxConnections },
-	Check: between(postgres.MinMaxConnections, postgres.MaxMaxConnections,
-		"Backstage needs about 10 per replica and plugin"),
+	Check:   postgres.CheckMaxConnections,
 }
 
 var KeyPostgresSharedBuffers = &Key[string]{
@@ -319,7 +318,7 @@ var KeyPostgresSharedBuffers = &Key[string]{
 		Description: "PostgreSQL shared_buffers."},
 	Default: postgres.DefaultSharedBuffers,
 	Into:    func(s *Stack) *string { return &s.Postgres.SharedBuffers },
-	Check:   postgresSize,
+	Check:   postgres.CheckSharedBuffers,
 }
 
 var KeyPostgresUser = &Key[string]{

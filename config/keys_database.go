@@ -174,11 +174,13 @@ func validBackup(b *Backup) error {
 	if _, err := cron.ParseStandard(b.Schedule); b.Schedule != "" && err != nil {
 		return fmt.Errorf("schedule %q is not a five-field cron schedule such as \"17 3 * * *\" (%v)", b.Schedule, err)
 	}
-	if b.Retention < 0 || b.Retention > 365 {
-		return fmt.Errorf("retention %d is not from 1 to 365 backups", b.Retention)
+	if b.Retention != 0 {
+		if err := postgres.CheckBackupRetention(b.Retention); err != nil {
+			return fmt.Errorf("retention %w", err)
+		}
 	}
 	if b.Size != "" {
-		if err := quantityAtLeast("1Gi")(b.Size); err != nil {
+		if err := postgres.CheckBackupSize(b.Size); err != nil {
 			return fmt.Errorf("size %w", err)
 		}
 	}

@@ -53,8 +53,10 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 		out = append(out, problem(KeyKindCluster.Name, "is true but %s is false; the Kind settings only apply to the ingress controller this stack installs",
 			KeyInstallSecurityLayer.Name))
 	}
-	if err := postgres.SharedBuffersFit(s.Postgres.SharedBuffers, s.PostgresResources.args()); err != nil {
-		out = append(out, problem(KeyPostgresSharedBuffers.Name, "%v (%s)", err, KeyPostgresResources.FullName()))
+	if !refused.any(KeyPostgresSharedBuffers.Name, KeyPostgresResources.Name) {
+		if err := postgres.SharedBuffersFit(s.Postgres.SharedBuffers, s.PostgresResources.args()); err != nil {
+			out = append(out, problem(KeyPostgresSharedBuffers.Name, "%v (%s)", err, KeyPostgresResources.FullName()))
+		}
 	}
 	for name := range s.App.Env {
 		if _, both := s.App.SecretEnv[name]; both {

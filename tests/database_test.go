@@ -161,7 +161,7 @@ func TestBackupsOfAnExternalDatabaseUseTLS(t *testing.T) {
 func TestBackupRefusals(t *testing.T) {
 	for value, want := range map[string]string{
 		`{"schedule":"every night"}`:                "not a five-field cron schedule",
-		`{"retention":1000}`:                        "retention 1000 is not from 1 to 365",
+		`{"retention":1000}`:                        "retention is 1000; use a value from 1 to 365",
 		`{"size":"100Mi"}`:                          "below 1Gi",
 		`{"existingClaim":"backups","size":"10Gi"}`: "both existingClaim and size",
 		`{"existingClaim":"Not_A_Name"}`:            "not a valid claim name",

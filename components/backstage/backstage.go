@@ -169,8 +169,8 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		return backstageSpec{}, errors.New("missing required field ServiceAccountName")
 	case a.Database.Host == nil || a.Database.User == nil || a.Database.Password == nil || a.Database.Name == "":
 		return backstageSpec{}, errors.New("missing required field Database (Host, Name, User and Password)")
-	case a.Replicas != 0 && a.Replicas < MinReplicas:
-		return backstageSpec{}, fmt.Errorf("field Replicas must be at least %d, got %d", MinReplicas, a.Replicas)
+	case a.Replicas != 0 && CheckReplicas(a.Replicas) != nil:
+		return backstageSpec{}, fmt.Errorf("field Replicas %w", CheckReplicas(a.Replicas))
 	case a.RateLimitRPS < 0:
 		return backstageSpec{}, fmt.Errorf("field RateLimitRPS must be positive, got %d", a.RateLimitRPS)
 	}

@@ -60,11 +60,12 @@ func TestBackstagePlainHTTPAndAnIssuer(t *testing.T) {
 
 func TestBackstageRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
 	cases := map[string]func(*BackstageArgs){
-		"missing required field Image":              func(a *BackstageArgs) { a.Image = "" },
-		"missing required field Host":               func(a *BackstageArgs) { a.Host = "" },
-		"missing required field ServiceAccountName": func(a *BackstageArgs) { a.ServiceAccountName = nil },
-		"missing required field Database":           func(a *BackstageArgs) { a.Database.Password = nil },
-		"field Replicas must be at least 1, got -1": func(a *BackstageArgs) { a.Replicas = -1 },
+		"missing required field Image":                   func(a *BackstageArgs) { a.Image = "" },
+		"missing required field Host":                    func(a *BackstageArgs) { a.Host = "" },
+		"missing required field ServiceAccountName":      func(a *BackstageArgs) { a.ServiceAccountName = nil },
+		"missing required field Database":                func(a *BackstageArgs) { a.Database.Password = nil },
+		"field Replicas is -1; use a value from 1 to 20": func(a *BackstageArgs) { a.Replicas = -1 },
+		"field Replicas is 50; use a value from 1 to 20": func(a *BackstageArgs) { a.Replicas = 50 },
 	}
 	for want, mutate := range cases {
 		args := minimalBackstage()

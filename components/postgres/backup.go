@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 
 	"github.com/arhean/backstage-pulumi/components/backstage"
@@ -71,11 +70,11 @@ func (a *BackupArgs) withDefaults() (BackupArgs, error) {
 	out.Retention = workload.OrDefault(out.Retention, DefaultBackupRetention)
 	out.Size = workload.OrDefault(out.Size, DefaultBackupSize)
 	out.Database.Port = workload.OrDefault(out.Database.Port, names.PostgresPort)
-	if out.Retention < 1 {
-		return BackupArgs{}, fmt.Errorf("field Retention must be at least 1, got %d", out.Retention)
+	if err := CheckBackupRetention(out.Retention); err != nil {
+		return BackupArgs{}, fmt.Errorf("field Retention %w", err)
 	}
-	if _, err := resource.ParseQuantity(out.Size); err != nil {
-		return BackupArgs{}, fmt.Errorf("field Size must be a quantity such as %s, got %q", DefaultBackupSize, out.Size)
+	if err := CheckBackupSize(out.Size); err != nil {
+		return BackupArgs{}, fmt.Errorf("field Size %w", err)
 	}
 	return out, nil
 }

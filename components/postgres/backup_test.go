@@ -20,6 +20,6 @@ func TestBackupsRefuseASizeThatIsNoQuantity(t *testing.T) {
 		})
 		return err
 	})
-	assert.ErrorContains(t, err, `field Size must be a quantity such as 8Gi, got "20 gigabytes"`)
+	assert.ErrorContains(t, err, `field Size "20 gigabytes" is not a Kubernetes quantity`)
 	assert.Empty(t, m.Registrations(), "nothing is registered")
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/arhean/backstage-pulumi/components/names"
 	"github.com/arhean/backstage-pulumi/components/pins"
@@ -103,8 +102,8 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 	}
 	out := postgresSpec{PostgresArgs: *a, protect: workload.BoolOr(a.Protect, DefaultProtectDatabase)}
 	out.MajorVersion = workload.OrDefault(out.MajorVersion, DefaultMajorVersion)
-	if out.MajorVersion < MinMajorVersion || out.MajorVersion > MaxMajorVersion {
-		return postgresSpec{}, fmt.Errorf("field MajorVersion must be from %d to %d, got %d", MinMajorVersion, MaxMajorVersion, out.MajorVersion)
+	if err := CheckMajorVersion(out.MajorVersion); err != nil {
+		return postgresSpec{}, fmt.Errorf("field MajorVersion %w", err)
 	}
 	out.Image = Image(out.Image, out.MajorVersion)
 	if err := ImageMatchesMajor(out.Image, out.MajorVersion); err != nil {
@@ -114,17 +113,20 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 	out.SharedBuffers = workload.OrDefault(out.SharedBuffers, DefaultSharedBuffers)
 	out.User = workload.OrDefault(out.User, DefaultUser)
 	out.MaxConnections = workload.OrDefault(out.MaxConnections, DefaultMaxConnections)
-	if out.MaxConnections < MinMaxConnections || out.MaxConnections > MaxMaxConnections {
-		return postgresSpec{}, fmt.Errorf("field MaxConnections must be from %d to %d, got %d", MinMaxConnections, MaxMaxConnections, out.MaxConnections)
+	if err := CheckMaxConnections(out.MaxConnections); err != nil {
+		return postgresSpec{}, fmt.Errorf("field MaxConnections %w", err)
 	}
-	if size, err := resource.ParseQuantity(out.StorageSize); err != nil || size.Cmp(resource.MustParse(MinStorageSize)) < 0 {
-		return postgresSpec{}, fmt.Errorf("field StorageSize must be a quantity of at least %s, got %q", MinStorageSize, out.StorageSize)
+	if err := CheckStorageSize(out.StorageSize); err != nil {
+		return postgresSpec{}, fmt.Errorf("field StorageSize %w", err)
+	}
+	if err := CheckSharedBuffers(out.SharedBuffers); err != nil {
+		return postgresSpec{}, fmt.Errorf("field SharedBuffers %w", err)
 	}
 	if out.Resources == nil {
 		out.Resources = &DefaultResources
 	}
 	if err := out.Resources.Validate(); err != nil {
-		return postgresSpec{}, fmt.Errorf("field workload.Resources %w", err)
+		return postgresSpec{}, fmt.Errorf("field Resources %w", err)
 	}
 	if err := SharedBuffersFit(out.SharedBuffers, *out.Resources); err != nil {
 		return postgresSpec{}, fmt.Errorf("field SharedBuffers %w", err)

@@ -42,9 +42,11 @@ func TestPostgresProtectionCanBeLifted(t *testing.T) {
 
 func TestPostgresRefusesWhatAGoCallerCanGetWrong(t *testing.T) {
 	for name, args := range map[string]*PostgresArgs{
-		"missing required field Namespace":                     nil,
-		"field MaxConnections must be from 10 to 10000, got 5": {Namespace: pulumi.String("ns"), MaxConnections: 5},
-		"field StorageSize must be a quantity of at least 1Gi": {Namespace: pulumi.String("ns"), StorageSize: "100Mi"},
+		"missing required field Namespace":                        nil,
+		"field MaxConnections is 5; use a value from 10 to 10000": {Namespace: pulumi.String("ns"), MaxConnections: 5},
+		`field StorageSize "100Mi" is below 1Gi`:                  {Namespace: pulumi.String("ns"), StorageSize: "100Mi"},
+		`field StorageSize "32Ti" is above 16Ti`:                  {Namespace: pulumi.String("ns"), StorageSize: "32Ti"},
+		`field SharedBuffers "1 GB" is not a PostgreSQL size`:     {Namespace: pulumi.String("ns"), SharedBuffers: "1 GB"},
 	} {
 		m, err := componenttest.Register(t, func(ctx *pulumi.Context) error {
 			_, err := NewPostgres(ctx, "db", args)
