@@ -3,7 +3,18 @@
 # after setting dir (with logs/ and pids/ under it), components (in start order) and
 # die. Each component runs in the background with its pid in $dir/pids/<name>.
 
-pid_alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/null; }
+# pid_alive NAME: the component's process runs. A killed process whose parent is gone
+# stays a zombie until init reaps it (seconds here, longer under load), and kill -0
+# succeeds on a zombie, so its state is read too: a component killed a moment ago (the
+# API-server outage test) is started again instead of waited for.
+pid_alive() {
+  local pid state
+  [ -f "$dir/pids/$1" ] || return 1
+  pid=$(cat "$dir/pids/$1")
+  kill -0 "$pid" 2>/dev/null || return 1
+  state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
 
 # run_component NAME COMMAND...: starts it unless it runs, its output in its log.
 run_component() {
