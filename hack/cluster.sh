@@ -54,6 +54,19 @@ make_pki() {
   touch "$pki/.complete"
 }
 
+# make_kubelet_client_cert gives the API server a client certificate the real node's
+# kubelet trusts (it takes the cluster CA as its client CA), for `kubectl logs`, `exec`
+# and `port-forward`. A data folder made before it existed gets one on its next up.
+make_kubelet_client_cert() {
+  local pki=$dir/pki
+  [ -f "$pki/kubelet-client.crt" ] && return
+  openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+    -keyout "$pki/kubelet-client.key" -out "$pki/kubelet-client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$pki/kubelet-client.ext"
+  openssl x509 -req -in "$pki/kubelet-client.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$pki/kubelet-client.ext" -out "$pki/kubelet-client.crt" 2>/dev/null
+}
+
 write_kubeconfig() {
   local token
   token=$(cut -d, -f1 "$dir/pki/tokens.csv")
@@ -159,6 +172,7 @@ up() {
   [ -x "$bin/kubectl" ] && [ -x "$bin/kube-apiserver" ] || "$repo/tools/build.sh" etcd controlplane kwok
   mkdir -p "$dir/logs" "$dir/pids" "$dir/etcd"
   make_pki
+  make_kubelet_client_cert
   write_kubeconfig
   local pki=$dir/pki
   start etcd --name local --data-dir "$dir/etcd" \
@@ -173,6 +187,8 @@ up() {
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --service-account-issuer https://kubernetes.default.svc \
     --service-cluster-ip-range 10.0.0.0/24 --authorization-mode Node,RBAC \
+    --kubelet-client-certificate "$pki/kubelet-client.crt" --kubelet-client-key "$pki/kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --enable-priority-and-fairness=false --profiling=false
   wait_for kube-apiserver 120 kubectl_ get --raw /readyz
   start kube-controller-manager --kubeconfig "$kubeconfig" --leader-elect=false \

@@ -3,26 +3,38 @@
 # after setting dir (with logs/ and pids/ under it), components (in start order) and
 # die. Each component runs in the background with its pid in $dir/pids/<name>.
 
-# pid_alive NAME: the component's process runs. A killed process whose parent is gone
-# stays a zombie until init reaps it (seconds here, longer under load), and kill -0
-# succeeds on a zombie, so its state is read too: a component killed a moment ago (the
-# API-server outage test) is started again instead of waited for.
+# pid_alive NAME: the component's process runs. Two ways a pid file lies: a killed
+# process whose parent is gone stays a zombie until init reaps it (1 to 2 s here, more
+# under load), and kill -0 succeeds on a zombie, so the API-server outage test's restart,
+# 0.3 s after its kill, waited 120 s on one instead of starting the server; and with
+# pid_max at 32768 a pid is soon another process's, so the start time recorded beside
+# the pid must match too.
 pid_alive() {
-  local pid state
+  local pid stat
   [ -f "$dir/pids/$1" ] || return 1
   pid=$(cat "$dir/pids/$1")
   kill -0 "$pid" 2>/dev/null || return 1
-  state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
-  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+  stat=$(proc_stat "$pid") || return 1
+  case ${stat%% *} in Z | X) return 1 ;; esac
+  [ ! -f "$dir/pids/$1.start" ] || [ "$(start_time "$stat")" = "$(cat "$dir/pids/$1.start")" ]
 }
+
+# proc_stat PID: the fields of /proc/PID/stat after the command's name (state first).
+proc_stat() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; printf '%s' "${s##*) }"; }
+
+# start_time STAT: the process's start time (field 22 of /proc/PID/stat), from proc_stat.
+start_time() { cut -d' ' -f20 <<<"$1"; }
 
 # run_component NAME COMMAND...: starts it unless it runs, its output in its log.
 run_component() {
   local name=$1
   shift
   pid_alive "$name" && return
-  "$@" >"$dir/logs/$name.log" 2>&1 &
+  # Appended, each start marked, so that a restart keeps the log of the run before it.
+  printf '=== %s started %s\n' "$name" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$dir/logs/$name.log"
+  "$@" >>"$dir/logs/$name.log" 2>&1 &
   echo $! >"$dir/pids/$name"
+  start_time "$(proc_stat $!)" >"$dir/pids/$name.start"
 }
 
 wait_for() { # description seconds command...
@@ -32,6 +44,8 @@ wait_for() { # description seconds command...
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
+  # The tail of its log, so that a CI run that stops here shows why.
+  [ -f "$dir/logs/$what.log" ] && tail -n 20 "$dir/logs/$what.log" >&2
   die "$what did not come up within ${seconds}s; see $dir/logs/"
 }
 
@@ -46,7 +60,7 @@ stop_components() {
       pid_alive "$name" && kill -9 "$(cat "$dir/pids/$name")" 2>/dev/null || true
       log "stopped $name"
     fi
-    rm -f "$dir/pids/$name"
+    rm -f "$dir/pids/$name" "$dir/pids/$name.start"
   done
 }
 

@@ -55,8 +55,11 @@ fi
 # Job failed its tries right after the API server's return (most likely its new Service
 # was not routed yet; not reproduced).
 alone='TestE2EInterruptedDeploysRecover|TestE2EAnUpThatLosesTheAPIServerRecovers'
+# The last one restarts the node and the whole control plane, as `make cluster-down`
+# and `make cluster REAL_NODE=1` do, so it runs after everything else.
+restart='TestRealNodeWorksWithTheEverydayToolsAcrossAPlainRestart'
 status=0
-go test -tags e2e -count=1 -timeout 15m -skip "^(TestRealNode|$alone)\$" ./... || status=1
+go test -tags e2e -count=1 -timeout 15m -skip "^(TestRealNode|$restart|$alone)\$" ./... || status=1
 if [ -n "$realnode_pid" ]; then
   if wait "$realnode_pid"; then
     grep -E '^(--- |\s+--- |ok|PASS)|_test.go:.*requests' "$realnode_log"
@@ -67,4 +70,7 @@ if [ -n "$realnode_pid" ]; then
   fi
 fi
 go test -tags e2e -count=1 -timeout 15m -run "^($alone)\$" ./tests/ || status=1
+if [ -n "$realnode_pid" ]; then
+  go test -tags e2e -count=1 -timeout 10m -run "^$restart\$" ./tests/ || status=1
+fi
 exit "$status"

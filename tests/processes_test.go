@@ -48,3 +48,20 @@ func TestPidAliveTakesAZombieForGone(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond, "the killed child is a zombie of a parent that does not reap")
 	require.False(t, alive(), "a zombie is gone: kill -0 alone would call it alive")
 }
+
+// A pid file whose pid another process now has (pid_max is 32768 here, and pids come
+// round quickly under a build) is not the component: the start time recorded beside it
+// differs.
+func TestPidAliveTakesAReusedPidForGone(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "pids"), 0o755))
+	script := `dir=$0; source "$1"; run_component c sleep 600; pid_alive c && echo alive; ` +
+		`echo 1 >"$dir/pids/c.start"; pid_alive c || echo reused; kill "$(cat "$dir/pids/c")"`
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "logs"), 0o755))
+	out, err := exec.Command("bash", "-c", script, dir, filepath.Join(repoRoot, "hack", "processes.sh")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "alive\nreused\n", string(out), "the component it started is alive; another start time is another process")
+}
