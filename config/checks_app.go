@@ -14,6 +14,7 @@ import (
 
 	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
 // Checks of the keys in keys_app.go.
@@ -129,17 +130,8 @@ func pemCertificates(bundle string) error {
 	return nil
 }
 
-func labelMap(labels map[string]string) error {
-	for k, v := range labels {
-		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			return fmt.Errorf("%q is not a label key (%s)", k, errs[0])
-		}
-		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
-			return fmt.Errorf("%q is not a label value (%s)", v, errs[0])
-		}
-	}
-	return nil
-}
+// labelMap is the components' own check of labels.
+var labelMap = workload.CheckLabels
 
 func validTolerations(tolerations []corev1.Toleration) error {
 	for i, t := range tolerations {

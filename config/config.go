@@ -67,6 +67,8 @@ type Stack struct {
 
 	RBAC                            rbac.RBACArgs
 	RBACClusterWideReadAcknowledged bool
+	// AutomountServiceAccountToken applies to the ServiceAccount and the Backstage pods.
+	AutomountServiceAccountToken bool
 
 	NetworkPolicies    bool
 	APIServerCIDRs     []string
@@ -147,6 +149,7 @@ func (s *Stack) RBACArgs(namespace pulumi.StringInput) *rbac.RBACArgs {
 	args := s.RBAC
 	args.Namespace = namespace
 	args.ClusterRoleName = s.Namespace + "-backend"
+	args.AutomountServiceAccountToken = pulumi.BoolRef(s.AutomountServiceAccountToken)
 	return &args
 }
 
@@ -232,6 +235,7 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 		args.RegistryAuth = s.RegistryAuth.args()
 	}
 	args.Scheduling = s.Scheduling
+	args.AutomountServiceAccountToken = pulumi.BoolRef(s.AutomountServiceAccountToken)
 	args.TLS = pulumi.BoolRef(s.TLS != edge.IssuerNone)
 	if s.TLS != edge.IssuerNone {
 		args.ClusterIssuer = s.TLS

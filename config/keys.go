@@ -12,6 +12,7 @@ import (
 	"github.com/arhean/backstage-pulumi/components/namespace"
 	"github.com/arhean/backstage-pulumi/components/pins"
 	"github.com/arhean/backstage-pulumi/components/postgres"
+	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
 // The key table: every key of a stack's `backstage:` configuration, in the order the
@@ -55,6 +56,8 @@ var table = []entry{
 	KeyProtectDatabase,
 	KeyRBACClusterWideRead,
 	KeyRBACClusterWideReadAcknowledged,
+	KeyServiceAccountAnnotations,
+	KeyAutomountServiceAccountToken,
 	KeyNetworkPolicies,
 	KeyKubeAPIServerCIDRs,
 	KeyIngressWebhookSourceCIDRs,
@@ -73,6 +76,8 @@ var table = []entry{
 	KeyNodeSelector,
 	KeyTolerations,
 	KeyPriorityClassName,
+	KeyPodLabels,
+	KeyPodAnnotations,
 	KeyMetrics,
 	KeyRolloutStrategy,
 	KeyDatabase,
@@ -359,6 +364,20 @@ var KeyRBACClusterWideReadAcknowledged = &Key[bool]{
 	Setting: Setting{Name: "rbacClusterWideReadAcknowledged", Example: "true",
 		Description: "Production's explicit acceptance of rbacClusterWideRead."},
 	Into: func(s *Stack) *bool { return &s.RBACClusterWideReadAcknowledged },
+}
+
+var KeyServiceAccountAnnotations = &Key[map[string]string]{
+	Setting: Setting{Name: "serviceAccountAnnotations", Example: "{eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/backstage}",
+		Description: "Annotations of the ServiceAccount backstage, for workload identity (IRSA, GKE Workload Identity, Azure Workload Identity), so that plugins reach cloud storage without static keys."},
+	Into:  func(s *Stack) *map[string]string { return &s.RBAC.ServiceAccountAnnotations },
+	Check: workload.CheckAnnotations,
+}
+
+var KeyAutomountServiceAccountToken = &Key[bool]{
+	Setting: Setting{Name: "automountServiceAccountToken", Example: "false",
+		Description: "Mount the ServiceAccount's token in the Backstage pods; the Kubernetes plugin needs it when it reads the cluster as that account. Workload identity mounts its own projected token either way."},
+	Default: true,
+	Into:    func(s *Stack) *bool { return &s.AutomountServiceAccountToken },
 }
 
 var KeyNetworkPolicies = &Key[bool]{

@@ -113,6 +113,20 @@ var KeyPriorityClassName = &Key[string]{
 	Check: dnsSubdomain("PriorityClass"),
 }
 
+var KeyPodLabels = &Key[map[string]string]{
+	Setting: Setting{Name: "podLabels", Example: "{team: platform}",
+		Description: "Labels of the Backstage pods besides the program's (cost allocation, a mesh's selection); the selector's keys app and component are the program's."},
+	Into:  func(s *Stack) *map[string]string { return &s.App.PodLabels },
+	Check: backstage.CheckPodLabels,
+}
+
+var KeyPodAnnotations = &Key[map[string]string]{
+	Setting: Setting{Name: "podAnnotations", Example: "{sidecar.istio.io/inject: \"true\"}",
+		Description: "Annotations of the Backstage pods besides the program's (checksum/* and prometheus.io/* are the program's)."},
+	Into:  func(s *Stack) *map[string]string { return &s.App.PodAnnotations },
+	Check: backstage.CheckPodAnnotations,
+}
+
 var KeyMetrics = &Key[*Metrics]{
 	Setting: Setting{Name: "metrics", Example: "{port: 9464, scraperNamespace: monitoring, serviceMonitor: true}",
 		Description: "Expose the OpenTelemetry Prometheus exporter's port (default 9464) to one scraper namespace, with a ServiceMonitor when asked."},

@@ -84,6 +84,12 @@ type BackstageArgs struct {
 	Resources *workload.Resources
 	// Optional: node selector, tolerations and priority class of the pods.
 	Scheduling workload.Scheduling
+	// Optional: labels and annotations of the pods (a mesh's injection, cost labels),
+	// besides the program's; the selector's keys and the program's annotations are refused.
+	PodLabels, PodAnnotations map[string]string
+	// Optional: defaults to true. Whether the pods mount the ServiceAccount's token,
+	// which the Kubernetes plugin needs when it reads the cluster as that account.
+	AutomountServiceAccountToken *bool
 	// Optional: defaults to no metrics port. The OpenTelemetry Prometheus exporter's port.
 	Metrics *Metrics
 	// Optional: defaults to DefaultRolloutStrategy; Recreate stops every old pod first.
@@ -169,6 +175,10 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		return backstageSpec{}, errors.New("missing required field ServiceAccountName")
 	case a.Database.Host == nil || a.Database.User == nil || a.Database.Password == nil || a.Database.Name == "":
 		return backstageSpec{}, errors.New("missing required field Database (Host, Name, User and Password)")
+	case CheckPodLabels(a.PodLabels) != nil:
+		return backstageSpec{}, fmt.Errorf("field PodLabels %w", CheckPodLabels(a.PodLabels))
+	case CheckPodAnnotations(a.PodAnnotations) != nil:
+		return backstageSpec{}, fmt.Errorf("field PodAnnotations %w", CheckPodAnnotations(a.PodAnnotations))
 	case a.Replicas != 0 && CheckReplicas(a.Replicas) != nil:
 		return backstageSpec{}, fmt.Errorf("field Replicas %w", CheckReplicas(a.Replicas))
 	case a.RateLimitRPS < 0:

@@ -2,6 +2,7 @@ package backstage
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -240,10 +241,17 @@ func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInp
 		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(in.configMapName)}}},
 		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(in.secretName)}}},
 	}
-	annotations := map[string]string{
-		"checksum/config":  refs.String(in.configHash),
-		"checksum/secrets": refs.String(in.secretHash),
+	annotations := maps.Clone(spec.PodAnnotations)
+	if annotations == nil {
+		annotations = map[string]string{}
 	}
+	annotations["checksum/config"] = refs.String(in.configHash)
+	annotations["checksum/secrets"] = refs.String(in.secretHash)
+	labels := maps.Clone(spec.PodLabels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, names.BackstageSelector)
 	volumes := []corev1.Volume{workload.ScratchVolume("tmp", "1Gi"), workload.ScratchVolume("app-tmp", "1Gi")}
 	if in.appConfigName != nil {
 		annotations["checksum/app-config"] = refs.String(in.appConfigHash)
@@ -283,7 +291,7 @@ func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInp
 			Strategy:             strategy,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
-					Labels:      names.BackstageSelector,
+					Labels:      labels,
 					Annotations: annotations,
 				},
 				Spec: corev1.PodSpec{
@@ -294,7 +302,7 @@ func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInp
 					TerminationGracePeriodSeconds: ptr.To[int64](terminationGracePeriodSeconds),
 					ServiceAccountName:            refs.String(spec.ServiceAccountName),
 					// The Kubernetes plugin reads the cluster with this pod's token.
-					AutomountServiceAccountToken: ptr.To(true),
+					AutomountServiceAccountToken: ptr.To(workload.BoolOr(spec.AutomountServiceAccountToken, true)),
 					EnableServiceLinks:           ptr.To(false),
 					SecurityContext:              workload.PodSecurityContext(backstageUID),
 					Affinity:                     workload.SpreadAcrossNodes(selector),

@@ -23,6 +23,11 @@ type RBACArgs struct {
 	// Optional: defaults to "backstage-backend". The ClusterRole and ClusterRoleBinding
 	// name; cluster-scoped, so two Backstage instances in one cluster need two names.
 	ClusterRoleName string
+	// Optional: annotations of the ServiceAccount, for workload identity (IRSA's
+	// eks.amazonaws.com/role-arn, GKE's iam.gke.io/gcp-service-account, Azure's client id).
+	ServiceAccountAnnotations map[string]string
+	// Optional: defaults to true. Whether pods mount the account's token by default.
+	AutomountServiceAccountToken *bool
 }
 
 // RBAC is the ServiceAccount the Backstage pods run as and the read-only cluster access
@@ -58,6 +63,9 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 	if args == nil || args.Namespace == nil {
 		return nil, fmt.Errorf("component RBAC %q: missing required field Namespace", name)
 	}
+	if err := workload.CheckAnnotations(args.ServiceAccountAnnotations); err != nil {
+		return nil, fmt.Errorf("component RBAC %q: field ServiceAccountAnnotations %w", name, err)
+	}
 	clusterRoleName := workload.OrDefault(args.ClusterRoleName, names.BackstageRBACName)
 	comp := &RBAC{}
 	if err := ctx.RegisterComponentResource("backstage:index:RBAC", name, comp, opts...); err != nil {
@@ -68,9 +76,9 @@ func NewRBAC(ctx *pulumi.Context, name string, args *RBACArgs, opts ...pulumi.Re
 
 	sa, err := kube.New(ctx, name+"-service-account", func(refs *kube.Refs) any {
 		return &corev1.ServiceAccount{
-			ObjectMeta: workload.ObjectMeta(refs, names.BackstageName, args.Namespace, labels, nil),
+			ObjectMeta: workload.ObjectMeta(refs, names.BackstageName, args.Namespace, labels, args.ServiceAccountAnnotations),
 			// The Kubernetes plugin authenticates with this token; Postgres pods opt out.
-			AutomountServiceAccountToken: ptr.To(true),
+			AutomountServiceAccountToken: ptr.To(workload.BoolOr(args.AutomountServiceAccountToken, true)),
 		}
 	}, child)
 	if err != nil {

@@ -2,8 +2,12 @@ package workload
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // The shapes of the rules the components' checks are made of. Each message says what
@@ -29,6 +33,29 @@ func QuantityBetween(v, minimum, maximum, example string) error {
 	}
 	if q.Cmp(resource.MustParse(maximum)) > 0 {
 		return fmt.Errorf("%q is above %s; check the unit (Gi, Ti), e.g. %s", v, maximum, example)
+	}
+	return nil
+}
+
+// CheckLabels refuses a key that is not a qualified name or a value a label cannot hold.
+func CheckLabels(labels map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return fmt.Errorf("%q is not a label key (%s)", k, errs[0])
+		}
+		if errs := validation.IsValidLabelValue(labels[k]); len(errs) > 0 {
+			return fmt.Errorf("%q is not a label value (%s)", labels[k], errs[0])
+		}
+	}
+	return nil
+}
+
+// CheckAnnotations refuses a key that is not a qualified name, as the API server does.
+func CheckAnnotations(annotations map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		if errs := validation.IsQualifiedName(strings.ToLower(k)); len(errs) > 0 {
+			return fmt.Errorf("%q is not an annotation key (%s)", k, errs[0])
+		}
 	}
 	return nil
 }
