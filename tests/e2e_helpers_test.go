@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,22 +108,39 @@ func resetNamespaceNamed(t testing.TB, namespace string) {
 // retained volume keeps pointing at its deleted claim until someone clears it. Its
 // folder is emptied too: on the real node a server would find another test's data
 // directory there (kwok never writes to it).
+//
+// The suite and the real node's tests run in two processes and both release volumes.
+// Only a release makes a Released volume bindable, so under one lock across processes
+// a volume listed as Released stays so until this call releases it; without the lock,
+// a second caller could empty and unbind a volume the first had just released and a new
+// claim had bound (its claim then Lost, its pod never Ready). The patch also tests the
+// old claim's uid, so it cannot unbind a newer claim whatever else runs.
 func releaseVolumes(t testing.TB) {
 	t.Helper()
-	out, err := kubectl(t, "get", "pv", "-o", `jsonpath={range .items[?(@.status.phase=="Released")]}{.metadata.name}={.spec.hostPath.path}{"\n"}{end}`)
+	lock, err := os.OpenFile(filepath.Join(filepath.Dir(os.Getenv("KUBECONFIG")), "volumes.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	require.NoError(t, err)
+	defer func() { _ = lock.Close() }()
+	require.NoError(t, syscall.Flock(int(lock.Fd()), syscall.LOCK_EX))
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
+
+	out, err := kubectl(t, "get", "pv", "-o", `jsonpath={range .items[?(@.status.phase=="Released")]}{.metadata.name}={.spec.claimRef.uid}={.spec.hostPath.path}{"\n"}{end}`)
 	require.NoError(t, err)
 	for _, line := range strings.Fields(out) {
-		pv, path, _ := strings.Cut(line, "=")
+		parts := strings.SplitN(line, "=", 3)
+		require.Len(t, parts, 3, line)
+		pv, uid, path := parts[0], parts[1], parts[2]
 		if path != "" {
 			entries, _ := os.ReadDir(path)
 			for _, e := range entries {
 				require.NoError(t, os.RemoveAll(filepath.Join(path, e.Name())))
 			}
 		}
-		// A merge patch to null, not a JSON patch's remove: a volume whose claimRef is
-		// already gone (another test's reset got there first) is no error.
-		_, err := kubectl(t, "patch", "pv", pv, "--type=merge", `-p={"spec":{"claimRef":null}}`)
-		require.NoError(t, err)
+		patch := `[{"op":"remove","path":"/spec/claimRef"}]`
+		if uid != "" {
+			patch = `[{"op":"test","path":"/spec/claimRef/uid","value":"` + uid + `"},{"op":"remove","path":"/spec/claimRef"}]`
+		}
+		_, err := kubectl(t, "patch", "pv", pv, "--type=json", "-p="+patch)
+		require.NoError(t, err, "release %s", pv)
 	}
 }
 
