@@ -175,18 +175,24 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		return backstageSpec{}, errors.New("missing required field ServiceAccountName")
 	case a.Database.Host == nil || a.Database.User == nil || a.Database.Password == nil || a.Database.Name == "":
 		return backstageSpec{}, errors.New("missing required field Database (Host, Name, User and Password)")
-	case CheckPodLabels(a.PodLabels) != nil:
-		return backstageSpec{}, fmt.Errorf("field PodLabels %w", CheckPodLabels(a.PodLabels))
-	case CheckPodAnnotations(a.PodAnnotations) != nil:
-		return backstageSpec{}, fmt.Errorf("field PodAnnotations %w", CheckPodAnnotations(a.PodAnnotations))
-	case a.Replicas != 0 && CheckReplicas(a.Replicas) != nil:
-		return backstageSpec{}, fmt.Errorf("field Replicas %w", CheckReplicas(a.Replicas))
 	case a.RateLimitRPS < 0:
 		return backstageSpec{}, fmt.Errorf("field RateLimitRPS must be positive, got %d", a.RateLimitRPS)
 	}
 	out := backstageSpec{BackstageArgs: *a, tls: workload.BoolOr(a.TLS, DefaultTLS)}
 	out.InitImage = workload.OrDefault(out.InitImage, pins.InitImage)
 	out.Replicas = workload.OrDefault(out.Replicas, DefaultReplicas)
+	for _, c := range []struct {
+		field string
+		err   error
+	}{
+		{"PodLabels", CheckPodLabels(out.PodLabels)},
+		{"PodAnnotations", CheckPodAnnotations(out.PodAnnotations)},
+		{"Replicas", CheckReplicas(out.Replicas)},
+	} {
+		if c.err != nil {
+			return backstageSpec{}, fmt.Errorf("field %s %w", c.field, c.err)
+		}
+	}
 	out.MaxUnavailable = workload.OrDefault(out.MaxUnavailable, DefaultMaxUnavailable)
 	out.MaxSurge = workload.OrDefault(out.MaxSurge, DefaultMaxSurge)
 	out.HealthCheckPath = workload.OrDefault(out.HealthCheckPath, DefaultHealthCheckPath)

@@ -3,6 +3,8 @@ package postgres
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
@@ -25,12 +27,12 @@ func CheckMaxConnections(v int) error {
 
 // CheckStorageSize bounds the data volume.
 func CheckStorageSize(v string) error {
-	return workload.QuantityBetween(v, MinStorageSize, MaxStorageSize, DefaultStorageSize)
+	return volumeSize(v, DefaultStorageSize)
 }
 
 // CheckBackupSize bounds the backup claim.
 func CheckBackupSize(v string) error {
-	return workload.QuantityBetween(v, MinStorageSize, MaxStorageSize, DefaultBackupSize)
+	return volumeSize(v, DefaultBackupSize)
 }
 
 // CheckBackupRetention bounds the complete backups kept.
@@ -46,6 +48,22 @@ func CheckSharedBuffers(v string) error {
 	}
 	if bytes < 128<<10 {
 		return fmt.Errorf("%q is below PostgreSQL's minimum of 128kB; e.g. %s", v, DefaultSharedBuffers)
+	}
+	return nil
+}
+
+// volumeSize refuses what is not a Kubernetes quantity from MinStorageSize to
+// MaxStorageSize, a volume the database can live on.
+func volumeSize(v, example string) error {
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a Kubernetes quantity; use binary units such as %s (not 8GB)", v, example)
+	}
+	if q.Cmp(resource.MustParse(MinStorageSize)) < 0 {
+		return fmt.Errorf("%q is below %s; the catalog database needs room to grow, e.g. %s", v, MinStorageSize, example)
+	}
+	if q.Cmp(resource.MustParse(MaxStorageSize)) > 0 {
+		return fmt.Errorf("%q is above %s; check the unit (Gi, Ti), e.g. %s", v, MaxStorageSize, example)
 	}
 	return nil
 }

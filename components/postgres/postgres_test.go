@@ -73,3 +73,15 @@ func TestImageMatchesMajorReadsTheTagNotTheRegistryPort(t *testing.T) {
 	assert.ErrorContains(t, ImageMatchesMajor("postgres", 16), "no tag")
 	assert.ErrorContains(t, ImageMatchesMajor("postgres:16beta1", 16), "no tag")
 }
+
+// A size whose bytes do not fit an int64 is refused, not wrapped to a negative number
+// that would pass every upper bound (shared_buffers' fit in /dev/shm among them).
+func TestSizeBytesRefusesWhatOverflows(t *testing.T) {
+	n, err := SizeBytes("256MB")
+	require.NoError(t, err)
+	assert.Equal(t, int64(256<<20), n)
+	_, err = SizeBytes("9000000000TB")
+	assert.ErrorContains(t, err, "is too large")
+	assert.Error(t, CheckSharedBuffers("9000000000TB"))
+	assert.Error(t, SharedBuffersFit("9000000000TB", DefaultResources))
+}

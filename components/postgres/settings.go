@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,10 +26,11 @@ func SizeBytes(size string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a PostgreSQL size such as 256MB", size)
 	}
 	n, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil {
+	unit := postgresUnits[m[2]]
+	if err != nil || n > math.MaxInt64/unit {
 		return 0, fmt.Errorf("%q is too large", size)
 	}
-	return n * postgresUnits[m[2]], nil
+	return n * unit, nil
 }
 
 // SharedBuffersFit is the one rule for shared_buffers' upper bound: it lives in

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -18,21 +17,6 @@ import (
 func Between(v, lo, hi int, why string) error {
 	if v < lo || v > hi {
 		return fmt.Errorf("is %d; use a value from %d to %d (%s)", v, lo, hi, why)
-	}
-	return nil
-}
-
-// QuantityBetween refuses what is not a Kubernetes quantity from minimum to maximum.
-func QuantityBetween(v, minimum, maximum, example string) error {
-	q, err := resource.ParseQuantity(v)
-	if err != nil {
-		return fmt.Errorf("%q is not a Kubernetes quantity; use binary units such as %s (not 8GB)", v, example)
-	}
-	if q.Cmp(resource.MustParse(minimum)) < 0 {
-		return fmt.Errorf("%q is below %s; the catalog database needs room to grow, e.g. %s", v, minimum, example)
-	}
-	if q.Cmp(resource.MustParse(maximum)) > 0 {
-		return fmt.Errorf("%q is above %s; check the unit (Gi, Ti), e.g. %s", v, maximum, example)
 	}
 	return nil
 }

@@ -82,8 +82,12 @@ func (s *Stack) Interrupted() (string, error) {
 	if len(locks) > 0 {
 		return fmt.Sprintf("the stack is locked by %s", locks[0]), nil
 	}
-	if ok, err := checkpointSidecarReads(s.StateDir, s.Name()); err != nil || !ok {
-		return fmt.Sprintf("the attributes file beside the stack's state does not read (%s%s)", checkpointPath(s.StateDir, s.Name()), sidecarExt), err
+	ok, err := checkpointSidecarReads(s.StateDir, s.Name())
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return fmt.Sprintf("the attributes file beside the stack's state does not read (%s%s)", checkpointPath(s.StateDir, s.Name()), sidecarExt), nil
 	}
 	pending, err := s.PendingOperations()
 	if errors.Is(err, errUnreadableCheckpoint) {
