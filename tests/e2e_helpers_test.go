@@ -320,3 +320,13 @@ func cliUp(ctx context.Context, s *stackrun.Stack) error {
 	}
 	return nil
 }
+
+// logWorkloadStatus logs what the API server holds of the namespace's StatefulSets and
+// pods (their status, conditions and owners): the provider's readiness rules read it,
+// and a run that fails on an unexpected update needs it to be explained.
+func logWorkloadStatus(t testing.TB) {
+	t.Helper()
+	out, err := kubectl(t, "get", "statefulsets,pods", "-n", e2eNamespace, "-o",
+		`jsonpath={range .items[*]}{.kind}/{.metadata.name} generation={.metadata.generation} spec.replicas={.spec.replicas} status={.status}{"\n"}{end}`)
+	t.Logf("workloads in %s (err %v):\n%s", e2eNamespace, err, out)
+}

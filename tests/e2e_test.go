@@ -141,7 +141,9 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		require.NoError(t, s.SetConfig(ctx, "backstage:image", auto.ConfigValue{Value: "ghcr.io/arhean/backstage:1.0.1"}))
 		preview, err := s.Preview(ctx, optpreview.Diff())
 		require.NoError(t, err)
-		assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "exactly one update: %v\n%s", preview.ChangeSummary, preview.StdOut)
+		if !assert.Equal(t, 1, preview.ChangeSummary[apitype.OpUpdate], "exactly one update: %v\n%s", preview.ChangeSummary, preview.StdOut) {
+			logWorkloadStatus(t)
+		}
 		assertNothingReplacedOrDeleted(t, preview.ChangeSummary, "image bump")
 
 		res, err := s.Up(ctx)
