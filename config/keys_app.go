@@ -142,3 +142,70 @@ var KeyRolloutStrategy = &Key[string]{
 	Check:      oneOf("RollingUpdate", "Recreate"),
 	Production: rollingUpdateOnly,
 }
+
+// The platform's additions to Backstage's pod (#24). Each key's check is the
+// component's; the rules between them (a mount of a volume) are in rules.go.
+
+var KeyEnvFromConfigMaps = &Key[[]string]{
+	Setting: Setting{Name: "envFromConfigMaps", Example: "[platform-endpoints]",
+		Description: "Existing ConfigMaps in the namespace whose keys become Backstage's environment (a YAML list); the program's own variables win, and a change to them rolls no pod (docs/extending.md)."},
+	Default: []string{},
+	Into:    func(s *Stack) *[]string { return &s.App.EnvFromConfigMaps },
+	Check:   backstage.CheckEnvFromObjects("ConfigMap"),
+}
+
+var KeyEnvFromSecrets = &Key[[]string]{
+	Setting: Setting{Name: "envFromSecrets", Example: "[backstage-github]",
+		Description: "Existing Secrets in the namespace (External Secrets, a Vault sync) whose keys become Backstage's environment (a YAML list); the program's own variables win, and a change to them rolls no pod (docs/extending.md)."},
+	Default: []string{},
+	Into:    func(s *Stack) *[]string { return &s.App.EnvFromSecrets },
+	Check:   backstage.CheckEnvFromObjects("Secret"),
+}
+
+var KeyExtraVolumes = &Key[[]corev1.Volume]{
+	Setting: Setting{Name: "extraVolumes", Example: "[{name: techdocs, persistentVolumeClaim: {claimName: techdocs}}]",
+		Description: "Volumes of Backstage's pod, as in a pod spec: configMap, secret, projected, emptyDir, persistentVolumeClaim, csi or ephemeral (never hostPath)."},
+	Into:  func(s *Stack) *[]corev1.Volume { return &s.App.ExtraVolumes },
+	Check: backstage.CheckExtraVolumes,
+}
+
+var KeyExtraVolumeMounts = &Key[[]corev1.VolumeMount]{
+	Setting: Setting{Name: "extraVolumeMounts", Example: "[{name: techdocs, mountPath: /var/techdocs}]",
+		Description: "Mounts of extraVolumes in the Backstage container, as in a pod spec; away from /app and the program's own mounts."},
+	Into:  func(s *Stack) *[]corev1.VolumeMount { return &s.App.ExtraVolumeMounts },
+	Check: backstage.CheckVolumeMounts,
+}
+
+var KeyInitContainers = &Key[[]corev1.Container]{
+	Setting: Setting{Name: "initContainers", Example: "[{name: fetch-plugins, image: registry.example/fetch:1.0}]",
+		Description: "Containers run to completion after the database answers and before Backstage starts, as in a pod spec; security settings left unset get Pod Security restricted's."},
+	Into:  func(s *Stack) *[]corev1.Container { return &s.App.InitContainers },
+	Check: func(c []corev1.Container) error { return backstage.CheckContainers(c, false) },
+}
+
+var KeySidecars = &Key[[]corev1.Container]{
+	Setting: Setting{Name: "sidecars", Example: "[{name: vault-agent, image: hashicorp/vault:1.18.3, args: [agent, -config=/vault/config.hcl]}]",
+		Description: "Containers that run beside Backstage (a Vault agent, cloud-sql-proxy), as native sidecars that start first; security settings left unset get Pod Security restricted's."},
+	Into:  func(s *Stack) *[]corev1.Container { return &s.App.Sidecars },
+	Check: func(c []corev1.Container) error { return backstage.CheckContainers(c, true) },
+}
+
+var KeyAffinity = &Key[*corev1.Affinity]{
+	Setting: Setting{Name: "affinity", Example: "{nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [apps]}]}]}}}",
+		Description: "Backstage's affinity, as in a pod spec: node and pod affinity as given, anti-affinity terms beside the program's spreading over nodes."},
+	Into: func(s *Stack) **corev1.Affinity { return &s.App.Affinity },
+}
+
+var KeyTopologySpreadConstraints = &Key[[]corev1.TopologySpreadConstraint]{
+	Setting: Setting{Name: "topologySpreadConstraints", Example: "[{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}]",
+		Description: "Spreading of Backstage's pods, as in a pod spec; one on kubernetes.io/hostname replaces the program's, and one without labelSelector selects Backstage's pods."},
+	Into:  func(s *Stack) *[]corev1.TopologySpreadConstraint { return &s.App.TopologySpreadConstraints },
+	Check: backstage.CheckTopologySpread,
+}
+
+var KeyProbes = &Key[*backstage.Probes]{
+	Setting: Setting{Name: "probes", Example: "{startup: {failureThreshold: 60}, readiness: {periodSeconds: 5}}",
+		Description: "Timings of Backstage's startup, readiness and liveness probes (initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold); unset keeps the program's."},
+	Into:  func(s *Stack) **backstage.Probes { return &s.App.Probes },
+	Check: backstage.CheckProbes,
+}

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/edge"
 	"github.com/arhean/backstage-pulumi/components/pins"
 	"github.com/arhean/backstage-pulumi/components/postgres"
@@ -63,6 +66,7 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 			out = append(out, problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name))
 		}
 	}
+	out = append(out, checkPodAdditions(s, refused)...)
 	out = append(out, checkAdmissionWebhook(s, refused)...)
 	if s.InstallSecurityLayer && s.Environment == Production {
 		out = append(out, warning(fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+
@@ -117,6 +121,29 @@ func checkAdmissionWebhook(s *Stack, refused keySet) (out []finding) {
 		out = append(out, problem(KeyIngressWebhookSourceCIDRs.Name, "is required while the ingress-nginx admission webhook runs behind NetworkPolicies: the API server must reach it and no pod may "+
 			"(IngressNightmare, CVE-2025-1974); `pulumi config set --path '%s[0]' <the control plane's CIDR>`, or `pulumi config set %s false` to run without the webhook",
 			KeyIngressWebhookSourceCIDRs.FullName(), KeyIngressAdmissionWebhook.FullName()))
+	}
+	return out
+}
+
+// checkPodAdditions: every mount names one of the stack's extra volumes, and the init
+// containers and sidecars do not share a name.
+func checkPodAdditions(s *Stack, refused keySet) (out []finding) {
+	if refused.any(KeyExtraVolumes.Name) {
+		return
+	}
+	volumes := s.App.ExtraVolumes
+	if err := backstage.CheckMountsExist(s.App.ExtraVolumeMounts, volumes); err != nil && !refused.any(KeyExtraVolumeMounts.Name) {
+		out = append(out, problem(KeyExtraVolumeMounts.Name, "%v (%s)", err, KeyExtraVolumes.FullName()))
+	}
+	for _, key := range []*Key[[]corev1.Container]{KeyInitContainers, KeySidecars} {
+		if err := backstage.CheckContainerMounts(*key.Into(s), volumes); err != nil && !refused.any(key.Name) {
+			out = append(out, problem(key.Name, "%v (%s)", err, KeyExtraVolumes.FullName()))
+		}
+	}
+	for _, c := range s.App.InitContainers {
+		if slices.ContainsFunc(s.App.Sidecars, func(o corev1.Container) bool { return o.Name == c.Name }) {
+			out = append(out, problem(KeySidecars.Name, "and %s both have a container named %s; name one otherwise", KeyInitContainers.FullName(), c.Name))
+		}
 	}
 	return out
 }

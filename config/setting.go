@@ -168,7 +168,11 @@ func parseInto[T any](s *Setting, raw string, dst *T) error {
 		}
 		v.Set(reflect.ValueOf(list))
 	case TypeObject:
-		if err := json.Unmarshal([]byte(raw), dst); err != nil {
+		// A field the shape does not have is a typo (mountpath, limit): refused, not
+		// dropped, so that a setting never silently does less than it reads.
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(dst); err != nil {
 			return fmt.Errorf("is not a %s: %v; write it as YAML under the key in the stack file, e.g. %s",
 				objectShape(v.Type()), unwrapJSONError(err), s.Example)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -90,6 +92,24 @@ type BackstageArgs struct {
 	// Optional: defaults to true. Whether the pods mount the ServiceAccount's token,
 	// which the Kubernetes plugin needs when it reads the cluster as that account.
 	AutomountServiceAccountToken *bool
+	// Optional: existing ConfigMaps and Secrets in the namespace whose keys become
+	// Backstage's environment (External Secrets, a Vault sync). The program's own
+	// variables win over theirs; a change to them does not roll the pods.
+	EnvFromConfigMaps, EnvFromSecrets []string
+	// Optional: volumes of the pod (AllowedVolumeSources only) and their mounts in the
+	// Backstage container.
+	ExtraVolumes      []corev1.Volume
+	ExtraVolumeMounts []corev1.VolumeMount
+	// Optional: init containers, run after the database answers, and sidecars, native
+	// ones (restartPolicy Always) that start before everything else and run beside
+	// Backstage. Security settings a container leaves unset get Pod Security
+	// restricted's.
+	InitContainers, Sidecars []corev1.Container
+	// Optional: scheduling besides the program's spreading over nodes.
+	Affinity                  *corev1.Affinity
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint
+	// Optional: timings of Backstage's startup, readiness and liveness probes.
+	Probes *Probes
 	// Optional: defaults to no metrics port. The OpenTelemetry Prometheus exporter's port.
 	Metrics *Metrics
 	// Optional: defaults to DefaultRolloutStrategy; Recreate stops every old pod first.
@@ -188,6 +208,14 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		{"PodLabels", CheckPodLabels(out.PodLabels)},
 		{"PodAnnotations", CheckPodAnnotations(out.PodAnnotations)},
 		{"Replicas", CheckReplicas(out.Replicas)},
+		{"EnvFromConfigMaps", CheckEnvFromObjects("ConfigMap")(out.EnvFromConfigMaps)},
+		{"EnvFromSecrets", CheckEnvFromObjects("Secret")(out.EnvFromSecrets)},
+		{"ExtraVolumes", CheckExtraVolumes(out.ExtraVolumes)},
+		{"ExtraVolumeMounts", errors.Join(CheckVolumeMounts(out.ExtraVolumeMounts), CheckMountsExist(out.ExtraVolumeMounts, out.ExtraVolumes))},
+		{"InitContainers", errors.Join(CheckContainers(out.InitContainers, false), CheckContainerMounts(out.InitContainers, out.ExtraVolumes))},
+		{"Sidecars", errors.Join(CheckContainers(out.Sidecars, true), CheckContainerMounts(out.Sidecars, out.ExtraVolumes))},
+		{"TopologySpreadConstraints", CheckTopologySpread(out.TopologySpreadConstraints)},
+		{"Probes", CheckProbes(out.Probes)},
 	} {
 		if c.err != nil {
 			return backstageSpec{}, fmt.Errorf("field %s %w", c.field, c.err)
@@ -230,6 +258,9 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		return backstageSpec{}, err
 	}
 	out.Metrics = metrics
+	if dup := duplicateName(out.InitContainers, out.Sidecars); dup != "" {
+		return backstageSpec{}, fmt.Errorf("fields InitContainers and Sidecars both have a container named %s", dup)
+	}
 	scheme := "https"
 	if !out.tls {
 		scheme = "http"
@@ -241,6 +272,9 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 // NewBackstage registers the Backstage app tier.
 func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...pulumi.ResourceOption) (*Backstage, error) {
 	spec, err := in.withDefaults()
+	if err == nil {
+		err = checkPodTemplate(spec)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("component Backstage %q: %w", name, err)
 	}

@@ -3,6 +3,7 @@ package backstage
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -237,10 +238,13 @@ const (
 
 func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInputs) *appsv1.Deployment {
 	selector := workload.LabelSelector(names.BackstageSelector)
-	envFrom := []corev1.EnvFromSource{
+	programEnvFrom := []corev1.EnvFromSource{
 		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(in.configMapName)}}},
 		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: refs.String(in.secretName)}}},
 	}
+	// When a key is in more than one source the last one wins, so the program's
+	// variables come after the stack's existing objects.
+	envFrom := append(envFromObjects(spec), programEnvFrom...)
 	annotations := maps.Clone(spec.PodAnnotations)
 	if annotations == nil {
 		annotations = map[string]string{}
@@ -261,6 +265,7 @@ func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInp
 		annotations["checksum/ca-bundle"] = refs.String(in.caBundleHash)
 		volumes = append(volumes, workload.ConfigMapVolume(refs, "ca-bundle", in.caBundleName))
 	}
+	volumes = append(volumes, spec.ExtraVolumes...)
 	if spec.Metrics != nil {
 		// On the exporter's port only: 7007 is what the Ingress publishes.
 		annotations["prometheus.io/scrape"] = "true"
@@ -305,16 +310,18 @@ func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInp
 					AutomountServiceAccountToken: ptr.To(workload.BoolOr(spec.AutomountServiceAccountToken, true)),
 					EnableServiceLinks:           ptr.To(false),
 					SecurityContext:              workload.PodSecurityContext(backstageUID),
-					Affinity:                     workload.SpreadAcrossNodes(selector),
-					TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
-						MaxSkew:           1,
-						TopologyKey:       workload.HostnameTopologyKey,
-						WhenUnsatisfiable: corev1.ScheduleAnyway,
-						LabelSelector:     selector,
-					}},
-					InitContainers: []corev1.Container{waitForPostgresContainer(spec, envFrom[0])},
-					Containers:     []corev1.Container{backstageContainer(spec, envFrom, in)},
-					Volumes:        volumes,
+					Affinity:                     mergeAffinity(workload.SpreadAcrossNodes(selector), spec.Affinity),
+					TopologySpreadConstraints:    spreadConstraints(spec.TopologySpreadConstraints, selector),
+					// Sidecars start first, so that a database proxy among them serves
+					// wait-for-postgres; the stack's init containers run once the
+					// database answers.
+					InitContainers: slices.Concat(
+						withRestrictedDefaults(spec.Sidecars, true),
+						[]corev1.Container{waitForPostgresContainer(spec, programEnvFrom[0])},
+						withRestrictedDefaults(spec.InitContainers, false),
+					),
+					Containers: []corev1.Container{backstageContainer(spec, envFrom, in)},
+					Volumes:    volumes,
 				},
 			},
 		},
@@ -353,13 +360,17 @@ func backstageArgs(spec backstageSpec, mounted []string) []string {
 }
 
 func backstageContainer(spec backstageSpec, envFrom []corev1.EnvFromSource, in backstagePodInputs) corev1.Container {
-	httpProbe := func(period, failures int32) *corev1.Probe {
-		return &corev1.Probe{
+	httpProbe := func(period, failures int32, timings *ProbeTimings) *corev1.Probe {
+		return probeWith(&corev1.Probe{
 			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: spec.HealthCheckPath, Port: intstr.FromString("http")}},
 			PeriodSeconds:    period,
 			TimeoutSeconds:   5,
 			FailureThreshold: failures,
-		}
+		}, timings)
+	}
+	probes := spec.Probes
+	if probes == nil {
+		probes = &Probes{}
 	}
 	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: names.BackstagePort}}
 	if spec.Metrics != nil {
@@ -372,6 +383,7 @@ func backstageContainer(spec backstageSpec, envFrom []corev1.EnvFromSource, in b
 	if in.caBundleName != nil {
 		mounts = append(mounts, workload.ReadOnlyMount("ca-bundle", caBundleDir))
 	}
+	mounts = append(mounts, spec.ExtraVolumeMounts...)
 	return corev1.Container{
 		Name:            "backstage",
 		Image:           spec.Image,
@@ -387,12 +399,12 @@ func backstageContainer(spec backstageSpec, envFrom []corev1.EnvFromSource, in b
 			Sleep: &corev1.SleepAction{Seconds: preStopPauseSeconds},
 		}},
 		EnvFrom:        envFrom,
-		StartupProbe:   httpProbe(5, 24), // up to 2 minutes to start
-		ReadinessProbe: httpProbe(10, 3),
+		StartupProbe:   httpProbe(5, 24, probes.Startup), // up to 2 minutes to start
+		ReadinessProbe: httpProbe(10, 3, probes.Readiness),
 		// Liveness asks only whether the process still serves: the health path also
 		// fails while the database is down, and restarting every pod then would turn a
 		// database blip into an outage.
-		LivenessProbe:   workload.TCPLivenessProbe("http", 3),
+		LivenessProbe:   probeWith(workload.TCPLivenessProbe("http", 3), probes.Liveness),
 		Resources:       spec.Resources.Requirements("256Mi", "3Gi"),
 		SecurityContext: workload.ContainerSecurityContext(backstageUID),
 		VolumeMounts:    mounts,
