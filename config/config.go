@@ -107,11 +107,26 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	}
 	if len(r.problems) > 0 {
 		sort.Strings(r.problems)
-		return nil, fmt.Errorf("invalid stack configuration (%d problems); nothing was deployed:\n  - %s",
-			len(r.problems), strings.Join(r.problems, "\n  - "))
+		return nil, &RefusedError{Problems: r.problems}
 	}
 	return s, nil
 }
+
+// RefusedError is a stack configuration refused before anything was registered.
+type RefusedError struct {
+	// Problems name a key each, sorted.
+	Problems []string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("invalid stack configuration (%d problems); nothing was deployed:\n  - %s",
+		len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}
+
+// NothingRegistered says that the program stopped before it registered any of its
+// resources (only the engine's root Stack exists by then), so
+// that the driver knows the up that ran it changed nothing (internal/stackrun).
+func (e *RefusedError) NothingRegistered() bool { return true }
 
 // SecurityLayerArgs are the args of the ingress controller, cert-manager and issuers.
 func (s *Stack) SecurityLayerArgs() *edge.SecurityLayerArgs {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -156,4 +157,24 @@ func applyImageAsTheStack(t *testing.T, image string) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Equal(t, image, fieldString(object(t, "deployment", "backstage"), "spec", "template", "spec", "containers", "0", "image"))
+}
+
+// An up whose program refuses the configuration applied nothing, so it leaves no mark
+// that would make the next run refresh; a mark an earlier unfinished up left stays
+// until an up finishes. (The lifecycle test's refused ups used to leave the mark, and
+// the refresh it caused planned an update of the database in the next step.)
+func TestAnUpRefusedByItsConfigurationLeavesNoUnfinishedMark(t *testing.T) {
+	s := stackFrom(t, "local", "refused")
+	ctx := context.Background()
+	require.NoError(t, s.SetConfig(ctx, "backstage:replicas", auto.ConfigValue{Value: "0"}))
+	mark := filepath.Join(s.StateDir, "unfinished-up-"+s.Name())
+
+	err := cliUp(ctx, s)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "backstage:replicas:")
+	assert.NoFileExists(t, mark, "nothing was applied, so the next run need not refresh")
+
+	require.NoError(t, os.WriteFile(mark, nil, 0o600))
+	require.Error(t, cliUp(ctx, s))
+	assert.FileExists(t, mark, "an earlier unfinished up's mark stays")
 }

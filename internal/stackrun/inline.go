@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -27,14 +28,29 @@ import (
 func (s *Stack) CLIUp(ctx context.Context, out io.Writer, args ...string) error {
 	args = s.refreshIfUnfinished(out, append([]string{"up", "--yes", "--skip-preview"}, args...))
 	// Marked before it starts, so that a driver killed with it leaves the mark too.
+	marked := exists(s.unfinishedUpMark())
 	if err := s.markUpUnfinished(); err != nil {
 		return err
 	}
 	if err := s.runProgram(ctx, out, args); err != nil {
+		// A program that refused its configuration registered nothing, so this up
+		// applied nothing and the next run need not refresh: unless an earlier up left
+		// the mark, which stays until an up finishes.
+		if !marked && errors.Is(err, errNothingRegistered) {
+			return errors.Join(err, s.clearUnfinishedUp())
+		}
 		return err
 	}
 	return s.clearUnfinishedUp()
 }
+
+// errNothingRegistered marks the error of a run whose program stopped before it
+// registered any resource.
+var errNothingRegistered = errors.New("the program registered nothing")
+
+// nothingRegistered is implemented by a program error that says so
+// (config.RefusedError): stackrun does not import the program's packages' errors.
+type nothingRegistered interface{ NothingRegistered() bool }
 
 // CLIPreview runs `pulumi preview`, streaming its progress to out; the error carries
 // what the CLI wrote to its standard error. After an up that did not finish it
@@ -59,7 +75,11 @@ func (s *Stack) runProgram(ctx context.Context, out io.Writer, args []string) er
 		if detail == "" {
 			detail = "its diagnostics are above"
 		}
-		return fmt.Errorf("pulumi %s of stack %s failed (exit code %d): %s", args[0], s.Name(), code, detail)
+		err = fmt.Errorf("pulumi %s of stack %s failed (exit code %d): %s", args[0], s.Name(), code, detail)
+		if host.refusedEarly.Load() {
+			err = fmt.Errorf("%w (%w)", err, errNothingRegistered)
+		}
+		return err
 	}
 	return nil
 }
@@ -70,8 +90,10 @@ type programHost struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	program pulumi.RunFunc
 	address string
-	cancel  chan bool
-	done    <-chan error
+	// refusedEarly is set when the program's error says it registered nothing.
+	refusedEarly atomic.Bool
+	cancel       chan bool
+	done         <-chan error
 }
 
 func serveProgram(program pulumi.RunFunc) (*programHost, error) {
@@ -142,6 +164,8 @@ func (h *programHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulu
 		return pulumi.RunWithContext(pctx, h.program)
 	}()
 	if err != nil {
+		var early nothingRegistered
+		h.refusedEarly.Store(errors.As(err, &early) && early.NothingRegistered())
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
