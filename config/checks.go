@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/arhean/backstage-pulumi/components/network"
 	"github.com/arhean/backstage-pulumi/components/workload"
 )
 
@@ -261,4 +262,24 @@ func warnWhen(want bool, message string) func(bool) string {
 		}
 		return ""
 	}
+}
+
+// egressRulesExplained asks a reason of each wide egress rule in production.
+func egressRulesExplained(rules []network.EgressRule) error {
+	for i, r := range rules {
+		if why := network.WideEgress(r); why != "" && strings.TrimSpace(r.Reason) == "" {
+			return fmt.Errorf("[%d] %s; production needs it narrowed, or a reason: set `reason: <why>` in the rule", i, why)
+		}
+	}
+	return nil
+}
+
+// warnWideEgress names the wide rules that have no reason, outside production.
+func warnWideEgress(rules []network.EgressRule) string {
+	for i, r := range rules {
+		if why := network.WideEgress(r); why != "" && strings.TrimSpace(r.Reason) == "" {
+			return fmt.Sprintf("rule %d %s; production will ask a reason for it", i, why)
+		}
+	}
+	return ""
 }

@@ -71,6 +71,8 @@ type Stack struct {
 	AutomountServiceAccountToken bool
 
 	NetworkPolicies    bool
+	EgressRules        []network.EgressRule
+	MetadataEgress     bool
 	APIServerCIDRs     []string
 	WebhookSourceCIDRs []string
 	AdmissionWebhook   bool
@@ -151,6 +153,8 @@ func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *network.Netw
 		Namespace:                  namespace,
 		IngressControllerNamespace: s.ingressControllerNamespace(),
 		APIServerCIDRs:             s.APIServerCIDRs,
+		EgressRules:                s.EgressRules,
+		MetadataEgress:             s.MetadataEgress,
 		Metrics:                    s.Metrics.args(),
 		DatabaseCIDRs:              s.DatabaseCIDRs(),
 		DatabasePort:               s.External.Port,

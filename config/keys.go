@@ -10,6 +10,7 @@ import (
 	"github.com/arhean/backstage-pulumi/components/edge"
 	"github.com/arhean/backstage-pulumi/components/names"
 	"github.com/arhean/backstage-pulumi/components/namespace"
+	"github.com/arhean/backstage-pulumi/components/network"
 	"github.com/arhean/backstage-pulumi/components/pins"
 	"github.com/arhean/backstage-pulumi/components/postgres"
 	"github.com/arhean/backstage-pulumi/components/workload"
@@ -59,6 +60,8 @@ var table = []entry{
 	KeyServiceAccountAnnotations,
 	KeyAutomountServiceAccountToken,
 	KeyNetworkPolicies,
+	KeyEgressRules,
+	KeyMetadataEgress,
 	KeyKubeAPIServerCIDRs,
 	KeyIngressWebhookSourceCIDRs,
 	KeyIngressAdmissionWebhook,
@@ -395,6 +398,21 @@ var KeyNetworkPolicies = &Key[bool]{
 	Default: true,
 	Into:    func(s *Stack) *bool { return &s.NetworkPolicies },
 	Warn:    warnWhen(false, "off; every pod in the cluster can reach Backstage and PostgreSQL"),
+}
+
+var KeyEgressRules = &Key[[]network.EgressRule]{
+	Setting: Setting{Name: "egressRules", Example: "[{cidrs: [10.20.0.0/24], ports: [{port: 443}]}]",
+		Description: "Egress Backstage gets besides the program's (a private GitHub Enterprise, Vault, a cache in another namespace): each {cidrs, ports} or {namespace, podSelector, ports}, ports as in a NetworkPolicy; a wide rule needs a reason in production (docs/extending.md)."},
+	Into:       func(s *Stack) *[]network.EgressRule { return &s.EgressRules },
+	Check:      network.CheckEgressRules,
+	Production: egressRulesExplained,
+	Warn:       warnWideEgress,
+}
+
+var KeyMetadataEgress = &Key[bool]{
+	Setting: Setting{Name: "metadataEgress", Example: "true",
+		Description: "Let Backstage reach the cloud metadata service (169.254.169.254) and EKS Pod Identity's agent on port 80, which GKE Workload Identity and EKS Pod Identity need; IRSA and Azure Workload Identity do not."},
+	Into: func(s *Stack) *bool { return &s.MetadataEgress },
 }
 
 var KeyKubeAPIServerCIDRs = &Key[[]string]{

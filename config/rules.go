@@ -9,6 +9,7 @@ import (
 
 	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/network"
 	"github.com/arhean/backstage-pulumi/components/pins"
 	"github.com/arhean/backstage-pulumi/components/postgres"
 )
@@ -67,6 +68,16 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 		}
 	}
 	out = append(out, checkPodAdditions(s, refused)...)
+	if !refused.any(KeyEgressRules.Name, KeyKubeAPIServerCIDRs.Name) {
+		if err := network.CheckEgressAvoidsAPIServer(s.EgressRules, s.APIServerCIDRs); err != nil {
+			out = append(out, problem(KeyEgressRules.Name, "%v (%s)", err, KeyKubeAPIServerCIDRs.FullName()))
+		}
+	}
+	for key, set := range map[string]bool{KeyEgressRules.Name: len(s.EgressRules) > 0, KeyMetadataEgress.Name: s.MetadataEgress} {
+		if set && !s.NetworkPolicies {
+			out = append(out, problem(key, "is set but %s is false, so nothing limits egress and it does nothing; remove it or turn the policies on", KeyNetworkPolicies.FullName()))
+		}
+	}
 	out = append(out, checkAdmissionWebhook(s, refused)...)
 	if s.InstallSecurityLayer && s.Environment == Production {
 		out = append(out, warning(fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+

@@ -39,6 +39,7 @@ func trafficScenarios(t *testing.T) map[string]stackConfig {
 		"settings": withEverySetting(t),
 		"external": withExternalDatabase(t, "prod"),
 		"gateway":  withGateway(t, "prod"),
+		"egress":   withEgressRules(t, "prod"),
 	}
 }
 

@@ -34,6 +34,12 @@ type NetworkIsolationArgs struct {
 	// the addresses it is reached at, on DatabasePort (default PostgresPort).
 	DatabaseCIDRs []string
 	DatabasePort  int
+	// Optional: egress Backstage gets besides the program's (CheckEgressRules).
+	EgressRules []EgressRule
+	// Optional: defaults to false. Lets Backstage reach the cloud metadata service and
+	// EKS Pod Identity's agent on port 80, which GKE Workload Identity and EKS Pod
+	// Identity need; IRSA and Azure Workload Identity do not.
+	MetadataEgress bool
 	// Optional: defaults to no metrics policy. With it, only Metrics.ScraperNamespace
 	// may reach Backstage's metrics port.
 	Metrics *backstage.Metrics
@@ -58,6 +64,9 @@ func (a *NetworkIsolationArgs) withDefaults() (NetworkIsolationArgs, error) {
 	var err error
 	if out.Metrics, err = out.Metrics.WithDefaults(); err != nil {
 		return NetworkIsolationArgs{}, err
+	}
+	if err := errors.Join(CheckEgressRules(out.EgressRules), CheckEgressAvoidsAPIServer(out.EgressRules, out.APIServerCIDRs)); err != nil {
+		return NetworkIsolationArgs{}, fmt.Errorf("field EgressRules %w", err)
 	}
 	return out, nil
 }
@@ -206,5 +215,8 @@ func backstageEgress(args NetworkIsolationArgs) []networkingv1.NetworkPolicyEgre
 	if len(apiServerCIDRs) > 0 {
 		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: netpol.CIDRPeers(apiServerCIDRs), Ports: netpol.Ports(netpol.TCP(443), netpol.TCP(6443))})
 	}
-	return rules
+	if args.MetadataEgress {
+		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: netpol.CIDRPeers(MetadataCIDRs), Ports: netpol.Ports(netpol.TCP(80))})
+	}
+	return append(rules, egressRules(args.EgressRules)...)
 }

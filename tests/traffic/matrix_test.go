@@ -97,6 +97,11 @@ func checkMatrix(t *testing.T, name string, s scenario) {
 	peers["private-service"] = &matcher.TrafficPeer{IP: "10.1.2.3"}
 	peers["external-database"] = &matcher.TrafficPeer{IP: "10.20.0.5"}
 	peers["api-server-on-kind"] = &matcher.TrafficPeer{IP: "172.18.0.2"}
+	peers["other-private-service"] = &matcher.TrafficPeer{IP: "10.1.9.9"}
+	peers["ldaps"] = &matcher.TrafficPeer{IP: "10.1.3.5"}
+	peers["cloud-metadata"] = &matcher.TrafficPeer{IP: "169.254.169.254"}
+	peers["redis"] = pod("cache", map[string]string{"app": "redis"})
+	peers["other-pod-in-cache"] = pod("cache", map[string]string{"app": "worker"})
 
 	tcp, udp := v1.ProtocolTCP, v1.ProtocolUDP
 	flows := []flow{
@@ -111,6 +116,24 @@ func checkMatrix(t *testing.T, name string, s scenario) {
 		{"backstage", "github.com", 22, tcp, false, "and nothing else there"},
 		{"backstage", "private-service", 443, tcp, false, "no private range counts as the internet"},
 		{"backstage", "intruder", 8080, tcp, false, "no other pod"},
+		{"backstage", "cloud-metadata", 80, tcp, name == "egress", "the metadata service only with metadataEgress"},
+		{"backstage", "cloud-metadata", 443, tcp, false, "and on port 80 only"},
+		{"backstage", "private-service", 8200, tcp, name == "egress", "an egress rule opens its addresses and port"},
+		{"backstage", "redis", 6379, tcp, name == "egress", "and a rule by namespace and pods its pods"},
+	}
+	if name == "egress" {
+		flows = append(flows,
+			flow{"backstage", "private-service", 8201, tcp, false, "only the rule's port"},
+			flow{"backstage", "other-private-service", 8200, tcp, false, "only the rule's addresses"},
+			flow{"backstage", "redis", 6380, tcp, false, "only the rule's port on the pods"},
+			flow{"backstage", "other-pod-in-cache", 6379, tcp, false, "only the selected pods of the namespace"},
+			flow{"backstage", "ldaps", 636, tcp, true, "each port of a rule"},
+			flow{"backstage", "ldaps", 8005, tcp, true, "a port range up to its endPort"},
+			flow{"backstage", "ldaps", 8011, tcp, false, "and not past it"},
+			flow{"backstage", "ldaps", 636, udp, false, "on the rule's protocol"},
+			flow{"database-client", "private-service", 8200, tcp, false, "the rules are Backstage's alone"},
+			flow{"other-pod-in-namespace", "redis", 6379, tcp, false, "no other pod of the namespace gets them"},
+		)
 	}
 	if _, inCluster := peers["postgres"]; inCluster {
 		flows = append(flows,
