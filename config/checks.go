@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/network"
 	"github.com/arhean/backstage-pulumi/components/workload"
 )
@@ -282,4 +283,12 @@ func warnWideEgress(rules []network.EgressRule) string {
 		}
 	}
 	return ""
+}
+
+// autoscalingKeepsTwo holds the autoscaler's floor to production's replicas floor.
+func autoscalingKeepsTwo(a *backstage.Autoscaling) error {
+	if a != nil && a.MinReplicas < productionMinReplicas {
+		return fmt.Errorf("minReplicas is %d; production runs at least %d replicas so that a node loss or a rollout keeps Backstage up", a.MinReplicas, productionMinReplicas)
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ var table = []entry{
 	KeyIngressControllerNamespace,
 	KeyInitImage,
 	KeyReplicas,
+	KeyAutoscaling,
 	KeyMaxUnavailable,
 	KeyMaxSurge,
 	KeyHealthCheckPath,
@@ -245,6 +246,14 @@ var KeyReplicas = &Key[int]{
 	Into:       func(s *Stack) *int { return &s.App.Replicas },
 	Check:      backstage.CheckReplicas,
 	Production: atLeast(productionMinReplicas, "; production runs at least 2 replicas so that a node loss or a rollout keeps Backstage up"),
+}
+
+var KeyAutoscaling = &Key[*backstage.Autoscaling]{
+	Setting: Setting{Name: "autoscaling", Example: "{minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 70}",
+		Description: "A HorizontalPodAutoscaler (autoscaling/v2) that owns Backstage's replica count instead of replicas; the connection budget is sized for maxReplicas plus the surge, and production needs minReplicas of 2 or more. Needs the metrics API (metrics-server)."},
+	Into:       func(s *Stack) **backstage.Autoscaling { return &s.App.Autoscaling },
+	Check:      backstage.CheckAutoscaling,
+	Production: autoscalingKeepsTwo,
 }
 
 var KeyMaxUnavailable = &Key[string]{

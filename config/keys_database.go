@@ -241,7 +241,7 @@ var KeyMaintenance = &Key[bool]{
 // rollout's peak fits the in-cluster server's max_connections, or checks the pool the
 // stack's app-config sets. An external server's limit is its provider's, unknown here.
 func checkConnectionBudget(s *Stack, refused keySet) (out []finding) {
-	if refused.any(KeyReplicas.Name, KeyMaxSurge.Name, KeyDatabasePlugins.Name, KeyPostgresMaxConnections.Name) {
+	if refused.any(KeyReplicas.Name, KeyAutoscaling.Name, KeyMaxSurge.Name, KeyDatabasePlugins.Name, KeyPostgresMaxConnections.Name) {
 		return
 	}
 	budget := s.connectionBudget()
@@ -262,9 +262,13 @@ func checkConnectionBudget(s *Stack, refused keySet) (out []finding) {
 	}
 	if budget.PoolMax() < postgres.MinPoolMax {
 		needed := budget.Needed(postgres.MinPoolMax)
+		pods := KeyReplicas.Name
+		if s.App.Autoscaling != nil {
+			pods = KeyAutoscaling.Name + ".maxReplicas"
+		}
 		out = append(out, problem(KeyPostgresMaxConnections.Name, "is %d: at a rollout's peak %d pods (%s plus %s) x %d plugins (%s) need %d connections for pools of %d; set `%s %d`, or lower %s",
-			budget.MaxConnections, budget.PeakPods, KeyReplicas.Name, KeyMaxSurge.Name, budget.Plugins, KeyDatabasePlugins.Name, needed, postgres.MinPoolMax,
-			KeyPostgresMaxConnections.FullName(), needed, KeyReplicas.Name))
+			budget.MaxConnections, budget.PeakPods, pods, KeyMaxSurge.Name, budget.Plugins, KeyDatabasePlugins.Name, needed, postgres.MinPoolMax,
+			KeyPostgresMaxConnections.FullName(), needed, pods))
 	}
 	return out
 }
@@ -299,6 +303,10 @@ func (s *Stack) upgradeCopying() bool {
 // Deployment controller does); Recreate stops the old pods first.
 func peakPods(app backstage.BackstageArgs) int {
 	replicas := app.Replicas
+	if app.Autoscaling != nil {
+		// The autoscaler may run every pod it is allowed when a rollout starts.
+		replicas = app.Autoscaling.MaxReplicas
+	}
 	if app.RolloutStrategy == "Recreate" {
 		return replicas
 	}

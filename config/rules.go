@@ -68,6 +68,10 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 		}
 	}
 	out = append(out, checkPodAdditions(s, refused)...)
+	// Pulumi.yaml's default counts as set, so only a value other than it is seen.
+	if s.App.Autoscaling != nil && s.App.Replicas != KeyReplicas.Default {
+		out = append(out, problem(KeyReplicas.Name, "is %d, but %s owns the replica count; remove it (autoscaling.minReplicas is the floor)", s.App.Replicas, KeyAutoscaling.FullName()))
+	}
 	if !refused.any(KeyEgressRules.Name, KeyKubeAPIServerCIDRs.Name) {
 		if err := network.CheckEgressAvoidsAPIServer(s.EgressRules, s.APIServerCIDRs); err != nil {
 			out = append(out, problem(KeyEgressRules.Name, "%v (%s)", err, KeyKubeAPIServerCIDRs.FullName()))

@@ -418,3 +418,35 @@ func checkPodTemplate(spec backstageSpec) error {
 	}
 	return nil
 }
+
+// Autoscaling makes a HorizontalPodAutoscaler own Backstage's replica count.
+type Autoscaling struct {
+	MinReplicas                       int `json:"minReplicas"`
+	MaxReplicas                       int `json:"maxReplicas"`
+	TargetCPUUtilizationPercentage    int `json:"targetCPUUtilizationPercentage,omitempty"`
+	TargetMemoryUtilizationPercentage int `json:"targetMemoryUtilizationPercentage,omitempty"`
+}
+
+// CheckAutoscaling bounds the replicas as CheckReplicas does and asks for a target.
+func CheckAutoscaling(a *Autoscaling) error {
+	if a == nil {
+		return nil
+	}
+	if err := CheckReplicas(a.MinReplicas); err != nil {
+		return fmt.Errorf("minReplicas %w", err)
+	}
+	if err := workload.Between(a.MaxReplicas, a.MinReplicas, MaxReplicas, "from minReplicas up; more pods need more database connections"); err != nil {
+		return fmt.Errorf("maxReplicas %w", err)
+	}
+	if a.TargetCPUUtilizationPercentage == 0 && a.TargetMemoryUtilizationPercentage == 0 {
+		return errors.New("sets no target; set targetCPUUtilizationPercentage (e.g. 70), targetMemoryUtilizationPercentage or both")
+	}
+	for name, v := range map[string]int{"targetCPUUtilizationPercentage": a.TargetCPUUtilizationPercentage, "targetMemoryUtilizationPercentage": a.TargetMemoryUtilizationPercentage} {
+		if v != 0 {
+			if err := workload.Between(v, 10, 400, "a share of the pods' requests"); err != nil {
+				return fmt.Errorf("%s %w", name, err)
+			}
+		}
+	}
+	return nil
+}

@@ -110,6 +110,9 @@ type BackstageArgs struct {
 	TopologySpreadConstraints []corev1.TopologySpreadConstraint
 	// Optional: timings of Backstage's startup, readiness and liveness probes.
 	Probes *Probes
+	// Optional: defaults to a fixed Replicas. A HorizontalPodAutoscaler that owns the
+	// replica count between its bounds; Replicas is then not used.
+	Autoscaling *Autoscaling
 	// Optional: defaults to no metrics port. The OpenTelemetry Prometheus exporter's port.
 	Metrics *Metrics
 	// Optional: defaults to DefaultRolloutStrategy; Recreate stops every old pod first.
@@ -216,6 +219,7 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		{"Sidecars", errors.Join(CheckContainers(out.Sidecars, true), CheckContainerMounts(out.Sidecars, out.ExtraVolumes))},
 		{"TopologySpreadConstraints", CheckTopologySpread(out.TopologySpreadConstraints)},
 		{"Probes", CheckProbes(out.Probes)},
+		{"Autoscaling", CheckAutoscaling(out.Autoscaling)},
 	} {
 		if c.err != nil {
 			return backstageSpec{}, fmt.Errorf("field %s %w", c.field, c.err)
@@ -369,6 +373,12 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 	if spec.Metrics != nil && spec.Metrics.ServiceMonitor {
 		if _, err := kube.New(ctx, name+"-service-monitor", func(refs *kube.Refs) any { return serviceMonitor(refs, spec) },
 			child, pulumi.DependsOn([]pulumi.Resource{service})); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Autoscaling != nil {
+		if _, err := kube.New(ctx, name+"-autoscaler", func(refs *kube.Refs) any { return autoscaler(refs, spec) },
+			child, pulumi.DependsOn([]pulumi.Resource{deployment})); err != nil {
 			return nil, err
 		}
 	}

@@ -221,12 +221,16 @@ type backstagePodInputs struct {
 	registrySecretName          pulumi.StringInput
 }
 
-// runningReplicas is Replicas, or none while stopped for maintenance.
-func (spec backstageSpec) runningReplicas() int {
-	if spec.Stopped {
-		return 0
+// replicas is Replicas, none while stopped for maintenance, or left to the autoscaler
+// (nil: the field is not applied, so the autoscaler's count stands).
+func (spec backstageSpec) replicas() *int32 {
+	switch {
+	case spec.Stopped:
+		return ptr.To[int32](0)
+	case spec.Autoscaling != nil:
+		return nil
 	}
-	return spec.Replicas
+	return ptr.To(int32(spec.Replicas))
 }
 
 // preStopPause keeps a stopping pod serving while the endpoints controller and the
@@ -290,7 +294,7 @@ func backstageDeployment(refs *kube.Refs, spec backstageSpec, in backstagePodInp
 		ObjectMeta: workload.ObjectMeta(refs, names.BackstageName, spec.Namespace, names.BackstageSelector,
 			workload.KubeScoreIgnoreUID("the Backstage image runs as its node user, UID 1000; runAsNonRoot is enforced")),
 		Spec: appsv1.DeploymentSpec{
-			Replicas:             ptr.To(int32(spec.runningReplicas())),
+			Replicas:             spec.replicas(),
 			RevisionHistoryLimit: ptr.To[int32](5),
 			Selector:             selector,
 			Strategy:             strategy,

@@ -6,6 +6,7 @@ import (
 
 	sdkapiextensions "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	sdkappsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	sdkautoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
 	sdkbatchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	sdkcorev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	sdkmetav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -147,6 +149,17 @@ var parityCases = []parityCase{
 			return &sdkrbacv1.ClusterRoleArgs{Metadata: m}
 		},
 		func(m metav1.ObjectMeta) any { return &rbacv1.ClusterRole{ObjectMeta: m} }),
+	sdkCase("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", sdkautoscalingv2.NewHorizontalPodAutoscaler,
+		func(m *sdkmetav1.ObjectMetaArgs) *sdkautoscalingv2.HorizontalPodAutoscalerArgs {
+			return &sdkautoscalingv2.HorizontalPodAutoscalerArgs{Metadata: m, Spec: &sdkautoscalingv2.HorizontalPodAutoscalerSpecArgs{
+				MaxReplicas:    pulumi.Int(4),
+				ScaleTargetRef: &sdkautoscalingv2.CrossVersionObjectReferenceArgs{ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: pulumi.String("d")}}}
+		},
+		func(m metav1.ObjectMeta) any {
+			return &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: m, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				MaxReplicas:    4,
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "d"}}}
+		}),
 	sdkCase("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", sdkrbacv1.NewClusterRoleBinding,
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkrbacv1.ClusterRoleBindingArgs {
 			return &sdkrbacv1.ClusterRoleBindingArgs{Metadata: m, RoleRef: &sdkrbacv1.RoleRefArgs{
