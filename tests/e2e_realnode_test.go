@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -85,6 +86,7 @@ func TestRealNode(t *testing.T) {
 		{"the in-cluster flows connect or time out as the traffic matrix says", func(t *testing.T) { realNodeFlows(t) }},
 		{"an image bump drops no request of a client polling the Service", func(t *testing.T) { realNodeImageBump(t, ctx, s) }},
 		{"a major copy from 15 to 17 keeps every row and Backstage runs on it", func(t *testing.T) { realNodeMajorCopy(t, ctx, s) }},
+		{"the platform's additions: a sidecar, an existing Secret's variable and an egress rule", func(t *testing.T) { realNodeAdditions(t, ctx, s) }},
 	}
 	for _, step := range steps {
 		if !t.Run(step.name, step.run) {
@@ -274,29 +276,12 @@ func realNodeFlows(t *testing.T) {
 func probe(t *testing.T, namespace string, targets []string) map[string]string {
 	name := fmt.Sprintf("probe-%d", time.Now().UnixNano()%1e9)
 	script := `for t in ` + strings.Join(targets, " ") + `; do if nc -z -w 3 "${t%:*}" "${t#*:}"; then echo "$t open"; else echo "$t closed"; fi; done`
-	manifest := fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s, namespace: %s}
-spec:
-  restartPolicy: Never
-  nodeSelector: {kubernetes.io/hostname: %s}
-  tolerations: [{key: realnode, operator: Exists, effect: NoSchedule}]
-  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
-  containers:
-  - name: probe
-    image: busybox:1.36
-    command: [sh, -c, %q]
-    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-`, name, namespace, realNode, script)
-	file := filepath.Join(t.TempDir(), name+".yaml")
-	require.NoError(t, os.WriteFile(file, []byte(manifest), 0o600))
-	_, err := kubectl(t, "apply", "-f", file)
-	require.NoError(t, err)
+	runOnRealNode(t, name, namespace, "Never", script)
 	defer func() { _, _ = kubectl(t, "delete", "pod", name, "-n", namespace, "--wait=false") }()
-	_, err = kubectl(t, "wait", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded", "pod/"+name, "--timeout=120s")
+	_, err := kubectl(t, "wait", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded", "pod/"+name, "--timeout=120s")
 	require.NoError(t, err)
 	got := map[string]string{}
-	for _, line := range strings.Split(podLogIn(t, namespace, name, "probe"), "\n") {
+	for _, line := range strings.Split(podLogIn(t, namespace, name, "main"), "\n") {
 		fields := strings.Fields(line)
 		if len(fields) >= 2 {
 			got[fields[len(fields)-2]] = fields[len(fields)-1]
@@ -523,4 +508,114 @@ func jobLog(t *testing.T, job string) string {
 		}
 	}
 	return all.String()
+}
+
+// realNodeAdditions runs the platform's additions on real containers: a native
+// sidecar beside Backstage, a variable from an existing Secret (the platform's store's)
+// that reaches Backstage's process, and an egress rule that opens one port of a server
+// in another namespace while another port of the same address stays closed. The
+// sidecar probes both ports: it shares Backstage's pod, so Backstage's policy is its.
+// The variable is seen in a response header Backstage takes from app-config
+// (backend.health.headers), where it is substituted from the environment.
+func realNodeAdditions(t *testing.T, ctx context.Context, s *stackrun.Stack) {
+	const targetNamespace = "egress-target"
+	_, _ = kubectl(t, "create", "namespace", targetNamespace)
+	t.Cleanup(func() { _, _ = kubectl(t, "delete", "namespace", targetNamespace, "--wait=false") })
+	runOnRealNode(t, "server", targetNamespace, "Always", `for p in 18200 18201; do (while true; do nc -l -p $p </dev/null; done) & done; wait`)
+	_, err := kubectl(t, "wait", "-n", targetNamespace, "--for=condition=Ready", "pod/server", "--timeout=120s")
+	require.NoError(t, err)
+	ip := fieldString(objectIn(t, "pod", "server", targetNamespace), "status", "podIP")
+	require.NotEmpty(t, ip)
+
+	_, err = kubectl(t, "create", "secret", "generic", "backstage-extra", "-n", realNodeNamespace, "--from-literal=EXTRA_GREETING=hello-from-the-platform")
+	require.NoError(t, err)
+	probeScript := fmt.Sprintf(`while true; do for p in 18200 18201; do if nc -z -w 3 %s $p; then echo "port $p open"; else echo "port $p closed"; fi; done; sleep 5; done`, ip)
+	for key, value := range map[string]string{
+		"appConfig":   `{"backend":{"health":{"headers":{"x-platform-greeting":"${EXTRA_GREETING}"}}}}`,
+		"egressRules": fmt.Sprintf(`[{"cidrs":["%s/32"],"ports":[{"port":18200}]}]`, ip),
+		"sidecars":    fmt.Sprintf(`[{"name":"egress-probe","image":"busybox:1.36","command":["sh","-c",%q]}]`, probeScript),
+	} {
+		require.NoError(t, s.SetConfig(ctx, "backstage:"+key, auto.ConfigValue{Value: value}), key)
+	}
+	require.NoError(t, s.SetConfigWithOptions(ctx, "backstage:envFromSecrets[0]", auto.ConfigValue{Value: "backstage-extra"}, &auto.ConfigOptions{Path: true}))
+	require.NoError(t, cliUp(ctx, s), "Backstage rolls out with a sidecar under Pod Security restricted")
+
+	pod := backstagePods(t)[0]
+	name := fieldString(pod, "metadata", "name")
+	assert.Equal(t, "egress-probe", fieldString(pod, "status", "initContainerStatuses", "0", "name"))
+	assert.NotNil(t, field(pod, "status", "initContainerStatuses", "0", "state", "running"), "the sidecar runs")
+	assert.NotNil(t, field(pod, "status", "containerStatuses", "0", "state", "running"), "beside Backstage")
+
+	serviceIP := backstageServiceIP(t)
+	var greeting string
+	waitFor(t, "Backstage's readiness answer with the header from the Secret's variable", 30*time.Second, func() bool {
+		client := http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := client.Get("http://" + serviceIP + "/.backstage/health/v1/readiness")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		greeting = resp.Header.Get("X-Platform-Greeting")
+		return greeting != ""
+	})
+	assert.Equal(t, "hello-from-the-platform", greeting, "the existing Secret's variable reached Backstage's process")
+
+	// Judged from Backstage's readiness on: the sidecar starts first, within a moment of
+	// the pod getting its address, and a network plugin enforces a new pod's policies a
+	// moment later (seen here: 18201 open in the first round, closed from the next; the
+	// NetworkPolicy documentation, "Pod lifecycle", allows a pod to start before then).
+	ready := conditionTime(t, objectIn(t, "pod", name, realNodeNamespace), "Ready")
+	var steady map[string][]string
+	waitFor(t, "the sidecar's probes of both ports after Backstage was Ready", 60*time.Second, func() bool {
+		steady = probesSince(podLog(t, name, "egress-probe"), ready)
+		return len(steady["18200"]) > 0 && len(steady["18201"]) > 0
+	})
+	assert.NotContains(t, steady["18200"], "closed", "the egress rule opens its address and port")
+	assert.NotContains(t, steady["18201"], "open", "and not another port of the same address")
+}
+
+// probesSince reads the egress probe's log lines (CRI format: time, stream, tag, text)
+// from since on, as each port's results in order.
+func probesSince(log string, since time.Time) map[string][]string {
+	out := map[string][]string{}
+	for _, line := range strings.Split(log, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 6 || f[3] != "port" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, f[0])
+		if err != nil || at.Before(since) {
+			continue
+		}
+		out[f[4]] = append(out[f[4]], f[5])
+	}
+	return out
+}
+
+// runOnRealNode starts a restricted busybox pod on the real node whose container, main,
+// runs script.
+func runOnRealNode(t *testing.T, name, namespace, restartPolicy, script string) {
+	t.Helper()
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s, namespace: %s}
+spec:
+  restartPolicy: %s
+  nodeSelector: {kubernetes.io/hostname: %s}
+  tolerations: [{key: realnode, operator: Exists, effect: NoSchedule}]
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: [sh, -c, %q]
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+`, name, namespace, restartPolicy, realNode, script)
+	// Not in t.TempDir(): a subtest's name can hold a comma, which `kubectl -f` splits on.
+	file, err := os.CreateTemp("", name+"-*.yaml")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.Remove(file.Name()) })
+	_, err = file.WriteString(manifest)
+	require.NoError(t, errors.Join(err, file.Close()))
+	_, err = kubectl(t, "apply", "-f", file.Name())
+	require.NoError(t, err)
 }
