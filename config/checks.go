@@ -10,6 +10,7 @@ import (
 
 	"github.com/distribution/reference"
 	"golang.org/x/mod/semver"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -69,6 +70,37 @@ func publicHost(v string) error {
 	case len(validation.IsDNS1123Subdomain(v)) > 0 || !strings.Contains(v, "."):
 		return fmt.Errorf("%q is not a fully qualified DNS name (lower case letters, digits, '-' and '.'), e.g. backstage.example.com", v)
 	}
+	for _, label := range strings.Split(v, ".") {
+		if errs := validation.IsDNS1123Label(label); len(errs) > 0 {
+			return fmt.Errorf("%q has the label %q, which DNS cannot hold (%s)", v, label, errs[0])
+		}
+	}
+	return nil
+}
+
+// Suffixes no public DNS answers for: the special-use names of RFC 6761 and RFC 6762
+// (mDNS), which production must not be served on, and, for a Let's Encrypt
+// certificate, names under no public suffix, for which no CA may issue.
+var (
+	specialUseSuffixes = []string{"localhost", "local", "test", "invalid", "example"}
+	privateSuffixes    = []string{"internal", "lan", "home.arpa", "corp", "intranet", "private", "localdomain"}
+)
+
+// hostUnder names the suffix of host among suffixes, or "".
+func hostUnder(host string, suffixes []string) string {
+	for _, suffix := range suffixes {
+		if host == suffix || strings.HasSuffix(host, "."+suffix) {
+			return suffix
+		}
+	}
+	return ""
+}
+
+// productionHost refuses the special-use names in production.
+func productionHost(v string) error {
+	if suffix := hostUnder(v, specialUseSuffixes); suffix != "" {
+		return fmt.Errorf("%q is under .%s, a special-use name no public resolver answers for; production needs the name users reach", v, suffix)
+	}
 	return nil
 }
 
@@ -98,13 +130,19 @@ func validImage(v string) error {
 }
 
 // pinnedImage refuses a tag that can move: a rollback or a new node could then pull
-// different code.
+// different code. A tag moves when it names no release: latest, a branch or channel
+// (main, stable), or a major alone (1, v18); a release has at least a major and a
+// minor (18.1, 1.36, 1.0.0-alpine), or the reference carries a digest.
 func pinnedImage(v string) error {
 	if pinned, err := imagePinned(v); err == nil && !pinned {
-		return fmt.Errorf("%q is not pinned; production needs an explicit tag other than latest (or a digest)", v)
+		return fmt.Errorf("%q is not pinned, its tag can move; production needs a tag that names a release (at least major.minor, e.g. 1.4.2) or a digest (@sha256:...)", v)
 	}
 	return nil
 }
+
+// releaseTag is a tag that names a release: major.minor at least, with an optional v
+// and suffix.
+var releaseTag = regexp.MustCompile(`^v?[0-9]+\.[0-9]+([.+_-].*)?$`)
 
 func unpinnedImageWarning(v string) string {
 	if pinnedImage(v) != nil {
@@ -136,7 +174,7 @@ func imagePinned(image string) (bool, error) {
 		return true, nil
 	}
 	tagged, ok := ref.(reference.Tagged)
-	return ok && tagged.Tag() != "latest", nil
+	return ok && releaseTag.MatchString(tagged.Tag()), nil
 }
 
 // The optional* checks are the image checks for a key whose default comes later (the
@@ -252,6 +290,9 @@ func cidrList(example string) func([]string) error {
 				return fmt.Errorf("%q has host bits set; did you mean %s?", cidr, network.String())
 			}
 		}
+		if err := network.CheckAddressSet(v); err != nil {
+			return fmt.Errorf("%v; give the exact range, e.g. %s", err, example)
+		}
 		return nil
 	}
 }
@@ -289,6 +330,16 @@ func warnWideEgress(rules []network.EgressRule) string {
 func autoscalingKeepsTwo(a *backstage.Autoscaling) error {
 	if a != nil && a.MinReplicas < productionMinReplicas {
 		return fmt.Errorf("minReplicas is %d; production runs at least %d replicas so that a node loss or a rollout keeps Backstage up", a.MinReplicas, productionMinReplicas)
+	}
+	return nil
+}
+
+// pinnedContainerImages applies pinnedImage to the stack's own containers.
+func pinnedContainerImages(containers []corev1.Container) error {
+	for _, c := range containers {
+		if err := pinnedImage(c.Image); err != nil {
+			return fmt.Errorf("container %s: %w", c.Name, err)
+		}
 	}
 	return nil
 }

@@ -144,8 +144,9 @@ var KeyImage = &Key[string]{
 var KeyHost = &Key[string]{
 	Setting: Setting{Name: "host", Required: true, Example: "backstage.example.com",
 		Description: "The DNS name Backstage is served on, e.g. backstage.example.com."},
-	Into:  func(s *Stack) *string { return &s.App.Host },
-	Check: publicHost,
+	Into:       func(s *Stack) *string { return &s.App.Host },
+	Check:      publicHost,
+	Production: productionHost,
 }
 
 var KeyNamespace = &Key[string]{

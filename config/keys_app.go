@@ -179,15 +179,17 @@ var KeyExtraVolumeMounts = &Key[[]corev1.VolumeMount]{
 var KeyInitContainers = &Key[[]corev1.Container]{
 	Setting: Setting{Name: "initContainers", Example: "[{name: fetch-plugins, image: registry.example/fetch:1.0}]",
 		Description: "Containers run to completion after the database answers and before Backstage starts, as in a pod spec; security settings left unset get Pod Security restricted's."},
-	Into:  func(s *Stack) *[]corev1.Container { return &s.App.InitContainers },
-	Check: func(c []corev1.Container) error { return backstage.CheckContainers(c, false) },
+	Into:       func(s *Stack) *[]corev1.Container { return &s.App.InitContainers },
+	Check:      func(c []corev1.Container) error { return backstage.CheckContainers(c, false) },
+	Production: pinnedContainerImages,
 }
 
 var KeySidecars = &Key[[]corev1.Container]{
 	Setting: Setting{Name: "sidecars", Example: "[{name: vault-agent, image: hashicorp/vault:1.18.3, args: [agent, -config=/vault/config.hcl]}]",
 		Description: "Containers that run beside Backstage (a Vault agent, cloud-sql-proxy), as native sidecars that start first; security settings left unset get Pod Security restricted's."},
-	Into:  func(s *Stack) *[]corev1.Container { return &s.App.Sidecars },
-	Check: func(c []corev1.Container) error { return backstage.CheckContainers(c, true) },
+	Into:       func(s *Stack) *[]corev1.Container { return &s.App.Sidecars },
+	Check:      func(c []corev1.Container) error { return backstage.CheckContainers(c, true) },
+	Production: pinnedContainerImages,
 }
 
 var KeyAffinity = &Key[*corev1.Affinity]{

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -40,6 +41,12 @@ func (k keySet) any(keys ...string) bool {
 // nothing, so what a component receives is computed only where its args are made.
 func checkRules(s *Stack, refused keySet) (out []finding) {
 	out = append(out, checkEdgeRules(s, refused)...)
+	if s.TLS.ACME() && s.Edge != EdgeGateway && !refused.any(KeyHost.Name) {
+		if suffix := hostUnder(s.App.Host, append(slices.Clone(specialUseSuffixes), privateSuffixes...)); suffix != "" {
+			out = append(out, problem(KeyHost.Name, "is under .%s, which is no public suffix, so Let's Encrypt (%s %s) cannot issue for it; use a public name, or %s self-signed-ca or none behind your own CA",
+				suffix, KeyTLS.FullName(), s.TLS, KeyTLS.FullName()))
+		}
+	}
 	if s.TLS.ACME() && s.ACMEEmail == "" && s.Edge != EdgeGateway {
 		out = append(out, problem(KeyACMEEmail.Name, "is required with tls %s: Let's Encrypt sends expiry notices there; `pulumi config set %s %s`",
 			s.TLS, KeyACMEEmail.FullName(), KeyACMEEmail.Example))
@@ -68,6 +75,16 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 		}
 	}
 	out = append(out, checkPodAdditions(s, refused)...)
+	if addr, err := netip.ParseAddr(s.External.Host); err == nil && len(s.External.CIDRs) > 0 && !refused.any(KeyDatabaseHost.Name, KeyDatabaseCIDRs.Name) {
+		inside := slices.ContainsFunc(s.External.CIDRs, func(c string) bool {
+			p, err := netip.ParsePrefix(c)
+			return err == nil && p.Contains(addr)
+		})
+		if !inside {
+			out = append(out, problem(KeyDatabaseCIDRs.Name, "does not contain %s, the address of %s, so the NetworkPolicy would block Backstage's database; add %s/32 or correct the host",
+				addr, KeyDatabaseHost.FullName(), addr))
+		}
+	}
 	// Pulumi.yaml's default counts as set, so only a value other than it is seen.
 	if s.App.Autoscaling != nil && s.App.Replicas != KeyReplicas.Default {
 		out = append(out, problem(KeyReplicas.Name, "is %d, but %s owns the replica count; remove it (autoscaling.minReplicas is the floor)", s.App.Replicas, KeyAutoscaling.FullName()))

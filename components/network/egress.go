@@ -89,17 +89,11 @@ func checkEgressRule(r EgressRule) error {
 	if err != nil {
 		return err
 	}
-	for _, family := range []bool{true, false} {
-		if coversAll(prefixes, family) {
-			return errors.New("covers the whole address space (a /0, or CIDRs whose union is one); name the addresses Backstage needs")
+	if err := checkAddressSet(prefixes); err != nil {
+		if errors.Is(err, errMetadata) {
+			return fmt.Errorf("%w; narrow the CIDR, or set backstage:metadataEgress for workload identity that needs it", err)
 		}
-	}
-	for _, p := range prefixes {
-		for _, a := range metadataAddresses {
-			if p.Contains(a) {
-				return fmt.Errorf("includes %s, the cloud metadata service, whose credentials are the node's; narrow the CIDR, or set backstage:metadataEgress for workload identity that needs it", a)
-			}
-		}
+		return fmt.Errorf("%w; name the addresses Backstage needs", err)
 	}
 	for _, p := range r.Ports {
 		if err := checkPort(p, byPods); err != nil {
@@ -274,4 +268,36 @@ func egressRules(rules []EgressRule) []networkingv1.NetworkPolicyEgressRule {
 		out = append(out, rule)
 	}
 	return out
+}
+
+var errMetadata = errors.New("the cloud metadata service, whose credentials are the node's")
+
+// CheckAddressSet refuses CIDRs no NetworkPolicy peer should name: ones whose union
+// covers an address family (a /0 is one), the cloud metadata addresses, and loopback,
+// which in a pod is the pod itself. It does not check the CIDRs' syntax.
+func CheckAddressSet(cidrs []string) error {
+	prefixes, err := parseCIDRs(cidrs)
+	if err != nil {
+		return nil // the syntax is the caller's check
+	}
+	return checkAddressSet(prefixes)
+}
+
+func checkAddressSet(prefixes []netip.Prefix) error {
+	for _, family := range []bool{true, false} {
+		if coversAll(prefixes, family) {
+			return errors.New("covers the whole address space (a /0, or CIDRs whose union is one)")
+		}
+	}
+	for _, p := range prefixes {
+		for _, a := range metadataAddresses {
+			if p.Contains(a) {
+				return fmt.Errorf("includes %s, %w", a, errMetadata)
+			}
+		}
+		if p.Addr().IsLoopback() || p.Contains(netip.MustParseAddr("127.0.0.1")) || p.Contains(netip.IPv6Loopback()) {
+			return fmt.Errorf("includes loopback (%s), which in a pod is the pod itself; name the addresses the other side has on the network", p)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,94 @@
+package tests
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A refusal class (#25): several members of it, each refused before anything is
+// registered, naming its key and the fix.
+type refusal struct{ stack, key, value, want string }
+
+func assertRefusedByClass(t *testing.T, class string, cases []refusal) {
+	t.Helper()
+	for _, c := range cases {
+		rec, err := run(t, loadStack(t, c.stack).with(c.key, c.value))
+		require.Error(t, err, "%s: %s %s", class, c.key, c.value)
+		assert.Contains(t, err.Error(), "backstage:"+c.key+": ", "%s: %s %s names its key", class, c.key, c.value)
+		assert.Contains(t, err.Error(), c.want, "%s: %s %s", class, c.key, c.value)
+		assert.Empty(t, rec.Registrations(), "nothing is registered")
+	}
+}
+
+// Production images that can move: latest, a branch or channel, a major alone; in
+// every image key, the sidecars' and init containers' included. A release (major.minor
+// at least) or a digest passes; outside production a moving tag is only warned about.
+func TestProductionRefusesImagesThatCanMove(t *testing.T) {
+	const fix = "production needs a tag that names a release"
+	assertRefusedByClass(t, "moving images", []refusal{
+		{"prod", "image", "ghcr.io/arhean/backstage:1", fix},
+		{"prod", "image", "ghcr.io/arhean/backstage:v2", fix},
+		{"prod", "image", "ghcr.io/arhean/backstage:main", fix},
+		{"prod", "image", "ghcr.io/arhean/backstage:stable", fix},
+		{"prod", "postgresImage", "postgres:18", fix},
+		{"prod", "postgresImage", "postgres:bookworm", fix},
+		{"prod", "initImage", "busybox:musl", fix},
+		{"prod", "sidecars", `[{"name":"agent","image":"hashicorp/vault:1"}]`, "container agent: "},
+		{"prod", "initContainers", `[{"name":"setup","image":"registry.example/setup:edge"}]`, "container setup: "},
+	})
+	for _, pinned := range []string{
+		"ghcr.io/arhean/backstage:1.4", "ghcr.io/arhean/backstage:1.4.2", "ghcr.io/arhean/backstage:v1.4.2-rc.1",
+		"ghcr.io/arhean/backstage@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	} {
+		mustRun(t, loadStack(t, "prod").with("image", pinned))
+	}
+	assert.NotEmpty(t, warningsAbout(loadConfig(t, loadStack(t, "dev").with("image", "ghcr.io/arhean/backstage:main")).Warnings, "backstage:image"))
+}
+
+// Address sets that cover everything or name what no peer should: a union of CIDRs
+// that is the whole space, the cloud metadata address, loopback; and a database host
+// outside its own databaseCidrs.
+func TestAddressSetsThatCoverTooMuchAreRefused(t *testing.T) {
+	assertRefusedByClass(t, "address sets", []refusal{
+		{"kind", "kubeApiServerCidrs", `["0.0.0.0/1","128.0.0.0/1"]`, "covers the whole address space"},
+		{"kind", "kubeApiServerCidrs", `["127.0.0.0/8"]`, "includes loopback"},
+		{"kind", "ingressWebhookSourceCidrs", `["169.254.0.0/16"]`, "the cloud metadata service"},
+		{"kind", "ingressWebhookSourceCidrs", `["::/1","8000::/1"]`, "covers the whole address space"},
+	})
+	external := withExternalDatabase(t, "prod")
+	for _, c := range []struct{ key, value, want string }{
+		{"databaseCidrs", `["0.0.0.0/1","128.0.0.0/1"]`, "covers the whole address space"},
+		{"databaseCidrs", `["169.254.169.0/24"]`, "the cloud metadata service"},
+		{"databaseCidrs", `["::1/128"]`, "includes loopback"},
+	} {
+		_, err := run(t, external.with(c.key, c.value))
+		require.Error(t, err, c.value)
+		assert.Contains(t, err.Error(), "backstage:"+c.key+": ", c.value)
+		assert.Contains(t, err.Error(), c.want, c.value)
+	}
+	_, err := run(t, external.with("databaseHost", "10.30.0.5"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "backstage:databaseCidrs: does not contain 10.30.0.5, the address of backstage:databaseHost")
+	mustRun(t, external.with("databaseHost", "10.20.0.5"))
+}
+
+// Names no certificate or resolver can serve: a DNS label over 63 characters
+// anywhere; a special-use suffix in production; a name under no public suffix with a
+// Let's Encrypt issuer.
+func TestHostNamesNoOneCanServeAreRefused(t *testing.T) {
+	long := "a23456789012345678901234567890123456789012345678901234567890abcd"
+	assertRefusedByClass(t, "host names", []refusal{
+		{"dev", "host", long + ".example.com", "which DNS cannot hold"},
+		{"prod", "host", "backstage.local", "is under .local, a special-use name"},
+		{"prod", "host", "backstage.test", "is under .test, a special-use name"},
+		{"prod", "host", "portal.localhost", "is under .localhost"},
+		{"prod", "host", "backstage.corp", "is under .corp, which is no public suffix, so Let's Encrypt"},
+		{"prod", "host", "backstage.acme.internal", "is under .internal, which is no public suffix"},
+		{"prod", "host", "backstage.home.arpa", "is under .home.arpa"},
+	})
+	assertRefusedByClass(t, "host names", []refusal{{"dev", "host", "backstage.acme.internal", "is under .internal, which is no public suffix"}})
+	mustRun(t, loadStack(t, "dev").with("host", "backstage.acme.internal").with("tls", "none"))
+	mustRun(t, loadStack(t, "dev").with("host", "backstage.local").with("tls", "none"))
+}
