@@ -74,6 +74,7 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 			out = append(out, problem(KeySecretEnv.Name, "and %s both set %s; keep it in one of them", KeyEnv.FullName(), name))
 		}
 	}
+	out = append(out, checkInertKeys(s, refused)...)
 	out = append(out, checkPodAdditions(s, refused)...)
 	if addr, err := netip.ParseAddr(s.External.Host); err == nil && len(s.External.CIDRs) > 0 && !refused.any(KeyDatabaseHost.Name, KeyDatabaseCIDRs.Name) {
 		inside := slices.ContainsFunc(s.External.CIDRs, func(c string) bool {
@@ -175,6 +176,37 @@ func checkPodAdditions(s *Stack, refused keySet) (out []finding) {
 	for _, c := range s.App.InitContainers {
 		if slices.ContainsFunc(s.App.Sidecars, func(o corev1.Container) bool { return o.Name == c.Name }) {
 			out = append(out, problem(KeySidecars.Name, "and %s both have a container named %s; name one otherwise", KeyInitContainers.FullName(), c.Name))
+		}
+	}
+	return out
+}
+
+// checkInertKeys refuses keys that do nothing in the stack's mode: a value the program
+// would ignore is a setting someone believes in. Pulumi.yaml's defaults read as set, so
+// only a value other than the key's default counts. The in-cluster database's keys stay
+// allowed beside an external database: a move to one keeps the old server and its
+// secrets for a move back, and its backups use postgresImage.
+func checkInertKeys(s *Stack, refused keySet) (out []finding) {
+	for _, group := range []struct {
+		active bool
+		mode   string
+		fix    string
+		keys   []entry
+	}{
+		{s.Database == DatabaseExternal, fmt.Sprintf("%s is %s", KeyDatabase.FullName(), s.Database), fmt.Sprintf("`%s external` uses it", KeyDatabase.FullName()),
+			[]entry{KeyDatabasePort, KeyDatabaseUser, KeyDatabasePassword, KeyDatabaseSSLMode, KeyDatabaseSSLModeAcknowledged, KeyDatabaseCABundle, KeyDatabaseCIDRs}},
+		{s.TLS.ACME(), fmt.Sprintf("%s is %s", KeyTLS.FullName(), s.TLS), "the letsencrypt issuers use it",
+			[]entry{KeyACMEEmail}},
+		{s.InstallSecurityLayer, fmt.Sprintf("%s is false", KeyInstallSecurityLayer.FullName()), "the security layer uses it",
+			[]entry{KeyIngressNginxChartVersion, KeyCertManagerChartVersion}},
+	} {
+		if group.active {
+			continue
+		}
+		for _, key := range group.keys {
+			if name := key.setting().Name; key.changed(s) && !refused[name] {
+				out = append(out, problem(name, "is set, but %s, so it does nothing; remove it (%s)", group.mode, group.fix))
+			}
 		}
 	}
 	return out

@@ -77,6 +77,12 @@ type entry interface {
 	defaultValue() any
 	load(r *reader, s *Stack)
 	validate(r *reader, s *Stack)
+	// changed says whether the stack holds a value other than the key's default.
+	changed(s *Stack) bool
+}
+
+func (k *Key[T]) changed(s *Stack) bool {
+	return !reflect.DeepEqual(*k.Into(s), k.Default)
 }
 
 func (k *Key[T]) setting() *Setting { return &k.Setting }

@@ -89,6 +89,23 @@ func TestHostNamesNoOneCanServeAreRefused(t *testing.T) {
 		{"prod", "host", "backstage.home.arpa", "is under .home.arpa"},
 	})
 	assertRefusedByClass(t, "host names", []refusal{{"dev", "host", "backstage.acme.internal", "is under .internal, which is no public suffix"}})
-	mustRun(t, loadStack(t, "dev").with("host", "backstage.acme.internal").with("tls", "none"))
-	mustRun(t, loadStack(t, "dev").with("host", "backstage.local").with("tls", "none"))
+	mustRun(t, loadStack(t, "dev").with("host", "backstage.acme.internal").with("tls", "none").with("acmeEmail", ""))
+	mustRun(t, loadStack(t, "dev").with("host", "backstage.local").with("tls", "none").with("acmeEmail", ""))
+}
+
+// Keys that do nothing in the stack's mode are refused, naming the mode and the key
+// that would use them: the external database's keys beside the in-cluster one, the
+// Let's Encrypt address without a Let's Encrypt issuer, the security layer's chart
+// versions without the layer.
+func TestKeysThatDoNothingInTheStacksModeAreRefused(t *testing.T) {
+	assertRefusedByClass(t, "inert keys", []refusal{
+		{"dev", "databasePort", "6432", "is set, but backstage:database is in-cluster, so it does nothing"},
+		{"dev", "databaseUser", "backstage", "is set, but backstage:database is in-cluster"},
+		{"dev", "databaseSslMode", "require", "is set, but backstage:database is in-cluster"},
+		{"dev", "databaseCidrs", `["10.20.0.0/24"]`, "is set, but backstage:database is in-cluster"},
+		{"dev", "databaseSslModeAcknowledged", "true", "is set, but backstage:database is in-cluster"},
+		{"local", "acmeEmail", "ops@example.com", "is set, but backstage:tls is none, so it does nothing"},
+		{"local", "certManagerChartVersion", "v1.20.0", "is set, but backstage:installSecurityLayer is false"},
+	})
+	mustRun(t, withExternalDatabase(t, "prod"))
 }
