@@ -107,6 +107,8 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 			}
 		}
 	}
+	// After the checks, so that one run reports a misspelt key beside the others.
+	checkUnknownKeys(r)
 	if len(r.problems) > 0 {
 		sort.Strings(r.problems)
 		return nil, &RefusedError{Problems: r.problems}

@@ -109,3 +109,29 @@ func TestKeysThatDoNothingInTheStacksModeAreRefused(t *testing.T) {
 	})
 	mustRun(t, withExternalDatabase(t, "prod"))
 }
+
+// A key under backstage: that the program does not have is refused with the closest
+// known name, however it is misspelt; other providers' namespaces are theirs.
+func TestUnknownKeysAreRefused(t *testing.T) {
+	for misspelt, closest := range map[string]string{
+		"kubeAPIServerCIDRs": "kubeApiServerCidrs",
+		"replica":            "replicas",
+		"postgresStorage":    "postgresStorageSize",
+		"sidecar":            "sidecars",
+		"egressRule":         "egressRules",
+		"imagePullSecret":    "imagePullSecrets",
+	} {
+		rec, err := run(t, loadStack(t, "dev").with(misspelt, "x"))
+		require.Error(t, err, misspelt)
+		assert.Contains(t, err.Error(), "backstage:"+misspelt+": is not a setting of this program (it would be ignored); did you mean backstage:"+closest+"?")
+		assert.Empty(t, rec.Registrations(), "nothing is registered")
+	}
+	// Every problem at once: two unknown keys and a bad known one.
+	_, err := run(t, loadStack(t, "dev").with("replica", "3").with("nodeSelectors", "x").with("replicas", "0"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "(3 problems)")
+
+	cfg := loadStack(t, "dev")
+	cfg.set("kubernetes:context", "kind-backstage", false)
+	mustRun(t, cfg)
+}
