@@ -3,7 +3,9 @@ package config
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -176,3 +178,98 @@ func rollingUpdateOnly(strategy string) error {
 
 // validResources is the components' own check of requests and limits.
 func validResources(r Resources) error { return r.args().Validate() }
+
+// warnOf is a production refusal's message, as a warning elsewhere.
+func warnOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error() + "; production refuses it"
+}
+
+// noDangerousAppConfig refuses, in production, what Backstage marks as dangerous (an
+// option named dangerously*, set true), CORS that lets any origin send credentials,
+// and URL reading from any host.
+func noDangerousAppConfig(appConfig map[string]any) error {
+	var found []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch node := v.(type) {
+		case map[string]any:
+			for _, key := range slices.Sorted(maps.Keys(node)) {
+				childPath := strings.TrimPrefix(path+"."+key, ".")
+				if on, ok := node[key].(bool); ok && on && strings.HasPrefix(strings.ToLower(key), "dangerously") {
+					found = append(found, childPath)
+				}
+				walk(childPath, node[key])
+			}
+		case []any:
+			for i, child := range node {
+				walk(fmt.Sprintf("%s[%d]", path, i), child)
+			}
+		}
+	}
+	walk("", appConfig)
+	if len(found) > 0 {
+		return fmt.Errorf("sets %s, which Backstage marks as dangerous; production leaves it off", strings.Join(found, ", "))
+	}
+	origin, _ := backstage.AppConfigValue(appConfig, "backend", "cors", "origin")
+	credentials, _ := backstage.AppConfigValue(appConfig, "backend", "cors", "credentials")
+	if anyValue(origin, "*") && credentials == true {
+		return errors.New("sets backend.cors.origin to * with credentials, which lets any site call Backstage as its signed-in users; list the origins")
+	}
+	if allow, ok := backstage.AppConfigValue(appConfig, "backend", "reading", "allow"); ok {
+		list, _ := allow.([]any)
+		for _, entry := range list {
+			if e, ok := entry.(map[string]any); ok && anyValue(e["host"], "*") {
+				return errors.New("sets backend.reading.allow host *, which lets the catalog fetch any address, the cluster's own included; list the hosts")
+			}
+		}
+	}
+	return nil
+}
+
+// anyValue says whether v is want or a list holding it.
+func anyValue(v any, want string) bool {
+	if s, ok := v.(string); ok {
+		return s == want
+	}
+	list, _ := v.([]any)
+	return slices.Contains(list, any(want))
+}
+
+// unsafeEnv change how Node.js checks TLS or where it and the dynamic loader load
+// code from.
+var unsafeEnv = []string{"NODE_TLS_REJECT_UNAUTHORIZED", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"}
+
+func noUnsafeEnv[V any](env map[string]V) error {
+	for _, name := range slices.Sorted(maps.Keys(env)) {
+		if slices.Contains(unsafeEnv, name) {
+			return fmt.Errorf("sets %s, which changes how Node.js checks TLS or where code is loaded from; production leaves it unset (trust a CA with backstage:caBundle)", name)
+		}
+	}
+	return nil
+}
+
+// noToleranceOfEverything refuses, in production, tolerations that let the pods land
+// anywhere: one without a key (every taint) or of the control plane's taints.
+func noToleranceOfEverything(tolerations []corev1.Toleration) error {
+	for i, t := range tolerations {
+		switch {
+		case t.Key == "" && t.Operator == corev1.TolerationOpExists:
+			return fmt.Errorf("[%d] tolerates every taint, so the pods may land on any node, the control plane's included; name the taint", i)
+		case t.Key == "node-role.kubernetes.io/control-plane" || t.Key == "node-role.kubernetes.io/master":
+			return fmt.Errorf("[%d] tolerates %s, which puts Backstage beside the API server; production keeps it off the control plane", i, t.Key)
+		}
+	}
+	return nil
+}
+
+// notSystemPriority refuses the system priority classes, which may preempt the
+// cluster's own components and which the API server admits only in kube-system.
+func notSystemPriority(v string) error {
+	if strings.HasPrefix(v, "system-") {
+		return fmt.Errorf("%s is the cluster's own components' priority; Backstage would preempt them, and the API server admits it only in kube-system; use a class of your own", v)
+	}
+	return nil
+}

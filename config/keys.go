@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -408,6 +409,12 @@ var KeyNetworkPolicies = &Key[bool]{
 	Default: true,
 	Into:    func(s *Stack) *bool { return &s.NetworkPolicies },
 	Warn:    warnWhen(false, "off; every pod in the cluster can reach Backstage and PostgreSQL"),
+	Production: func(on bool) error {
+		if !on {
+			return errors.New("is false, so every pod in the cluster can reach Backstage and PostgreSQL; production keeps them on (on a network plugin that does not enforce them they do nothing, and do no harm)")
+		}
+		return nil
+	},
 }
 
 var KeyEgressRules = &Key[[]network.EgressRule]{

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 
@@ -15,8 +16,12 @@ import (
 var KeyAppConfig = &Key[map[string]any]{
 	Setting: Setting{Name: "appConfig", Example: "{app: {title: Backstage}}",
 		Description: "app-config merged over the image's files (a YAML map; credentials as ${ENV_NAME} with secretEnv), mounted from the ConfigMap backstage-app-config."},
-	Into:  func(s *Stack) *map[string]any { return &s.App.AppConfig },
-	Check: noLiteralCredentials,
+	Into: func(s *Stack) *map[string]any { return &s.App.AppConfig },
+	Check: func(c map[string]any) error {
+		return errors.Join(noLiteralCredentials(c), backstage.CheckAppConfigOwnership(c))
+	},
+	Production: noDangerousAppConfig,
+	Warn:       func(c map[string]any) string { return warnOf(noDangerousAppConfig(c)) },
 }
 
 var KeyAppConfigBaseFiles = &Key[[]string]{
@@ -30,15 +35,18 @@ var KeyAppConfigBaseFiles = &Key[[]string]{
 var KeyEnv = &Key[map[string]string]{
 	Setting: Setting{Name: "env", Example: "{LOG_LEVEL_PLUGINS: debug}",
 		Description: "Plain environment variables for Backstage (a YAML map), into the ConfigMap backstage-env-config."},
-	Into:  func(s *Stack) *map[string]string { return &s.App.Env },
-	Check: envNames[string],
+	Into:       func(s *Stack) *map[string]string { return &s.App.Env },
+	Check:      envNames[string],
+	Production: noUnsafeEnv[string],
+	Warn:       func(env map[string]string) string { return warnOf(noUnsafeEnv(env)) },
 }
 
 var KeySecretEnv = &Key[SecretStrings]{
 	Setting: Setting{Name: "secretEnv", Secret: true, Example: "<value>",
 		Description: "Secret environment variables (each set with `pulumi config set --secret --path 'backstage:secretEnv.NAME'`), into the Secret backstage-secrets."},
-	Into:  func(s *Stack) *SecretStrings { return (*SecretStrings)(&s.App.SecretEnv) },
-	Check: func(env SecretStrings) error { return envNames(env) },
+	Into:       func(s *Stack) *SecretStrings { return (*SecretStrings)(&s.App.SecretEnv) },
+	Check:      func(env SecretStrings) error { return envNames(env) },
+	Production: func(env SecretStrings) error { return noUnsafeEnv(env) },
 }
 
 var KeyBackendSecret = &Key[pulumi.StringInput]{
@@ -102,15 +110,16 @@ var KeyNodeSelector = &Key[map[string]string]{
 var KeyTolerations = &Key[[]corev1.Toleration]{
 	Setting: Setting{Name: "tolerations", Example: "[{key: dedicated, operator: Equal, value: backstage, effect: NoSchedule}]",
 		Description: "Taints the Backstage and PostgreSQL pods tolerate (a YAML list, as in a pod spec)."},
-	Into:  func(s *Stack) *[]corev1.Toleration { return &s.Scheduling.Tolerations },
-	Check: validTolerations,
+	Into:       func(s *Stack) *[]corev1.Toleration { return &s.Scheduling.Tolerations },
+	Check:      validTolerations,
+	Production: noToleranceOfEverything,
 }
 
 var KeyPriorityClassName = &Key[string]{
 	Setting: Setting{Name: "priorityClassName", Example: "platform-critical",
 		Description: "The PriorityClass of the Backstage and PostgreSQL pods."},
 	Into:  func(s *Stack) *string { return &s.Scheduling.PriorityClassName },
-	Check: dnsSubdomain("PriorityClass"),
+	Check: func(v string) error { return errors.Join(dnsSubdomain("PriorityClass")(v), notSystemPriority(v)) },
 }
 
 var KeyPodLabels = &Key[map[string]string]{

@@ -135,3 +135,51 @@ func TestUnknownKeysAreRefused(t *testing.T) {
 	cfg.set("kubernetes:context", "kind-backstage", false)
 	mustRun(t, cfg)
 }
+
+// App-config may not set what the program derives from its own keys: the base URLs,
+// the listen port, the database's client and connection.
+func TestAppConfigThatOverridesTheProgramsWiringIsRefused(t *testing.T) {
+	const fix = "which the program derives from"
+	assertRefusedByClass(t, "owned app-config", []refusal{
+		{"dev", "appConfig", `{"app":{"baseUrl":"https://other.example.com"}}`, "sets app.baseUrl, " + fix + " backstage:host"},
+		{"dev", "appConfig", `{"backend":{"baseUrl":"https://other.example.com"}}`, "sets backend.baseUrl, " + fix},
+		{"dev", "appConfig", `{"backend":{"listen":{"port":8080}}}`, "sets backend.listen, " + fix + " its port 7007"},
+		{"dev", "appConfig", `{"backend":{"database":{"client":"better-sqlite3"}}}`, "sets backend.database.client, " + fix},
+		{"dev", "appConfig", `{"backend":{"database":{"connection":{"host":"evil.example.com"}}}}`, "sets backend.database.connection, " + fix},
+		{"dev", "appConfig", `{"backend":{"database":{"connection":"postgres://u:p@elsewhere/db"}}}`, "sets backend.database.connection, " + fix},
+	})
+	mustRun(t, loadStack(t, "dev").with("appConfig", `{"backend":{"database":{"knexConfig":{"pool":{"max":4}}}},"app":{"title":"Portal"}}`))
+}
+
+// Settings that turn security off are refused in production and warned about
+// elsewhere: app-config Backstage marks dangerous, CORS for any origin with
+// credentials, URL reading from any host, environment that changes how Node.js checks
+// TLS or loads code, tolerations that let the pods land anywhere, the system priority
+// classes (everywhere), NetworkPolicies off.
+func TestSettingsThatTurnSecurityOffAreRefusedInProduction(t *testing.T) {
+	assertRefusedByClass(t, "security off", []refusal{
+		{"prod", "appConfig", `{"backend":{"auth":{"dangerouslyDisableDefaultAuthPolicy":true}}}`, "which Backstage marks as dangerous"},
+		{"prod", "appConfig", `{"auth":{"providers":{"github":{"production":{"signIn":{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail","dangerouslyAllowSignInWithoutUserInCatalog":true}]}}}}}}`, "dangerouslyAllowSignInWithoutUserInCatalog"},
+		{"prod", "appConfig", `{"backend":{"cors":{"origin":"*","credentials":true}}}`, "lets any site call Backstage"},
+		{"prod", "appConfig", `{"backend":{"reading":{"allow":[{"host":"*"}]}}}`, "lets the catalog fetch any address"},
+		{"prod", "env", `{"NODE_TLS_REJECT_UNAUTHORIZED":"0"}`, "changes how Node.js checks TLS"},
+		{"prod", "env", `{"LD_PRELOAD":"/tmp/x.so"}`, "where code is loaded from"},
+		{"prod", "tolerations", `[{"operator":"Exists"}]`, "tolerates every taint"},
+		{"prod", "tolerations", `[{"key":"node-role.kubernetes.io/control-plane","operator":"Exists","effect":"NoSchedule"}]`, "beside the API server"},
+		{"prod", "networkPolicies", "false", "production keeps them on"},
+		{"dev", "priorityClassName", "system-cluster-critical", "the cluster's own components' priority"},
+	})
+	for key, value := range map[string]string{
+		"appConfig":   `{"backend":{"auth":{"dangerouslyDisableDefaultAuthPolicy":true}}}`,
+		"env":         `{"NODE_TLS_REJECT_UNAUTHORIZED":"0"}`,
+		"tolerations": `[{"operator":"Exists"}]`,
+	} {
+		_, err := run(t, loadStack(t, "dev").with(key, value))
+		if key == "tolerations" {
+			require.NoError(t, err, "outside production a toleration of everything is the team's choice")
+			continue
+		}
+		require.NoError(t, err, key)
+		assert.NotEmpty(t, warningsAbout(loadConfig(t, loadStack(t, "dev").with(key, value)).Warnings, "backstage:"+key), "outside production a warning: %s", key)
+	}
+}

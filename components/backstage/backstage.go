@@ -220,6 +220,7 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		{"TopologySpreadConstraints", CheckTopologySpread(out.TopologySpreadConstraints)},
 		{"Probes", CheckProbes(out.Probes)},
 		{"Autoscaling", CheckAutoscaling(out.Autoscaling)},
+		{"AppConfig", CheckAppConfigOwnership(out.AppConfig)},
 	} {
 		if c.err != nil {
 			return backstageSpec{}, fmt.Errorf("field %s %w", c.field, c.err)

@@ -49,3 +49,27 @@ func CheckPodAnnotations(annotations map[string]string) error {
 	}
 	return nil
 }
+
+// ownedAppConfig are the app-config values the program derives from its own settings;
+// app-config that set them would make Backstage do one thing while the program deploys
+// another (a database the NetworkPolicy does not allow, a port no probe asks).
+var ownedAppConfig = []struct {
+	path []string
+	from string
+}{
+	{[]string{"app", "baseUrl"}, "backstage:host and backstage:tls"},
+	{[]string{"backend", "baseUrl"}, "backstage:host and backstage:tls"},
+	{[]string{"backend", "listen"}, "its port 7007, which the Service, the probes and the NetworkPolicies use"},
+	{[]string{"backend", "database", "client"}, "backstage:database (PostgreSQL)"},
+	{[]string{"backend", "database", "connection"}, "backstage:database and its keys (host, port, user, password, TLS)"},
+}
+
+// CheckAppConfigOwnership refuses app-config that sets what the program derives.
+func CheckAppConfigOwnership(appConfig map[string]any) error {
+	for _, owned := range ownedAppConfig {
+		if _, set := AppConfigValue(appConfig, owned.path...); set {
+			return fmt.Errorf("sets %s, which the program derives from %s; remove it and set those instead", strings.Join(owned.path, "."), owned.from)
+		}
+	}
+	return nil
+}
