@@ -26,9 +26,14 @@ var (
 	// envReference is app-config's substitution, ${NAME}, the only form a credential
 	// may take in appConfig.
 	envReference = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
-	// credentialKeys are app-config keys whose literal values would be credentials in a
-	// ConfigMap and in git.
-	credentialKeys = []string{"password", "token", "secret", "clientsecret", "privatekey"}
+	// credentialName matches the names credentials go by (token, secret, password,
+	// API and access keys, private and signing keys, credentials, authorization,
+	// app passwords), however they are cased or joined; names that only point at a
+	// credential (tokenUrl, secretName, passwordFile, ...) are not credentials.
+	credentialName = regexp.MustCompile(`(?i)(token|secret|passw(or)?d|pwd|api[-_]?key|access[-_]?key|private[-_]?key|signing[-_]?key|credential|authorization|auth[-_]?header)`)
+	pointerName    = regexp.MustCompile(`(?i)(url|uri|endpoint|name|file|path|ref|type|ttl|expiry|expires|header[-_]?name|id|scopes?|audience|issuer|provider|mode|format)$`)
+	// tokenShape matches the shapes of well-known credentials wherever they appear.
+	tokenShape = regexp.MustCompile(`(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|-----BEGIN [A-Z ]*PRIVATE KEY-----|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|(?i:bearer|basic) [A-Za-z0-9._~+/=-]{16,})`)
 )
 
 func oneOf(allowed ...string) func(string) error {
@@ -51,34 +56,68 @@ func each(check func(string) error) func([]string) error {
 	}
 }
 
-// noLiteralCredentials refuses app-config that would put a credential in a ConfigMap.
+// noLiteralCredentials refuses app-config that would put a credential in a ConfigMap:
+// a literal (a string or a number) under a credential's name, or a value shaped like a
+// well-known token under any name.
 func noLiteralCredentials(appConfig map[string]any) error {
 	var found []string
-	var walk func(path string, v any)
-	walk = func(path string, v any) {
+	var walk func(path, key string, v any)
+	walk = func(path, key string, v any) {
 		switch node := v.(type) {
 		case map[string]any:
-			for key, child := range node {
-				childPath := strings.TrimPrefix(path+"."+key, ".")
-				if value, ok := child.(string); ok && slices.Contains(credentialKeys, strings.ToLower(key)) && !envReference.MatchString(value) {
-					found = append(found, childPath)
-					continue
-				}
-				walk(childPath, child)
+			for k, child := range node {
+				walk(strings.TrimPrefix(path+"."+k, "."), k, child)
 			}
 		case []any:
 			for i, child := range node {
-				walk(fmt.Sprintf("%s[%d]", path, i), child)
+				walk(fmt.Sprintf("%s[%d]", path, i), key, child)
+			}
+		default:
+			if literalCredential(key, node) {
+				found = append(found, path)
 			}
 		}
 	}
-	walk("", appConfig)
+	walk("", "", appConfig)
 	if len(found) == 0 {
 		return nil
 	}
 	sort.Strings(found)
 	return fmt.Errorf("%s holds a literal credential, which would sit in a ConfigMap and in git; write ${SOME_NAME} there and set the value with `pulumi config set --secret --path '%s.SOME_NAME' <value>`",
 		strings.Join(found, ", "), Namespace+":secretEnv")
+}
+
+// literalCredential says whether a value under key is a credential written out.
+func literalCredential(key string, v any) bool {
+	var text string
+	switch value := v.(type) {
+	case string:
+		text = value
+	case float64, int:
+		text = fmt.Sprint(value)
+	default:
+		return false
+	}
+	if text == "" || envReference.MatchString(text) {
+		return false
+	}
+	if tokenShape.MatchString(text) {
+		return true
+	}
+	_, isNumber := v.(float64)
+	return credentialName.MatchString(key) && !pointerName.MatchString(key) && (isNumber || !strings.Contains(text, "${"))
+}
+
+// noPlainCredentials refuses credentials in plain env (a ConfigMap): a name a
+// credential goes by, or a value shaped like a token.
+func noPlainCredentials(env map[string]string) error {
+	for _, name := range slices.Sorted(maps.Keys(env)) {
+		if literalCredential(name, env[name]) {
+			return fmt.Errorf("%s looks like a credential, which would sit in the ConfigMap backstage-env-config and in git; move it to secretEnv: `pulumi config set --secret --path '%s.%s' <value>`",
+				name, Namespace+":secretEnv", name)
+		}
+	}
+	return nil
 }
 
 func appConfigFiles(files []string) error {

@@ -36,7 +36,7 @@ var KeyEnv = &Key[map[string]string]{
 	Setting: Setting{Name: "env", Example: "{LOG_LEVEL_PLUGINS: debug}",
 		Description: "Plain environment variables for Backstage (a YAML map), into the ConfigMap backstage-env-config."},
 	Into:       func(s *Stack) *map[string]string { return &s.App.Env },
-	Check:      envNames[string],
+	Check:      func(env map[string]string) error { return errors.Join(envNames(env), noPlainCredentials(env)) },
 	Production: noUnsafeEnv[string],
 	Warn:       func(env map[string]string) string { return warnOf(noUnsafeEnv(env)) },
 }

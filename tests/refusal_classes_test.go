@@ -183,3 +183,25 @@ func TestSettingsThatTurnSecurityOffAreRefusedInProduction(t *testing.T) {
 		assert.NotEmpty(t, warningsAbout(loadConfig(t, loadStack(t, "dev").with(key, value)).Warnings, "backstage:"+key), "outside production a warning: %s", key)
 	}
 }
+
+// Credentials in plaintext are recognised by the names they go by and by the shapes of
+// well-known tokens, as strings or numbers, in app-config and in plain env, and sent
+// to secretEnv; names that only point at a credential, and ${NAME} substitutions, pass.
+func TestPlaintextCredentialsAreRecognisedByNameAndShape(t *testing.T) {
+	const toSecretEnv = "holds a literal credential, which would sit in a ConfigMap"
+	assertRefusedByClass(t, "plaintext credentials", []refusal{
+		{"dev", "appConfig", `{"integrations":{"gitlab":[{"host":"gitlab.com","apiKey":"abc123"}]}}`, "integrations.gitlab[0].apiKey " + toSecretEnv},
+		{"dev", "appConfig", `{"techdocs":{"publisher":{"awsS3":{"credentials":{"secretAccessKey":"wJalrXUtnFEMI"}}}}}`, "secretAccessKey " + toSecretEnv},
+		{"dev", "appConfig", `{"integrations":{"bitbucketCloud":[{"username":"bot","appPassword":"x1y2z3"}]}}`, "appPassword " + toSecretEnv},
+		{"dev", "appConfig", `{"proxy":{"endpoints":{"/jenkins":{"target":"https://ci","headers":{"Authorization":"Basic dXNlcjpwYXNzd29yZDEyMzQ1Njc4"}}}}}`, "headers.Authorization " + toSecretEnv},
+		{"dev", "appConfig", `{"catalog":{"providers":{"x":{"webhookSecret":12345678}}}}`, "webhookSecret " + toSecretEnv},
+		{"dev", "appConfig", `{"app":{"support":{"note":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"}}}`, "app.support.note " + toSecretEnv},
+		{"dev", "appConfig", `{"x":{"awsKey":"AKIAIOSFODNN7EXAMPLE"}}`, "x.awsKey " + toSecretEnv},
+		{"dev", "env", `{"JIRA_API_TOKEN":"abc"}`, "JIRA_API_TOKEN looks like a credential"},
+		{"dev", "env", `{"SLACK_URL_PART":"xoxb-1234567890-abcdefghij"}`, "SLACK_URL_PART looks like a credential"},
+		{"dev", "env", `{"DB_PASSWD":"hunter2"}`, "DB_PASSWD looks like a credential"},
+	})
+	mustRun(t, loadStack(t, "dev").
+		with("appConfig", `{"auth":{"providers":{"gitlab":{"development":{"clientSecret":"${GITLAB_SECRET}","tokenUrl":"https://gitlab.example.com/oauth/token"}}}},"kubernetes":{"clusterLocatorMethods":[{"type":"config","clusters":[{"serviceAccountTokenFile":"/var/run/secrets/token","name":"c"}]}]}}`).
+		with("env", `{"TOKEN_TTL":"3600","LOG_FORMAT":"json"}`))
+}
