@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -104,9 +105,18 @@ func productionHost(v string) error {
 	return nil
 }
 
-func absolutePath(v string) error {
-	if !strings.HasPrefix(v, "/") {
-		return fmt.Errorf("%q must be an absolute path such as /healthcheck or /.backstage/health/v1/readiness", v)
+// httpPath refuses what is no absolute HTTP request path: no leading /, a scheme or
+// host, whitespace or control characters, a fragment, or .. segments. A query passes.
+func httpPath(v string) error {
+	const example = "/healthcheck or /.backstage/health/v1/readiness"
+	u, err := url.ParseRequestURI(v)
+	switch {
+	case !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//"):
+		return fmt.Errorf("%q must be an absolute path such as %s", v, example)
+	case err != nil || strings.ContainsAny(v, " \t\r\n#") || u.Host != "" || u.Scheme != "":
+		return fmt.Errorf("%q is not an HTTP path (no spaces, fragment or host); use a path such as %s", v, example)
+	case slices.Contains(strings.Split(u.Path, "/"), ".."):
+		return fmt.Errorf("%q has a .. segment, which servers resolve away; write the path it means", v)
 	}
 	return nil
 }

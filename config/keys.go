@@ -280,7 +280,7 @@ var KeyHealthCheckPath = &Key[string]{
 		Description: "The path of the startup and readiness probes; /.backstage/health/v1/readiness on Backstage 1.29 and later."},
 	Default: backstage.DefaultHealthCheckPath,
 	Into:    func(s *Stack) *string { return &s.App.HealthCheckPath },
-	Check:   absolutePath,
+	Check:   httpPath,
 }
 
 var KeyGitHubToken = &Key[pulumi.StringInput]{

@@ -75,6 +75,14 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 		}
 	}
 	out = append(out, checkInertKeys(s, refused)...)
+	if s.InstallSecurityLayer && !refused.any(KeyNamespace.Name) {
+		for owner, ns := range map[string]string{"ingress-nginx": s.Security.IngressControllerNamespace, "cert-manager": "cert-manager"} {
+			if s.Namespace == ns {
+				out = append(out, problem(KeyNamespace.Name, "is %s, where the security layer installs %s; the two would share a namespace whose policies and Pod Security the program sets for Backstage; give Backstage its own, e.g. backstage",
+					ns, owner))
+			}
+		}
+	}
 	out = append(out, checkPodAdditions(s, refused)...)
 	if addr, err := netip.ParseAddr(s.External.Host); err == nil && len(s.External.CIDRs) > 0 && !refused.any(KeyDatabaseHost.Name, KeyDatabaseCIDRs.Name) {
 		inside := slices.ContainsFunc(s.External.CIDRs, func(c string) bool {

@@ -205,3 +205,18 @@ func TestPlaintextCredentialsAreRecognisedByNameAndShape(t *testing.T) {
 		with("appConfig", `{"auth":{"providers":{"gitlab":{"development":{"clientSecret":"${GITLAB_SECRET}","tokenUrl":"https://gitlab.example.com/oauth/token"}}}},"kubernetes":{"clusterLocatorMethods":[{"type":"config","clusters":[{"serviceAccountTokenFile":"/var/run/secrets/token","name":"c"}]}]}}`).
 		with("env", `{"TOKEN_TTL":"3600","LOG_FORMAT":"json"}`))
 }
+
+// The two older cases: Backstage's namespace may not be one the security layer installs
+// into, and the health-check path must be an HTTP path.
+func TestNamespacesOfTheLayerAndPathsThatAreNoHTTPPathAreRefused(t *testing.T) {
+	assertRefusedByClass(t, "older cases", []refusal{
+		{"kind", "namespace", "ingress-nginx", "where the security layer installs ingress-nginx"},
+		{"kind", "namespace", "cert-manager", "where the security layer installs cert-manager"},
+		{"dev", "healthCheckPath", "healthcheck", "must be an absolute path"},
+		{"dev", "healthCheckPath", "//evil.example.com/health", "must be an absolute path"},
+		{"dev", "healthCheckPath", "/health check", "is not an HTTP path"},
+		{"dev", "healthCheckPath", "/health#ready", "is not an HTTP path"},
+		{"dev", "healthCheckPath", "/a/../healthcheck", "has a .. segment"},
+	})
+	mustRun(t, loadStack(t, "dev").with("healthCheckPath", "/.backstage/health/v1/readiness?verbose=1"))
+}
