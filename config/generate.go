@@ -92,14 +92,15 @@ const (
 // SettingsTable is docs/configuration.md's table of every key.
 func SettingsTable() string {
 	var b strings.Builder
-	b.WriteString("| key | type | default | |\n| --- | --- | --- | --- |\n")
+	b.WriteString("| key | type | default | | refused in production |\n| --- | --- | --- | --- | --- |\n")
 	for _, e := range table {
 		s := e.setting()
 		typ := string(s.typ)
 		if s.Secret {
 			typ = "secret " + typ
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, typ, defaultCell(s, e.defaultValue()), strings.ReplaceAll(s.Description, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.Name, typ, defaultCell(s, e.defaultValue()),
+			strings.ReplaceAll(s.Description, "|", `\|`), strings.ReplaceAll(s.InProduction, "|", `\|`))
 	}
 	return b.String()
 }

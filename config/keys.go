@@ -134,7 +134,7 @@ var KeyEnvironment = &Key[Environment]{
 }
 
 var KeyImage = &Key[string]{
-	Setting: Setting{Name: "image", Required: true, Example: "<registry>/<repository>:<tag>",
+	Setting: Setting{Name: "image", InProduction: "a tag that can move (latest, a branch, a major alone); a release tag or a digest", Required: true, Example: "<registry>/<repository>:<tag>",
 		Description: "The Backstage image, <registry>/<repository>:<tag>. An image bump is one edit of this key."},
 	Into:       func(s *Stack) *string { return &s.App.Image },
 	Check:      validImage,
@@ -143,7 +143,7 @@ var KeyImage = &Key[string]{
 }
 
 var KeyHost = &Key[string]{
-	Setting: Setting{Name: "host", Required: true, Example: "backstage.example.com",
+	Setting: Setting{Name: "host", InProduction: "special-use names (.local, .test, .localhost, .invalid, .example)", Required: true, Example: "backstage.example.com",
 		Description: "The DNS name Backstage is served on, e.g. backstage.example.com."},
 	Into:       func(s *Stack) *string { return &s.App.Host },
 	Check:      publicHost,
@@ -200,7 +200,7 @@ var KeyKindCluster = &Key[bool]{
 }
 
 var KeyTLS = &Key[edge.Issuer]{
-	Setting: Setting{Name: "tls", Example: string(edge.IssuerLetsEncryptProd),
+	Setting: Setting{Name: "tls", InProduction: "anything but letsencrypt-prod", Example: string(edge.IssuerLetsEncryptProd),
 		Description: "Where the Ingress certificate comes from: letsencrypt-prod, letsencrypt-staging, self-signed-ca or none."},
 	Default:    edge.IssuerLetsEncryptProd,
 	Into:       func(s *Stack) *edge.Issuer { return &s.TLS },
@@ -232,7 +232,7 @@ var KeyIngressControllerNamespace = &Key[string]{
 }
 
 var KeyInitImage = &Key[string]{
-	Setting: Setting{Name: "initImage", Pinned: true, Example: pins.InitImage,
+	Setting: Setting{Name: "initImage", InProduction: "a tag that can move", Pinned: true, Example: pins.InitImage,
 		Description: "The image of the wait-for-postgres init container."},
 	Default:    pins.InitImage,
 	Into:       func(s *Stack) *string { return &s.App.InitImage },
@@ -242,7 +242,7 @@ var KeyInitImage = &Key[string]{
 }
 
 var KeyReplicas = &Key[int]{
-	Setting: Setting{Name: "replicas", Example: "2",
+	Setting: Setting{Name: "replicas", InProduction: "fewer than 2", Example: "2",
 		Description: "Backstage replicas; production needs at least 2."},
 	Default:    backstage.DefaultReplicas,
 	Into:       func(s *Stack) *int { return &s.App.Replicas },
@@ -251,7 +251,7 @@ var KeyReplicas = &Key[int]{
 }
 
 var KeyAutoscaling = &Key[*backstage.Autoscaling]{
-	Setting: Setting{Name: "autoscaling", Example: "{minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 70}",
+	Setting: Setting{Name: "autoscaling", InProduction: "minReplicas below 2", Example: "{minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 70}",
 		Description: "A HorizontalPodAutoscaler (autoscaling/v2) that owns Backstage's replica count instead of replicas; the connection budget is sized for maxReplicas plus the surge, and production needs minReplicas of 2 or more. Needs the metrics API (metrics-server)."},
 	Into:       func(s *Stack) **backstage.Autoscaling { return &s.App.Autoscaling },
 	Check:      backstage.CheckAutoscaling,
@@ -259,7 +259,7 @@ var KeyAutoscaling = &Key[*backstage.Autoscaling]{
 }
 
 var KeyMaxUnavailable = &Key[string]{
-	Setting: Setting{Name: "maxUnavailable", Example: "0",
+	Setting: Setting{Name: "maxUnavailable", InProduction: "anything but 0", Example: "0",
 		Description: "The rollout's maxUnavailable (number or percentage); production needs 0."},
 	Default:    backstage.DefaultMaxUnavailable,
 	Into:       func(s *Stack) *string { return &s.App.MaxUnavailable },
@@ -310,7 +310,7 @@ var KeyPostgresMajorVersion = &Key[int]{
 }
 
 var KeyPostgresImage = &Key[string]{
-	Setting: Setting{Name: "postgresImage", Pinned: true, Example: pins.Postgres18Image,
+	Setting: Setting{Name: "postgresImage", InProduction: "a tag that can move", Pinned: true, Example: pins.Postgres18Image,
 		Description: "The PostgreSQL image; its tag's major must be postgresMajorVersion. Defaults to that major's pinned image."},
 	Into:       func(s *Stack) *string { return &s.Postgres.Image },
 	Check:      optionalImage,
@@ -377,7 +377,7 @@ var KeyProtectDatabase = &Key[bool]{
 }
 
 var KeyRBACClusterWideRead = &Key[bool]{
-	Setting: Setting{Name: "rbacClusterWideRead", Example: "true",
+	Setting: Setting{Name: "rbacClusterWideRead", InProduction: "true, unless rbacClusterWideReadAcknowledged", Example: "true",
 		Description: "Let Backstage read every resource, Secrets included, instead of the Kubernetes plugin's list."},
 	Into: func(s *Stack) *bool { return &s.RBAC.ClusterWideRead },
 	Warn: warnWhen(true, "the Backstage ServiceAccount can read every resource in the cluster, Secrets included"),
@@ -404,7 +404,7 @@ var KeyAutomountServiceAccountToken = &Key[bool]{
 }
 
 var KeyNetworkPolicies = &Key[bool]{
-	Setting: Setting{Name: "networkPolicies", Example: "false",
+	Setting: Setting{Name: "networkPolicies", InProduction: "false", Example: "false",
 		Description: "Default-deny NetworkPolicies with the allows Backstage needs."},
 	Default: true,
 	Into:    func(s *Stack) *bool { return &s.NetworkPolicies },
@@ -418,7 +418,7 @@ var KeyNetworkPolicies = &Key[bool]{
 }
 
 var KeyEgressRules = &Key[[]network.EgressRule]{
-	Setting: Setting{Name: "egressRules", Example: "[{cidrs: [10.20.0.0/24], ports: [{port: 443}]}]",
+	Setting: Setting{Name: "egressRules", InProduction: "a wide rule (wider than /16, a whole namespace, over 100 ports) without a reason", Example: "[{cidrs: [10.20.0.0/24], ports: [{port: 443}]}]",
 		Description: "Egress Backstage gets besides the program's (a private GitHub Enterprise, Vault, a cache in another namespace): each {cidrs, ports} or {namespace, podSelector, ports}, ports as in a NetworkPolicy; a wide rule needs a reason in production (docs/extending.md)."},
 	Into:       func(s *Stack) *[]network.EgressRule { return &s.EgressRules },
 	Check:      network.CheckEgressRules,

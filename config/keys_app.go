@@ -14,7 +14,7 @@ import (
 // the table (Go initialises this file's variables after keys.go's).
 
 var KeyAppConfig = &Key[map[string]any]{
-	Setting: Setting{Name: "appConfig", Example: "{app: {title: Backstage}}",
+	Setting: Setting{Name: "appConfig", InProduction: "options Backstage marks dangerous, CORS for any origin with credentials, URL reading from any host", Example: "{app: {title: Backstage}}",
 		Description: "app-config merged over the image's files (a YAML map; credentials as ${ENV_NAME} with secretEnv), mounted from the ConfigMap backstage-app-config."},
 	Into: func(s *Stack) *map[string]any { return &s.App.AppConfig },
 	Check: func(c map[string]any) error {
@@ -33,7 +33,7 @@ var KeyAppConfigBaseFiles = &Key[[]string]{
 }
 
 var KeyEnv = &Key[map[string]string]{
-	Setting: Setting{Name: "env", Example: "{LOG_LEVEL_PLUGINS: debug}",
+	Setting: Setting{Name: "env", InProduction: "NODE_TLS_REJECT_UNAUTHORIZED, NODE_PATH, LD_PRELOAD and the like", Example: "{LOG_LEVEL_PLUGINS: debug}",
 		Description: "Plain environment variables for Backstage (a YAML map), into the ConfigMap backstage-env-config."},
 	Into:       func(s *Stack) *map[string]string { return &s.App.Env },
 	Check:      func(env map[string]string) error { return errors.Join(envNames(env), noPlainCredentials(env)) },
@@ -42,7 +42,7 @@ var KeyEnv = &Key[map[string]string]{
 }
 
 var KeySecretEnv = &Key[SecretStrings]{
-	Setting: Setting{Name: "secretEnv", Secret: true, Example: "<value>",
+	Setting: Setting{Name: "secretEnv", InProduction: "NODE_TLS_REJECT_UNAUTHORIZED, NODE_PATH, LD_PRELOAD and the like", Secret: true, Example: "<value>",
 		Description: "Secret environment variables (each set with `pulumi config set --secret --path 'backstage:secretEnv.NAME'`), into the Secret backstage-secrets."},
 	Into:       func(s *Stack) *SecretStrings { return (*SecretStrings)(&s.App.SecretEnv) },
 	Check:      func(env SecretStrings) error { return envNames(env) },
@@ -108,7 +108,7 @@ var KeyNodeSelector = &Key[map[string]string]{
 }
 
 var KeyTolerations = &Key[[]corev1.Toleration]{
-	Setting: Setting{Name: "tolerations", Example: "[{key: dedicated, operator: Equal, value: backstage, effect: NoSchedule}]",
+	Setting: Setting{Name: "tolerations", InProduction: "tolerating every taint, or the control plane's", Example: "[{key: dedicated, operator: Equal, value: backstage, effect: NoSchedule}]",
 		Description: "Taints the Backstage and PostgreSQL pods tolerate (a YAML list, as in a pod spec)."},
 	Into:       func(s *Stack) *[]corev1.Toleration { return &s.Scheduling.Tolerations },
 	Check:      validTolerations,
@@ -144,7 +144,7 @@ var KeyMetrics = &Key[*Metrics]{
 }
 
 var KeyRolloutStrategy = &Key[string]{
-	Setting: Setting{Name: "rolloutStrategy", Example: "Recreate",
+	Setting: Setting{Name: "rolloutStrategy", InProduction: "Recreate", Example: "Recreate",
 		Description: "RollingUpdate, or Recreate (stop every old pod before a new one runs migrations; outside production only)."},
 	Default:    backstage.DefaultRolloutStrategy,
 	Into:       func(s *Stack) *string { return &s.App.RolloutStrategy },
@@ -186,7 +186,7 @@ var KeyExtraVolumeMounts = &Key[[]corev1.VolumeMount]{
 }
 
 var KeyInitContainers = &Key[[]corev1.Container]{
-	Setting: Setting{Name: "initContainers", Example: "[{name: fetch-plugins, image: registry.example/fetch:1.0}]",
+	Setting: Setting{Name: "initContainers", InProduction: "images whose tag can move", Example: "[{name: fetch-plugins, image: registry.example/fetch:1.0}]",
 		Description: "Containers run to completion after the database answers and before Backstage starts, as in a pod spec; security settings left unset get Pod Security restricted's."},
 	Into:       func(s *Stack) *[]corev1.Container { return &s.App.InitContainers },
 	Check:      func(c []corev1.Container) error { return backstage.CheckContainers(c, false) },
@@ -194,7 +194,7 @@ var KeyInitContainers = &Key[[]corev1.Container]{
 }
 
 var KeySidecars = &Key[[]corev1.Container]{
-	Setting: Setting{Name: "sidecars", Example: "[{name: vault-agent, image: hashicorp/vault:1.18.3, args: [agent, -config=/vault/config.hcl]}]",
+	Setting: Setting{Name: "sidecars", InProduction: "images whose tag can move", Example: "[{name: vault-agent, image: hashicorp/vault:1.18.3, args: [agent, -config=/vault/config.hcl]}]",
 		Description: "Containers that run beside Backstage (a Vault agent, cloud-sql-proxy), as native sidecars that start first; security settings left unset get Pod Security restricted's."},
 	Into:       func(s *Stack) *[]corev1.Container { return &s.App.Sidecars },
 	Check:      func(c []corev1.Container) error { return backstage.CheckContainers(c, true) },

@@ -73,7 +73,7 @@ var KeyDatabasePassword = &Key[pulumi.StringInput]{
 }
 
 var KeyDatabaseSSLMode = &Key[string]{
-	Setting: Setting{Name: "databaseSslMode", Example: "verify-full",
+	Setting: Setting{Name: "databaseSslMode", InProduction: "anything but verify-full, unless databaseSslModeAcknowledged", Example: "verify-full",
 		Description: "TLS to the external database: require (encrypt only), verify-ca or verify-full (check the certificate and host name); production needs verify-full unless acknowledged."},
 	Default: "verify-full",
 	Into:    func(s *Stack) *string { return &s.External.SSLMode },

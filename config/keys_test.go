@@ -163,3 +163,18 @@ func TestEveryDeclaredKeyIsInTheTable(t *testing.T) {
 	assert.Len(t, listed, len(table), "a key is listed twice")
 	assert.Equal(t, len(declared), len(table), "every declared key belongs in the table in keys.go")
 }
+
+// The settings table's production column says what production refuses: every key with
+// a production check of its own has it, and so do the keys whose production rule is
+// between keys (rules.go); no other key claims one.
+func TestEveryProductionRefusalIsInTheSettingsTable(t *testing.T) {
+	ruleOnly := map[string]bool{KeyDatabaseSSLMode.Name: true, KeyRBACClusterWideRead.Name: true}
+	for _, e := range table {
+		s := e.setting()
+		if e.hasProductionCheck() || ruleOnly[s.Name] {
+			assert.NotEmpty(t, s.InProduction, "%s: production refuses something of it; say what in InProduction", s.Name)
+		} else {
+			assert.Empty(t, s.InProduction, "%s has no production check", s.Name)
+		}
+	}
+}

@@ -32,6 +32,9 @@ type Setting struct {
 	Description string
 	// Example is the value the "set it with" hints show.
 	Example string
+	// InProduction says what production refuses of the key (its Production check and
+	// the rules that read the environment), for the settings table.
+	InProduction string
 	// Required keys have no default; the stack must set them.
 	Required bool
 	// Secret keys must be set with `pulumi config set --secret`.
@@ -79,7 +82,11 @@ type entry interface {
 	validate(r *reader, s *Stack)
 	// changed says whether the stack holds a value other than the key's default.
 	changed(s *Stack) bool
+	// hasProductionCheck says whether the key has a check of its own for production.
+	hasProductionCheck() bool
 }
+
+func (k *Key[T]) hasProductionCheck() bool { return k.Production != nil }
 
 func (k *Key[T]) changed(s *Stack) bool {
 	return !reflect.DeepEqual(*k.Into(s), k.Default)
