@@ -191,6 +191,12 @@ func validTolerations(tolerations []corev1.Toleration) error {
 		if t.TolerationSeconds != nil && t.Effect != corev1.TaintEffectNoExecute {
 			return fmt.Errorf("[%d].tolerationSeconds only applies to effect NoExecute", i)
 		}
+		if errs := validation.IsQualifiedName(t.Key); t.Key != "" && len(errs) > 0 {
+			return fmt.Errorf("[%d].key %q is not a taint key (%s)", i, t.Key, errs[0])
+		}
+		if errs := validation.IsValidLabelValue(t.Value); len(errs) > 0 {
+			return fmt.Errorf("[%d].value %q is not a taint value (%s)", i, t.Value, errs[0])
+		}
 	}
 	return nil
 }

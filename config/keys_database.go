@@ -171,6 +171,9 @@ func validBackup(b *Backup) error {
 		return nil
 	}
 	// The parser the CronJob controller uses, so a schedule it would reject never passes.
+	if strings.Contains(b.Schedule, "TZ=") {
+		return fmt.Errorf("schedule %q names a time zone, which the API server refuses in a CronJob's schedule; write the schedule in the cluster's time zone (UTC)", b.Schedule)
+	}
 	if _, err := cron.ParseStandard(b.Schedule); b.Schedule != "" && err != nil {
 		return fmt.Errorf("schedule %q is not a five-field cron schedule such as \"17 3 * * *\" (%v)", b.Schedule, err)
 	}

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -219,4 +220,17 @@ func TestNamespacesOfTheLayerAndPathsThatAreNoHTTPPathAreRefused(t *testing.T) {
 		{"dev", "healthCheckPath", "/a/../healthcheck", "has a .. segment"},
 	})
 	mustRun(t, loadStack(t, "dev").with("healthCheckPath", "/.backstage/health/v1/readiness?verbose=1"))
+}
+
+// What the API server would refuse half-way through an up is refused first: taint keys
+// and values that no taint can have, a backup schedule with a time zone.
+func TestWhatTheAPIServerWouldRefuseIsRefusedFirst(t *testing.T) {
+	assertRefusedByClass(t, "Kubernetes' own rules", []refusal{
+		{"dev", "tolerations", `[{"key":"bad key!","operator":"Exists"}]`, "is not a taint key"},
+		{"dev", "tolerations", `[{"key":"dedicated","operator":"Equal","value":"not a value","effect":"NoSchedule"}]`, "is not a taint value"},
+		{"dev", "backup", `{"schedule":"TZ=Europe/Paris 17 3 * * *"}`, "names a time zone, which the API server refuses"},
+		{"dev", "backup", `{"schedule":"CRON_TZ=UTC 17 3 * * *"}`, "names a time zone"},
+		{"dev", "podLabels", `{"team":"` + strings.Repeat("x", 64) + `"}`, "is not a label value"},
+		{"dev", "postgresStorageClass", "Not_A_Class", ""},
+	})
 }
