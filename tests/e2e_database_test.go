@@ -146,3 +146,35 @@ func containerEnv(workload map[string]any, name string) string {
 	}
 	return ""
 }
+
+// A change of postgresMajorVersion without postgresUpgrade would point the new major at
+// the old data directory, which it cannot start on. The API server refuses it, on the
+// preview (a server-side dry run) and on the up, with the fix; the server keeps its
+// major and its data. A bump within the major goes through.
+func TestE2EAMajorChangeWithoutTheUpgradeIsRefused(t *testing.T) {
+	s, ctx := freshE2EStack(t, "major", 6*time.Minute)
+	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "17"}))
+	require.NoError(t, cliUp(ctx, s))
+	image := func() string {
+		return fieldString(object(t, "statefulset", "psql-postgresql"), "spec", "template", "spec", "containers", "0", "image")
+	}
+	before, uid := image(), fieldString(object(t, "statefulset", "psql-postgresql"), "metadata", "uid")
+	require.True(t, strings.HasPrefix(before, "postgres:17."), before)
+
+	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "18"}))
+	const fix = "runs PostgreSQL 17 on its data directory, and 18 cannot start on it; keep backstage:postgresMajorVersion at 17, or move the data with backstage:postgresUpgrade {from: 17}"
+	_, err := s.Preview(ctx)
+	require.Error(t, err, "the preview's dry run is refused")
+	assert.Contains(t, err.Error(), fix)
+	err = cliUp(ctx, s)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fix)
+	assert.Equal(t, before, image(), "the server keeps its major")
+	assert.Equal(t, uid, fieldString(object(t, "statefulset", "psql-postgresql"), "metadata", "uid"))
+
+	// Back on 17, a bump within the major is an ordinary update.
+	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "17"}))
+	require.NoError(t, s.SetConfig(ctx, "backstage:postgresImage", auto.ConfigValue{Value: before + "-bumped"}))
+	require.NoError(t, cliUp(ctx, s))
+	assert.Equal(t, before+"-bumped", image())
+}

@@ -101,6 +101,7 @@ func resetNamespaceNamed(t testing.TB, namespace string) {
 		return err == nil && strings.TrimSpace(out) == ""
 	})
 	_, _ = kubectl(t, "delete", "clusterrole,clusterrolebinding", namespace+"-backend", "--ignore-not-found")
+	_, _ = kubectl(t, "delete", "validatingadmissionpolicy,validatingadmissionpolicybinding", namespace+"-postgres-major", "--ignore-not-found")
 	releaseVolumes(t)
 }
 

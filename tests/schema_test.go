@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	admissionv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/admissionregistration/v1"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
@@ -20,21 +22,24 @@ import (
 // k8s.io/api structs and registers them by token, so that it does not link these
 // packages (issue #10); the tests link them to hold the program to the SDK's schema.
 var sdkArgs = map[string]interface{ ElementType() reflect.Type }{
-	"kubernetes:core/v1:ConfigMap":                               corev1.ConfigMapArgs{},
-	"kubernetes:core/v1:Namespace":                               corev1.NamespaceArgs{},
-	"kubernetes:core/v1:PersistentVolumeClaim":                   corev1.PersistentVolumeClaimArgs{},
-	"kubernetes:core/v1:Secret":                                  corev1.SecretArgs{},
-	"kubernetes:core/v1:Service":                                 corev1.ServiceArgs{},
-	"kubernetes:core/v1:ServiceAccount":                          corev1.ServiceAccountArgs{},
-	"kubernetes:apps/v1:Deployment":                              appsv1.DeploymentArgs{},
-	"kubernetes:apps/v1:StatefulSet":                             appsv1.StatefulSetArgs{},
-	"kubernetes:batch/v1:CronJob":                                batchv1.CronJobArgs{},
-	"kubernetes:batch/v1:Job":                                    batchv1.JobArgs{},
-	"kubernetes:networking.k8s.io/v1:Ingress":                    networkingv1.IngressArgs{},
-	"kubernetes:networking.k8s.io/v1:NetworkPolicy":              networkingv1.NetworkPolicyArgs{},
-	"kubernetes:policy/v1:PodDisruptionBudget":                   policyv1.PodDisruptionBudgetArgs{},
-	"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole":        rbacv1.ClusterRoleArgs{},
-	"kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": rbacv1.ClusterRoleBindingArgs{},
+	"kubernetes:core/v1:ConfigMap":                                                corev1.ConfigMapArgs{},
+	"kubernetes:core/v1:Namespace":                                                corev1.NamespaceArgs{},
+	"kubernetes:core/v1:PersistentVolumeClaim":                                    corev1.PersistentVolumeClaimArgs{},
+	"kubernetes:core/v1:Secret":                                                   corev1.SecretArgs{},
+	"kubernetes:core/v1:Service":                                                  corev1.ServiceArgs{},
+	"kubernetes:core/v1:ServiceAccount":                                           corev1.ServiceAccountArgs{},
+	"kubernetes:apps/v1:Deployment":                                               appsv1.DeploymentArgs{},
+	"kubernetes:apps/v1:StatefulSet":                                              appsv1.StatefulSetArgs{},
+	"kubernetes:batch/v1:CronJob":                                                 batchv1.CronJobArgs{},
+	"kubernetes:batch/v1:Job":                                                     batchv1.JobArgs{},
+	"kubernetes:networking.k8s.io/v1:Ingress":                                     networkingv1.IngressArgs{},
+	"kubernetes:networking.k8s.io/v1:NetworkPolicy":                               networkingv1.NetworkPolicyArgs{},
+	"kubernetes:policy/v1:PodDisruptionBudget":                                    policyv1.PodDisruptionBudgetArgs{},
+	"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole":                         rbacv1.ClusterRoleArgs{},
+	"kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding":                  rbacv1.ClusterRoleBindingArgs{},
+	"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy":        admissionv1.ValidatingAdmissionPolicyArgs{},
+	"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": admissionv1.ValidatingAdmissionPolicyBindingArgs{},
+	"kubernetes:autoscaling/v2:HorizontalPodAutoscaler":                           autoscalingv2.HorizontalPodAutoscalerArgs{},
 }
 
 // customResourceGroups are the CRDs' groups, for which the SDK has no schema either.
@@ -103,6 +108,17 @@ func schemaVariants(t *testing.T) []stackConfig {
 			with("imagePullSecrets", `["ghcr-pull"]`).withSecret("registryAuth", `{"server":"ghcr.io","username":"bot","password":"pw"}`).
 			with("backup", `{"schedule":"17 3 * * *","retention":3,"size":"1Gi"}`),
 		local.with("postgresUpgrade", `{"from":14}`).with("postgresMajorVersion", "18").with("postgresImage", "postgres:18.1"),
+		// The platform's additions (#24), each in Kubernetes' own shape.
+		local.with("replicas", "2").with("autoscaling", `{"minReplicas":2,"maxReplicas":3,"targetCPUUtilizationPercentage":70}`).
+			with("envFromSecrets", `["backstage-github"]`).with("envFromConfigMaps", `["platform"]`).
+			with("extraVolumes", `[{"name":"techdocs","persistentVolumeClaim":{"claimName":"techdocs"}},{"name":"shared","emptyDir":{"medium":"Memory"}}]`).
+			with("extraVolumeMounts", `[{"name":"techdocs","mountPath":"/var/techdocs"}]`).
+			with("sidecars", `[{"name":"agent","image":"hashicorp/vault:1.18.3","args":["agent"],"volumeMounts":[{"name":"shared","mountPath":"/vault/secrets"}],"resources":{"limits":{"memory":"64Mi"}}}]`).
+			with("initContainers", `[{"name":"setup","image":"busybox:1.36.1","command":["true"]}]`).
+			with("affinity", `{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":1,"preference":{"matchExpressions":[{"key":"pool","operator":"In","values":["apps"]}]}}]}}`).
+			with("topologySpreadConstraints", `[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"ScheduleAnyway"}]`).
+			with("probes", `{"startup":{"failureThreshold":60}}`).
+			with("egressRules", `[{"cidrs":["10.1.2.0/24"],"ports":[{"port":8200,"endPort":8210,"protocol":"TCP"}]},{"namespace":"cache","podSelector":{"matchLabels":{"app":"redis"}},"ports":[{"port":6379}]}]`),
 	)
 	return out
 }

@@ -191,9 +191,20 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		bootstrapSecretName: bootstrap.Name(),
 		initScriptsName:     initScripts.Name(),
 	}
+	// The API server refuses a change of a server's major in place (major_guard.go);
+	// the servers wait for the guard, so that the up that brings it is guarded too.
+	policy, err := kube.New(ctx, name+"-major-guard", func(refs *kube.Refs) any { return majorGuardPolicy(refs, spec.Namespace) }, child)
+	if err != nil {
+		return nil, err
+	}
+	binding, err := kube.New(ctx, name+"-major-guard-binding", func(refs *kube.Refs) any { return majorGuardBinding(refs, spec.Namespace, policy.Name()) }, child)
+	if err != nil {
+		return nil, err
+	}
+	guarded := pulumi.Composite(child, pulumi.DependsOn([]pulumi.Resource{binding}))
 	// While a copy runs, the new server holds only a copy: protection starts once it is
 	// the stack's data, so that rolling back can let it go.
-	service, current, err := registerServer(ctx, name, spec, spec.current, inputs, spec.protect && spec.old == nil, true, child)
+	service, current, err := registerServer(ctx, name, spec, spec.current, inputs, spec.protect && spec.old == nil, true, guarded)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +212,7 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 	if spec.old != nil {
 		// Left out of the program once the copy is done, and so only retained then:
 		// protection would refuse that.
-		_, old, err := registerServer(ctx, name, spec, *spec.old, inputs, false, false, child)
+		_, old, err := registerServer(ctx, name, spec, *spec.old, inputs, false, false, guarded)
 		if err != nil {
 			return nil, err
 		}

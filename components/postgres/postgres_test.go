@@ -27,7 +27,7 @@ func TestPostgresDefaultsAreTheExportedConstants(t *testing.T) {
 	assert.True(t, sts.RetainOnDelete)
 	assert.Equal(t, []string{"spec.volumeClaimTemplates"}, sts.IgnoreChanges)
 	assert.Equal(t, DefaultProtectDatabase, m.MustNamed(t, "db-password").Protect)
-	assert.ElementsMatch(t, []string{"db-password", "db-bootstrap-password", "db-secret", "db-bootstrap-secret", "db-init", "db-service", "db-statefulset", "db-least-privilege", "db-pdb"}, m.ChildrenOf("db"))
+	assert.ElementsMatch(t, []string{"db-password", "db-bootstrap-password", "db-secret", "db-bootstrap-secret", "db-init", "db-service", "db-statefulset", "db-least-privilege", "db-pdb", "db-major-guard", "db-major-guard-binding"}, m.ChildrenOf("db"))
 }
 
 func TestPostgresProtectionCanBeLifted(t *testing.T) {

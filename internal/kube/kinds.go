@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -18,13 +19,14 @@ import (
 // groupVersions maps the Go packages of the API types the program registers to their
 // group and version; a type from any other package is refused when registered.
 var groupVersions = map[string]schema.GroupVersion{
-	reflect.TypeFor[corev1.Secret]().PkgPath():                         corev1.SchemeGroupVersion,
-	reflect.TypeFor[appsv1.Deployment]().PkgPath():                     appsv1.SchemeGroupVersion,
-	reflect.TypeFor[batchv1.Job]().PkgPath():                           batchv1.SchemeGroupVersion,
-	reflect.TypeFor[autoscalingv2.HorizontalPodAutoscaler]().PkgPath(): autoscalingv2.SchemeGroupVersion,
-	reflect.TypeFor[networkingv1.NetworkPolicy]().PkgPath():            networkingv1.SchemeGroupVersion,
-	reflect.TypeFor[policyv1.PodDisruptionBudget]().PkgPath():          policyv1.SchemeGroupVersion,
-	reflect.TypeFor[rbacv1.ClusterRole]().PkgPath():                    rbacv1.SchemeGroupVersion,
+	reflect.TypeFor[corev1.Secret]().PkgPath():                                     corev1.SchemeGroupVersion,
+	reflect.TypeFor[appsv1.Deployment]().PkgPath():                                 appsv1.SchemeGroupVersion,
+	reflect.TypeFor[batchv1.Job]().PkgPath():                                       batchv1.SchemeGroupVersion,
+	reflect.TypeFor[autoscalingv2.HorizontalPodAutoscaler]().PkgPath():             autoscalingv2.SchemeGroupVersion,
+	reflect.TypeFor[admissionregistrationv1.ValidatingAdmissionPolicy]().PkgPath(): admissionregistrationv1.SchemeGroupVersion,
+	reflect.TypeFor[networkingv1.NetworkPolicy]().PkgPath():                        networkingv1.SchemeGroupVersion,
+	reflect.TypeFor[policyv1.PodDisruptionBudget]().PkgPath():                      policyv1.SchemeGroupVersion,
+	reflect.TypeFor[rbacv1.ClusterRole]().PkgPath():                                rbacv1.SchemeGroupVersion,
 }
 
 // sdkKind is what the SDK's typed constructor for a token adds to a registration
@@ -52,6 +54,10 @@ var builtins = map[string]sdkKind{
 		"kubernetes:apps/v1beta1:StatefulSet", "kubernetes:apps/v1beta2:StatefulSet"}},
 	"kubernetes:batch/v1:CronJob": {aliases: []string{"kubernetes:batch/v1beta1:CronJob", "kubernetes:batch/v2alpha1:CronJob"}},
 	"kubernetes:batch/v1:Job":     {},
+	"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": {aliases: []string{
+		"kubernetes:admissionregistration.k8s.io/v1alpha1:ValidatingAdmissionPolicy", "kubernetes:admissionregistration.k8s.io/v1beta1:ValidatingAdmissionPolicy"}},
+	"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": {aliases: []string{
+		"kubernetes:admissionregistration.k8s.io/v1alpha1:ValidatingAdmissionPolicyBinding", "kubernetes:admissionregistration.k8s.io/v1beta1:ValidatingAdmissionPolicyBinding"}},
 	"kubernetes:autoscaling/v2:HorizontalPodAutoscaler": {aliases: []string{"kubernetes:autoscaling/v1:HorizontalPodAutoscaler",
 		"kubernetes:autoscaling/v2beta1:HorizontalPodAutoscaler", "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler"}},
 	"kubernetes:networking.k8s.io/v1:Ingress": {aliases: []string{

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	sdkadmissionv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/admissionregistration/v1"
 	sdkapiextensions "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	sdkappsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	sdkautoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -149,6 +151,24 @@ var parityCases = []parityCase{
 			return &sdkrbacv1.ClusterRoleArgs{Metadata: m}
 		},
 		func(m metav1.ObjectMeta) any { return &rbacv1.ClusterRole{ObjectMeta: m} }),
+	sdkCase("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", sdkadmissionv1.NewValidatingAdmissionPolicy,
+		func(m *sdkmetav1.ObjectMetaArgs) *sdkadmissionv1.ValidatingAdmissionPolicyArgs {
+			return &sdkadmissionv1.ValidatingAdmissionPolicyArgs{Metadata: m, Spec: &sdkadmissionv1.ValidatingAdmissionPolicySpecArgs{
+				Validations: sdkadmissionv1.ValidationArray{sdkadmissionv1.ValidationArgs{Expression: pulumi.String("true")}}}}
+		},
+		func(m metav1.ObjectMeta) any {
+			return &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: m, Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				Validations: []admissionregistrationv1.Validation{{Expression: "true"}}}}
+		}),
+	sdkCase("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", sdkadmissionv1.NewValidatingAdmissionPolicyBinding,
+		func(m *sdkmetav1.ObjectMetaArgs) *sdkadmissionv1.ValidatingAdmissionPolicyBindingArgs {
+			return &sdkadmissionv1.ValidatingAdmissionPolicyBindingArgs{Metadata: m, Spec: &sdkadmissionv1.ValidatingAdmissionPolicyBindingSpecArgs{
+				PolicyName: pulumi.String("p"), ValidationActions: pulumi.StringArray{pulumi.String("Deny")}}}
+		},
+		func(m metav1.ObjectMeta) any {
+			return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: m, Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName: "p", ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}
+		}),
 	sdkCase("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", sdkautoscalingv2.NewHorizontalPodAutoscaler,
 		func(m *sdkmetav1.ObjectMetaArgs) *sdkautoscalingv2.HorizontalPodAutoscalerArgs {
 			return &sdkautoscalingv2.HorizontalPodAutoscalerArgs{Metadata: m, Spec: &sdkautoscalingv2.HorizontalPodAutoscalerSpecArgs{
