@@ -271,6 +271,20 @@ func validRolloutBudget(v string) error {
 	return err
 }
 
+// validMaxUnavailable is a rollout budget of at most all the pods, as the API server
+// has it: 150% unavailable means nothing.
+func validMaxUnavailable(v string) error {
+	if err := validRolloutBudget(v); err != nil {
+		return err
+	}
+	if parsed := intstr.Parse(v); parsed.Type == intstr.String {
+		if n, _ := intstr.GetScaledValueFromIntOrPercent(&parsed, 100, true); n > 100 {
+			return fmt.Errorf("%q is over 100%%, which the API server refuses; use a percentage up to 100%% or a number of pods", v)
+		}
+	}
+	return nil
+}
+
 func zeroRolloutBudget(why string) func(string) error {
 	return func(v string) error {
 		if n, err := rolloutBudget(v); err == nil && n != 0 {

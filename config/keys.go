@@ -263,7 +263,7 @@ var KeyMaxUnavailable = &Key[string]{
 		Description: "The rollout's maxUnavailable (number or percentage); production needs 0."},
 	Default:    backstage.DefaultMaxUnavailable,
 	Into:       func(s *Stack) *string { return &s.App.MaxUnavailable },
-	Check:      validRolloutBudget,
+	Check:      validMaxUnavailable,
 	Production: zeroRolloutBudget("production rolls out with maxUnavailable 0 so capacity never drops"),
 }
 

@@ -42,6 +42,11 @@ func (r Resources) Validate() error {
 		if request.Sign() <= 0 {
 			return fmt.Errorf("requests.%s is %s; it must be more than 0", p.name, p.request)
 		}
+		// Memory is counted in bytes: a bare number or a small one is a unit left out
+		// (1 meaning 1Gi), and no container starts in less than a mebibyte.
+		if p.name == "memory" && (request.Value() < 1<<20 || limit.Value() < 1<<20) {
+			return fmt.Errorf("memory %s/%s is under a mebibyte; memory is in bytes, so write the unit, e.g. 512Mi", p.request, p.limit)
+		}
 		if request.Cmp(limit) > 0 {
 			return fmt.Errorf("requests.%s %s is above limits.%s %s; a request must fit its limit", p.name, p.request, p.name, p.limit)
 		}
