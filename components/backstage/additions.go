@@ -199,6 +199,12 @@ func CheckContainers(containers []corev1.Container, sidecar bool) error {
 		if !sidecar && (c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil || c.Lifecycle != nil) {
 			return fmt.Errorf("container %s sets probes or lifecycle hooks, which an init container that runs to completion cannot have; list it under sidecars if it keeps running", c.Name)
 		}
+		for kind, list := range map[string]corev1.ResourceList{"requests": c.Resources.Requests, "limits": c.Resources.Limits} {
+			// Memory is in bytes: a bare number is a unit left out, as in the program's own resources.
+			if memory, ok := list[corev1.ResourceMemory]; ok && memory.Value() < 1<<20 {
+				return fmt.Errorf("container %s has resources.%s.memory %s, under a mebibyte; memory is in bytes, so write the unit, e.g. 64Mi", c.Name, kind, memory.String())
+			}
+		}
 	}
 	spec := corev1.PodSpec{SecurityContext: workload.PodSecurityContext(backstageUID), InitContainers: withRestrictedDefaults(containers, sidecar)}
 	return checkRestricted(&metav1.ObjectMeta{}, &spec)
