@@ -61,24 +61,11 @@ func each(check func(string) error) func([]string) error {
 // well-known token under any name.
 func noLiteralCredentials(appConfig map[string]any) error {
 	var found []string
-	var walk func(path, key string, v any)
-	walk = func(path, key string, v any) {
-		switch node := v.(type) {
-		case map[string]any:
-			for k, child := range node {
-				walk(strings.TrimPrefix(path+"."+k, "."), k, child)
-			}
-		case []any:
-			for i, child := range node {
-				walk(fmt.Sprintf("%s[%d]", path, i), key, child)
-			}
-		default:
-			if literalCredential(key, node) {
-				found = append(found, path)
-			}
+	eachLeaf(appConfig, func(path, key string, v any) {
+		if literalCredential(key, v) {
+			found = append(found, path)
 		}
-	}
-	walk("", "", appConfig)
+	})
 	if len(found) == 0 {
 		return nil
 	}
@@ -237,24 +224,12 @@ func warnOf(err error) string {
 // and URL reading from any host.
 func noDangerousAppConfig(appConfig map[string]any) error {
 	var found []string
-	var walk func(path string, v any)
-	walk = func(path string, v any) {
-		switch node := v.(type) {
-		case map[string]any:
-			for _, key := range slices.Sorted(maps.Keys(node)) {
-				childPath := strings.TrimPrefix(path+"."+key, ".")
-				if on, ok := node[key].(bool); ok && on && strings.HasPrefix(strings.ToLower(key), "dangerously") {
-					found = append(found, childPath)
-				}
-				walk(childPath, node[key])
-			}
-		case []any:
-			for i, child := range node {
-				walk(fmt.Sprintf("%s[%d]", path, i), child)
-			}
+	eachLeaf(appConfig, func(path, key string, v any) {
+		if on, ok := v.(bool); ok && on && strings.HasPrefix(strings.ToLower(key), "dangerously") {
+			found = append(found, path)
 		}
-	}
-	walk("", appConfig)
+	})
+	sort.Strings(found)
 	if len(found) > 0 {
 		return fmt.Errorf("sets %s, which Backstage marks as dangerous; production leaves it off", strings.Join(found, ", "))
 	}
@@ -317,4 +292,25 @@ func notSystemPriority(v string) error {
 		return fmt.Errorf("%s is the cluster's own components' priority; Backstage would preempt them, and the API server admits it only in kube-system; use a class of your own", v)
 	}
 	return nil
+}
+
+// eachLeaf calls f with every scalar of an app-config tree, its path (a.b[0].c) and
+// the key it sits under (a list's items sit under the list's key).
+func eachLeaf(tree map[string]any, f func(path, key string, v any)) {
+	var walk func(path, key string, v any)
+	walk = func(path, key string, v any) {
+		switch node := v.(type) {
+		case map[string]any:
+			for k, child := range node {
+				walk(strings.TrimPrefix(path+"."+k, "."), k, child)
+			}
+		case []any:
+			for i, child := range node {
+				walk(fmt.Sprintf("%s[%d]", path, i), key, child)
+			}
+		default:
+			f(path, key, node)
+		}
+	}
+	walk("", "", tree)
 }

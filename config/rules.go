@@ -181,10 +181,8 @@ func checkPodAdditions(s *Stack, refused keySet) (out []finding) {
 			out = append(out, problem(key.Name, "%v (%s)", err, KeyExtraVolumes.FullName()))
 		}
 	}
-	for _, c := range s.App.InitContainers {
-		if slices.ContainsFunc(s.App.Sidecars, func(o corev1.Container) bool { return o.Name == c.Name }) {
-			out = append(out, problem(KeySidecars.Name, "and %s both have a container named %s; name one otherwise", KeyInitContainers.FullName(), c.Name))
-		}
+	if err := backstage.CheckContainersApart(s.App.InitContainers, s.App.Sidecars); err != nil && !refused.any(KeyInitContainers.Name, KeySidecars.Name) {
+		out = append(out, problem(KeySidecars.Name, "and %s %v", KeyInitContainers.FullName(), err))
 	}
 	return out
 }

@@ -161,8 +161,8 @@ func TestPodAdditionsOutsideTheSecurityEnvelopeAreRefused(t *testing.T) {
 		{"topologySpreadConstraints", `[{"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"Sometimes"}]`, "use DoNotSchedule or ScheduleAnyway"},
 		{"probes", `{"liveness":{"timeoutSeconds":30,"periodSeconds":10}}`, "is longer than its periodSeconds"},
 		{"probes", `{"startup":{"failureThreshold":1000}}`, "startup.failureThreshold is 1000"},
-		{"sidecars", `[{"name":"agent","image":"a:1","resources":{"limits":{"memory":"64"}}}]`, "resources.limits.memory 64, under a mebibyte"},
-		{"initContainers", `[{"name":"setup","image":"a:1","resources":{"requests":{"memory":"512"}}}]`, "resources.requests.memory 512, under a mebibyte"},
+		{"sidecars", `[{"name":"agent","image":"a:1","resources":{"limits":{"memory":"64"}}}]`, "container agent: resources.limits.memory 64 is under a mebibyte"},
+		{"initContainers", `[{"name":"setup","image":"a:1","resources":{"requests":{"memory":"512"}}}]`, "container setup: resources.requests.memory 512 is under a mebibyte"},
 	} {
 		rec, err := run(t, loadStack(t, "kind").with(c.key, c.value))
 		require.Error(t, err, "%s %s", c.key, c.value)

@@ -231,7 +231,7 @@ func TestWhatTheAPIServerWouldRefuseIsRefusedFirst(t *testing.T) {
 		{"dev", "backup", `{"schedule":"TZ=Europe/Paris 17 3 * * *"}`, "names a time zone, which the API server refuses"},
 		{"dev", "backup", `{"schedule":"CRON_TZ=UTC 17 3 * * *"}`, "names a time zone"},
 		{"dev", "podLabels", `{"team":"` + strings.Repeat("x", 64) + `"}`, "is not a label value"},
-		{"dev", "postgresStorageClass", "Not_A_Class", ""},
+		{"dev", "postgresStorageClass", "Not_A_Class", `"Not_A_Class" is not a valid StorageClass name`},
 		{"dev", "maxUnavailable", "150%", "is over 100%, which the API server refuses"},
 		{"dev", "resources", `{"requests":{"cpu":"500m","memory":"1"},"limits":{"cpu":"2","memory":"2Gi"}}`, "memory is in bytes, so write the unit"},
 		{"dev", "postgresResources", `{"requests":{"cpu":"500m","memory":"512Mi"},"limits":{"cpu":"2","memory":"2048"}}`, "memory is in bytes, so write the unit"},

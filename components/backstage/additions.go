@@ -200,9 +200,10 @@ func CheckContainers(containers []corev1.Container, sidecar bool) error {
 			return fmt.Errorf("container %s sets probes or lifecycle hooks, which an init container that runs to completion cannot have; list it under sidecars if it keeps running", c.Name)
 		}
 		for kind, list := range map[string]corev1.ResourceList{"requests": c.Resources.Requests, "limits": c.Resources.Limits} {
-			// Memory is in bytes: a bare number is a unit left out, as in the program's own resources.
-			if memory, ok := list[corev1.ResourceMemory]; ok && memory.Value() < 1<<20 {
-				return fmt.Errorf("container %s has resources.%s.memory %s, under a mebibyte; memory is in bytes, so write the unit, e.g. 64Mi", c.Name, kind, memory.String())
+			if memory, ok := list[corev1.ResourceMemory]; ok {
+				if err := workload.CheckMemory(memory); err != nil {
+					return fmt.Errorf("container %s: resources.%s.memory %s %w", c.Name, kind, memory.String(), err)
+				}
 			}
 		}
 	}
@@ -224,16 +225,16 @@ func CheckProbes(p *Probes) error {
 			continue
 		}
 		for _, f := range []struct {
-			field  string
-			v      int32
-			lo, hi int
+			field string
+			v     int32
+			hi    int
 		}{
-			{"initialDelaySeconds", probe.t.InitialDelaySeconds, 0, 600},
-			{"periodSeconds", probe.t.PeriodSeconds, 0, 300},
-			{"timeoutSeconds", probe.t.TimeoutSeconds, 0, 60},
-			{"failureThreshold", probe.t.FailureThreshold, 0, 120},
+			{"initialDelaySeconds", probe.t.InitialDelaySeconds, 600},
+			{"periodSeconds", probe.t.PeriodSeconds, 300},
+			{"timeoutSeconds", probe.t.TimeoutSeconds, 60},
+			{"failureThreshold", probe.t.FailureThreshold, 120},
 		} {
-			if int(f.v) < f.lo || int(f.v) > f.hi {
+			if f.v < 0 || int(f.v) > f.hi {
 				return fmt.Errorf("%s.%s is %d; use a value from 1 to %d (0 keeps the program's)", probe.name, f.field, f.v, f.hi)
 			}
 		}
@@ -403,14 +404,15 @@ func envFromObjects(spec backstageSpec) []corev1.EnvFromSource {
 	return out
 }
 
-// duplicateName is a container name both lists use, or "".
-func duplicateName(a, b []corev1.Container) string {
-	for _, c := range a {
-		if slices.ContainsFunc(b, func(o corev1.Container) bool { return o.Name == c.Name }) {
-			return c.Name
+// CheckContainersApart refuses a name both the init containers and the sidecars use:
+// they are one list in the pod.
+func CheckContainersApart(initContainers, sidecars []corev1.Container) error {
+	for _, c := range initContainers {
+		if slices.ContainsFunc(sidecars, func(o corev1.Container) bool { return o.Name == c.Name }) {
+			return fmt.Errorf("have a container named %s in both init containers and sidecars; name one otherwise", c.Name)
 		}
 	}
-	return ""
+	return nil
 }
 
 // checkPodTemplate judges the pod template the Deployment will carry, with every

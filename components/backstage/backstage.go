@@ -263,8 +263,8 @@ func (a *BackstageArgs) withDefaults() (backstageSpec, error) {
 		return backstageSpec{}, err
 	}
 	out.Metrics = metrics
-	if dup := duplicateName(out.InitContainers, out.Sidecars); dup != "" {
-		return backstageSpec{}, fmt.Errorf("fields InitContainers and Sidecars both have a container named %s", dup)
+	if err := CheckContainersApart(out.InitContainers, out.Sidecars); err != nil {
+		return backstageSpec{}, fmt.Errorf("fields InitContainers and Sidecars %w", err)
 	}
 	scheme := "https"
 	if !out.tls {

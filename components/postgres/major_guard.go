@@ -28,10 +28,10 @@ func majorGuardName(namespace pulumi.StringInput) pulumi.StringOutput {
 
 // majorOf is the CEL of an image's major: its tag's first dot-separated field, or ""
 // for a reference without a tag (a digest), which the policy lets through.
-const majorOf = `(%s.contains('@') || !%s.split('/')[size(%s.split('/')) - 1].contains(':')) ? '' : %s.split(':')[size(%s.split(':')) - 1].split('.')[0].split('-')[0]`
+const majorOf = `(%[1]s.contains('@') || !%[1]s.split('/')[size(%[1]s.split('/')) - 1].contains(':')) ? '' : %[1]s.split(':')[size(%[1]s.split(':')) - 1].split('.')[0].split('-')[0]`
 
 func celMajor(image string) string {
-	return fmt.Sprintf(majorOf, image, image, image, image, image)
+	return fmt.Sprintf(majorOf, image)
 }
 
 func majorGuardPolicy(refs *kube.Refs, namespace pulumi.StringInput) *admissionregistrationv1.ValidatingAdmissionPolicy {

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,10 +43,10 @@ func (r Resources) Validate() error {
 		if request.Sign() <= 0 {
 			return fmt.Errorf("requests.%s is %s; it must be more than 0", p.name, p.request)
 		}
-		// Memory is counted in bytes: a bare number or a small one is a unit left out
-		// (1 meaning 1Gi), and no container starts in less than a mebibyte.
-		if p.name == "memory" && (request.Value() < 1<<20 || limit.Value() < 1<<20) {
-			return fmt.Errorf("memory %s/%s is under a mebibyte; memory is in bytes, so write the unit, e.g. 512Mi", p.request, p.limit)
+		if p.name == "memory" {
+			if err := errors.Join(CheckMemory(request), CheckMemory(limit)); err != nil {
+				return fmt.Errorf("memory %s/%s %w", p.request, p.limit, err)
+			}
 		}
 		if request.Cmp(limit) > 0 {
 			return fmt.Errorf("requests.%s %s is above limits.%s %s; a request must fit its limit", p.name, p.request, p.name, p.limit)
@@ -90,4 +91,13 @@ type Scheduling struct {
 	NodeSelector      map[string]string
 	Tolerations       []corev1.Toleration
 	PriorityClassName string
+}
+
+// CheckMemory refuses memory under a mebibyte: memory is counted in bytes, so a bare
+// or small number is a unit left out (1 meaning 1Gi), and no container starts in less.
+func CheckMemory(q resource.Quantity) error {
+	if q.Value() < 1<<20 {
+		return errors.New("is under a mebibyte; memory is in bytes, so write the unit, e.g. 512Mi")
+	}
+	return nil
 }
