@@ -320,14 +320,14 @@ var KeyPostgresImage = &Key[string]{
 
 var KeyPostgresStorageClass = &Key[string]{
 	Setting: Setting{Name: "postgresStorageClass", Example: "standard",
-		Description: "The StorageClass of the database volume; empty for the cluster's default. Fixed once the claim exists."},
+		Description: "The StorageClass of the database volume; empty for the cluster's default. Fixed once the claim exists: another class is refused."},
 	Into:  func(s *Stack) *string { return &s.Postgres.StorageClass },
 	Check: dnsSubdomain("StorageClass"),
 }
 
 var KeyPostgresStorageSize = &Key[string]{
 	Setting: Setting{Name: "postgresStorageSize", Example: "16Gi",
-		Description: "The size of the database volume (a Kubernetes quantity such as 8Gi). Fixed once the claim exists."},
+		Description: "The size of the database volume (a Kubernetes quantity such as 8Gi). A larger size grows the claim where its class allows expansion; a smaller one is refused."},
 	Default: postgres.DefaultStorageSize,
 	Into:    func(s *Stack) *string { return &s.Postgres.StorageSize },
 	Check:   postgres.CheckStorageSize,

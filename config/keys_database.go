@@ -187,8 +187,13 @@ func validBackup(b *Backup) error {
 			return fmt.Errorf("size %w", err)
 		}
 	}
-	if b.ExistingClaim != "" && b.Size != "" {
-		return fmt.Errorf("has both existingClaim and size; an existing claim has its own size")
+	if b.ExistingClaim != "" {
+		// An existing claim was made with its own size and class: these would do nothing.
+		for _, inert := range []struct{ field, value string }{{"size", b.Size}, {"storageClass", b.StorageClass}} {
+			if inert.value != "" {
+				return fmt.Errorf("has both existingClaim and %s; an existing claim has its own %s, so %s does nothing: remove it", inert.field, inert.field, inert.field)
+			}
+		}
 	}
 	return dnsSubdomain("claim")(b.ExistingClaim)
 }

@@ -126,6 +126,9 @@ metadata:
   name: $storage_class
 provisioner: kubernetes.io/no-provisioner
 reclaimPolicy: Retain
+# A claim's spec may grow (nothing resizes these volumes): the program's resize of the
+# database claim is checked here as the API server admits it.
+allowVolumeExpansion: true
 volumeBindingMode: Immediate
 EOF
     local i

@@ -160,11 +160,12 @@ func TestBackupsOfAnExternalDatabaseUseTLS(t *testing.T) {
 
 func TestBackupRefusals(t *testing.T) {
 	for value, want := range map[string]string{
-		`{"schedule":"every night"}`:                "not a five-field cron schedule",
-		`{"retention":1000}`:                        "retention is 1000; use a value from 1 to 365",
-		`{"size":"100Mi"}`:                          "below 1Gi",
-		`{"existingClaim":"backups","size":"10Gi"}`: "both existingClaim and size",
-		`{"existingClaim":"Not_A_Name"}`:            "not a valid claim name",
+		`{"schedule":"every night"}`:                        "not a five-field cron schedule",
+		`{"retention":1000}`:                                "retention is 1000; use a value from 1 to 365",
+		`{"size":"100Mi"}`:                                  "below 1Gi",
+		`{"existingClaim":"backups","size":"10Gi"}`:         "both existingClaim and size",
+		`{"existingClaim":"backups","storageClass":"fast"}`: "has both existingClaim and storageClass; an existing claim has its own storageClass, so storageClass does nothing: remove it",
+		`{"existingClaim":"Not_A_Name"}`:                    "not a valid claim name",
 	} {
 		rec, err := run(t, loadStack(t, "dev").with("backup", value))
 		require.Error(t, err, value)

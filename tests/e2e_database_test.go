@@ -11,9 +11,13 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/postgres"
 )
 
 // TestE2EMoveToAnExternalDatabaseKeepsTheInClusterOne: a stack that ran the in-cluster
@@ -147,11 +151,16 @@ func containerEnv(workload map[string]any, name string) string {
 	return ""
 }
 
-// A change of postgresMajorVersion without postgresUpgrade would point the new major at
-// the old data directory, which it cannot start on. The API server refuses it, on the
-// preview (a server-side dry run) and on the up, with the fix; the server keeps its
-// major and its data. A bump within the major goes through.
-func TestE2EAMajorChangeWithoutTheUpgradeIsRefused(t *testing.T) {
+// What the running database cannot take is refused with the fix, on the preview and on
+// the up, and the server keeps its data:
+//   - a change of postgresMajorVersion without postgresUpgrade would point the new major
+//     at the old data directory, which it cannot start on; the API server refuses it (a
+//     server-side dry run on the preview). A bump within the major goes through;
+//   - the data claim's size and class, which the StatefulSet fixed when it made the
+//     claim: a larger size resizes the claim (the local class allows expansion), a
+//     smaller one or another class is refused by the program, which reads the template
+//     the claim was made from.
+func TestE2EWhatTheRunningDatabaseCannotTakeIsRefused(t *testing.T) {
 	s, ctx := freshE2EStack(t, "major", 6*time.Minute)
 	require.NoError(t, s.SetConfig(ctx, "backstage:postgresMajorVersion", auto.ConfigValue{Value: "17"}))
 	require.NoError(t, cliUp(ctx, s))
@@ -177,4 +186,35 @@ func TestE2EAMajorChangeWithoutTheUpgradeIsRefused(t *testing.T) {
 	require.NoError(t, s.SetConfig(ctx, "backstage:postgresImage", auto.ConfigValue{Value: before + "-bumped"}))
 	require.NoError(t, cliUp(ctx, s))
 	assert.Equal(t, before+"-bumped", image())
+
+	claim := "data-" + names.PostgresName + "-0"
+	claimSize := func() string {
+		return fieldString(object(t, "persistentvolumeclaim", claim), "spec", "resources", "requests", "storage")
+	}
+	claimUID := fieldString(object(t, "persistentvolumeclaim", claim), "metadata", "uid")
+	require.Equal(t, postgres.DefaultStorageSize, claimSize())
+	require.NoError(t, s.SetConfig(ctx, "backstage:postgresStorageSize", auto.ConfigValue{Value: "12Gi"}))
+	require.NoError(t, cliUp(ctx, s))
+	assert.Equal(t, "12Gi", claimSize(), "the claim grew in place")
+	for _, tc := range []struct{ key, value, want string }{
+		{"backstage:postgresStorageSize", "4Gi", "backstage:postgresStorageSize is 4Gi, smaller than the database's claim"},
+		{"backstage:postgresStorageClass", "another-class", "but the database's claim was made from class local-manual, and a claim never changes class; set it back to local-manual"},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			withTemporaryConfig(t, s, tc.key, tc.value, func() {
+				_, err := s.Preview(ctx)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.want)
+				err = cliUp(ctx, s)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.want)
+			})
+		})
+	}
+	assert.Equal(t, "12Gi", claimSize())
+	assert.Equal(t, claimUID, fieldString(object(t, "persistentvolumeclaim", claim), "metadata", "uid"), "the claim is the one the data is on")
+	preview, err := s.Preview(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[apitype.OpType]int{apitype.OpSame: preview.ChangeSummary[apitype.OpSame]}, preview.ChangeSummary,
+		"a stack that asks the claim's size again changes nothing")
 }

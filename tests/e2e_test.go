@@ -174,9 +174,10 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 				assertNothingReplacedOrDeleted(t, preview.ChangeSummary, key)
 				switch key {
 				case "backstage:postgresStorageSize":
-					// The claim template is ignored: a size change needs a volume expansion
-					// by hand, never a new StatefulSet and an empty volume.
+					// The claim template is ignored (a new StatefulSet would mean an empty
+					// volume): a patch grows the claim the StatefulSet made.
 					assert.Zero(t, preview.ChangeSummary[apitype.OpUpdate], "%s: %v", key, preview.ChangeSummary)
+					assert.Equal(t, 1, preview.ChangeSummary[apitype.OpCreate], "%s: %v", key, preview.ChangeSummary)
 				case "backstage:postgresImage":
 					// The StatefulSet, and the backup and restore CronJobs that use its tools;
 					// the role Job ignores it (it ran once).

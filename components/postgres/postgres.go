@@ -64,6 +64,9 @@ type Postgres struct {
 	SecretName pulumi.StringOutput `pulumi:"secretName"`
 	// Server is the StatefulSet Backstage uses.
 	Server pulumi.StringOutput `pulumi:"server"`
+	// DataClaim is the claim of Server's data, once the stack's size and class are
+	// known to fit it (data_claim.go).
+	DataClaim pulumi.StringOutput `pulumi:"dataClaim"`
 
 	// StatefulSets are the servers, to wait for: a dependency on the component itself
 	// races with its children's registration in the Go SDK.
@@ -209,6 +212,7 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		return nil, err
 	}
 	comp.StatefulSets = []pulumi.Resource{current}
+	comp.DataClaim = watchDataClaim(ctx, serverPrefix(name, spec.current), spec, spec.current, current, child)
 	if spec.old != nil {
 		// Left out of the program once the copy is done, and so only retained then:
 		// protection would refuse that.
@@ -234,19 +238,25 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		"password":   comp.Password,
 		"secretName": comp.SecretName,
 		"server":     comp.Server,
+		"dataClaim":  comp.DataClaim,
 	})
+}
+
+// serverPrefix names a server's children: after the component for the stack's first
+// server, after the component and the major for an upgrade's.
+func serverPrefix(name string, server postgresServer) string {
+	if server.name == names.PostgresName {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, server.major)
 }
 
 // registerServer registers one server's headless Service and StatefulSet, the
 // least-privilege Job on the stack's first server, and the disruption budget of the
-// server Backstage uses. Its children are named after the component for the first
-// server and after the component and the major for an upgrade's.
+// server Backstage uses.
 func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server postgresServer, in postgresInputs,
 	protect, budget bool, child pulumi.ResourceOption) (service, statefulSet *kube.Object, err error) {
-	prefix := name
-	if server.name != names.PostgresName {
-		prefix = fmt.Sprintf("%s-%d", name, server.major)
-	}
+	prefix := serverPrefix(name, server)
 	service, err = kube.New(ctx, prefix+"-service", func(refs *kube.Refs) any { return postgresService(refs, spec, server) }, child)
 	if err != nil {
 		return nil, nil, err

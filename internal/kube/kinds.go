@@ -42,12 +42,13 @@ type sdkKind struct {
 // builtins are the built-in kinds the program registers, by type token. A built-in
 // kind missing here is refused, so that the parity test covers every one registered.
 var builtins = map[string]sdkKind{
-	"kubernetes:core/v1:ConfigMap":             {},
-	"kubernetes:core/v1:Namespace":             {},
-	"kubernetes:core/v1:PersistentVolumeClaim": {},
-	"kubernetes:core/v1:Secret":                {secretOutputs: []string{"data", "stringData"}},
-	"kubernetes:core/v1:Service":               {},
-	"kubernetes:core/v1:ServiceAccount":        {},
+	"kubernetes:core/v1:ConfigMap":                  {},
+	"kubernetes:core/v1:Namespace":                  {},
+	"kubernetes:core/v1:PersistentVolumeClaim":      {},
+	"kubernetes:core/v1:PersistentVolumeClaimPatch": {},
+	"kubernetes:core/v1:Secret":                     {secretOutputs: []string{"data", "stringData"}},
+	"kubernetes:core/v1:Service":                    {},
+	"kubernetes:core/v1:ServiceAccount":             {},
 	"kubernetes:apps/v1:Deployment": {aliases: []string{
 		"kubernetes:apps/v1beta1:Deployment", "kubernetes:apps/v1beta2:Deployment", "kubernetes:extensions/v1beta1:Deployment"}},
 	"kubernetes:apps/v1:StatefulSet": {aliases: []string{

@@ -28,6 +28,9 @@ type Object struct {
 	pulumi.CustomResourceState
 
 	Metadata pulumi.MapOutput `pulumi:"metadata"`
+	// Spec is the desired state as the API server holds it, defaults included: for a
+	// field the program ignores changes to, what the object was made with.
+	Spec pulumi.MapOutput `pulumi:"spec"`
 	// Status is what the object's controller reports (a Service's load balancer, an
 	// Ingress's address); empty for kinds without one.
 	Status pulumi.MapOutput `pulumi:"status"`
@@ -56,7 +59,12 @@ type Custom struct {
 	Spec       map[string]any    `json:"spec"`
 }
 
-// Register registers obj, a pointer to a k8s.io/api object or a Custom, whose string
+// Patch is a server-side apply patch of an object someone else made (the claim a
+// StatefulSet made from its template): only the fields it sets, registered as the
+// SDK's <Kind>Patch resource is. Object is a pointer to a k8s.io/api object.
+type Patch struct{ Object any }
+
+// Register registers obj, a pointer to a k8s.io/api object, a Custom or a Patch, whose string
 // fields carry the references refs minted for it (nil when it carries none).
 func Register(ctx *pulumi.Context, name string, refs *Refs, obj any, opts ...pulumi.ResourceOption) (*Object, error) {
 	token, inputs, err := request(obj, refs)
@@ -75,11 +83,15 @@ func Register(ctx *pulumi.Context, name string, refs *Refs, obj any, opts ...pul
 
 // request is the type token and inputs obj registers with.
 func request(obj any, refs *Refs) (string, pulumi.Map, error) {
+	suffix := ""
+	if patch, ok := obj.(*Patch); ok {
+		obj, suffix = patch.Object, "Patch"
+	}
 	apiVersion, kind, err := objectKind(obj)
 	if err != nil {
 		return "", nil, err
 	}
-	token := TypeToken(apiVersion, kind)
+	token := TypeToken(apiVersion, kind) + suffix
 	if _, ok := builtins[token]; !ok && !strings.Contains(apiVersion, ".") {
 		return "", nil, fmt.Errorf("%s: a built-in kind the bridge has no entry for; add its aliases and secret outputs to builtins", token)
 	}

@@ -28,6 +28,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/arhean/backstage-pulumi/internal/mock"
@@ -189,6 +190,21 @@ var parityCases = []parityCase{
 			return &rbacv1.ClusterRoleBinding{ObjectMeta: m, RoleRef: rbacv1.RoleRef{
 				APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "r"}}
 		}),
+	{
+		token: "kubernetes:core/v1:PersistentVolumeClaimPatch",
+		sdk: func(ctx *pulumi.Context, name string, meta *sdkmetav1.ObjectMetaArgs, opts ...pulumi.ResourceOption) error {
+			_, err := sdkcorev1.NewPersistentVolumeClaimPatch(ctx, name, &sdkcorev1.PersistentVolumeClaimPatchArgs{
+				Metadata: &sdkmetav1.ObjectMetaPatchArgs{Name: meta.Name, Namespace: meta.Namespace, Labels: meta.Labels},
+				Spec: &sdkcorev1.PersistentVolumeClaimSpecPatchArgs{Resources: &sdkcorev1.VolumeResourceRequirementsPatchArgs{
+					Requests: pulumi.StringMap{"storage": pulumi.String("20Gi")}}},
+			}, opts...)
+			return err
+		},
+		bridge: func(m metav1.ObjectMeta) any {
+			return &Patch{Object: &corev1.PersistentVolumeClaim{ObjectMeta: m, Spec: corev1.PersistentVolumeClaimSpec{
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")}}}}}
+		},
+	},
 	{
 		token: "kubernetes:cert-manager.io/v1:ClusterIssuer",
 		sdk: func(ctx *pulumi.Context, name string, meta *sdkmetav1.ObjectMetaArgs, opts ...pulumi.ResourceOption) error {
