@@ -4,6 +4,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,4 +107,26 @@ func writeTemp(t *testing.T, content string) string {
 	path := filepath.Join(t.TempDir(), "body.json")
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
 	return path
+}
+
+// The DIY backend's CLI refuses a team's organisation name, which the workflows used to
+// build stack names from, and takes the name hack/stack-name.sh gives.
+func TestE2EASelfManagedBackendTakesTheWorkflowsStackName(t *testing.T) {
+	project := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(project, "Pulumi.yaml"), []byte("name: naming\nruntime: go\n"), 0o600))
+	pulumi := func(args ...string) (string, error) {
+		cmd := exec.Command("pulumi", args...)
+		cmd.Dir = project
+		cmd.Env = append(os.Environ(), "PULUMI_BACKEND_URL=file://"+t.TempDir(), "PULUMI_CONFIG_PASSPHRASE=naming",
+			"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := pulumi("stack", "init", "acme/prod")
+	require.Error(t, err)
+	assert.Contains(t, out, "organization name must be 'organization'")
+	name, err := stackName(t, "prod", "file:///state", "acme")
+	require.NoError(t, err)
+	out, err = pulumi("stack", "init", name)
+	require.NoError(t, err, out)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,18 +16,28 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-type workflow struct {
+type workflowStep struct {
+	ID   string            `yaml:"id"`
+	If   string            `yaml:"if"`
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	With map[string]any    `yaml:"with"`
 	Env  map[string]string `yaml:"env"`
-	Jobs map[string]struct {
-		Environment any               `yaml:"environment"`
-		Env         map[string]string `yaml:"env"`
-		Steps       []struct {
-			Uses string            `yaml:"uses"`
-			Run  string            `yaml:"run"`
-			With map[string]any    `yaml:"with"`
-			Env  map[string]string `yaml:"env"`
-		} `yaml:"steps"`
-	} `yaml:"jobs"`
+}
+
+type workflowJob struct {
+	If          string            `yaml:"if"`
+	Needs       any               `yaml:"needs"`
+	Environment any               `yaml:"environment"`
+	Permissions any               `yaml:"permissions"`
+	Env         map[string]string `yaml:"env"`
+	Steps       []workflowStep    `yaml:"steps"`
+}
+
+type workflow struct {
+	On   any                    `yaml:"on"`
+	Env  map[string]string      `yaml:"env"`
+	Jobs map[string]workflowJob `yaml:"jobs"`
 }
 
 var (
@@ -34,7 +45,88 @@ var (
 	stackCredential  = regexp.MustCompile(`secrets\.(KUBECONFIG\w*|PULUMI_ACCESS_TOKEN|PULUMI_CONFIG_PASSPHRASE)`)
 	secretsFallback  = regexp.MustCompile(`secrets\.\w+\s*\|\|`)
 	secretsReference = regexp.MustCompile(`secrets\.\w+`)
+	pinComment       = regexp.MustCompile(`(?m)uses:\s*([\w.-]+/[\w.-]+)@[0-9a-f]{40}\s*#\s*v(\d+)`)
 )
+
+// node24Majors are the first majors of the actions the workflows use that run on
+// Node 24; GitHub retires Node 20 on its runners.
+var node24Majors = map[string]int{
+	"actions/checkout": 5, "actions/setup-go": 6, "actions/upload-artifact": 6, "actions/download-artifact": 7,
+}
+
+// permission is a job's permission for scope ("" when not granted).
+func (j workflowJob) permission(scope string) string {
+	perms, _ := j.Permissions.(map[string]any)
+	v, _ := perms[scope].(string)
+	return v
+}
+
+// environmentName is the job's environment, whether given as a string or a map.
+func (j workflowJob) environmentName() string {
+	switch env := j.Environment.(type) {
+	case string:
+		return env
+	case map[string]any:
+		name, _ := env["name"].(string)
+		return name
+	}
+	return ""
+}
+
+func (j workflowJob) needs(job string) bool {
+	switch needs := j.Needs.(type) {
+	case string:
+		return needs == job
+	case []any:
+		for _, n := range needs {
+			if n == job {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runsBranchCode says whether a job runs code from the checked-out commit.
+func (j workflowJob) runsBranchCode() bool {
+	for _, step := range j.Steps {
+		if strings.HasPrefix(step.Uses, "actions/checkout@") {
+			return true
+		}
+	}
+	return false
+}
+
+// triggers are the workflow's events with their filters, whichever of the three forms
+// on: takes (an event, a list of events, a map of events).
+func (wf workflow) triggers() map[string]any {
+	switch on := wf.On.(type) {
+	case string:
+		return map[string]any{on: nil}
+	case []any:
+		out := map[string]any{}
+		for _, event := range on {
+			out[fmt.Sprint(event)] = nil
+		}
+		return out
+	case map[string]any:
+		return on
+	}
+	return nil
+}
+
+func (wf workflow) triggeredBy(event string) bool {
+	_, ok := wf.triggers()[event]
+	return ok
+}
+
+// pathFiltered says whether a trigger runs only for some paths.
+func (wf workflow) pathFiltered(event string) bool {
+	filter, _ := wf.triggers()[event].(map[string]any)
+	_, paths := filter["paths"]
+	_, ignore := filter["paths-ignore"]
+	return paths || ignore
+}
 
 // workflowProblems is the delivery policy: what a security review of the workflows
 // asks for, checked on one workflow file.
@@ -48,28 +140,82 @@ func workflowProblems(name string, data []byte, cliVersion string) []string {
 	if secretsFallback.Match(data) {
 		add("a secret falls back to another with ||: a missing secret must fail, not switch clusters")
 	}
+	if strings.Contains(string(data), "kube-score@") {
+		add("kube-score is pinned here; install it at tools/lint's pin (go -C tools/lint install), the one make lint uses")
+	}
+	problems = append(problems, oldNodeMajors(name, data)...)
 	for k, v := range wf.Env {
 		if secretsReference.MatchString(v) {
 			add("workflow-level env %s holds a secret, which then reaches every step", k)
 		}
 	}
+	pullRequest := wf.triggeredBy("pull_request") || wf.triggeredBy("pull_request_target")
 	for jobName, job := range wf.Jobs {
 		raw, _ := yaml.Marshal(job)
+		environment := job.environmentName()
 		if job.Environment == nil && stackCredential.Match(raw) {
 			add("job %s reads a stack credential without an environment:, so any branch could use it", jobName)
+		}
+		if pullRequest && job.Environment != nil {
+			if !strings.HasSuffix(environment, "-preview") {
+				add("job %s runs branch code in environment %q; a pull request previews with a *-preview environment's read-and-dry-run identity (docs/rbac/preview-identity.yaml)", jobName, environment)
+			}
+			if !strings.Contains(job.If, "github.event.pull_request.head.repo.full_name == github.repository") {
+				add("job %s needs environment secrets, which a fork's pull request never gets; skip forks with if: github.event.pull_request.head.repo.full_name == github.repository, and say so in a job of their own", jobName)
+			}
+		}
+		if job.runsBranchCode() {
+			for _, scope := range []string{"pull-requests", "issues", "contents", "actions", "checks", "statuses", "deployments", "packages"} {
+				if job.permission(scope) == "write" && (pullRequest || scope == "pull-requests") {
+					add("job %s runs the checked-out code with %s: write; the language host passes the token to the program, so a job that runs no branch code must write instead", jobName, scope)
+				}
+			}
 		}
 		for k, v := range job.Env {
 			if secretsReference.MatchString(v) {
 				add("job %s: env %s holds a secret at job level; give it only to the step that needs it", jobName, k)
 			}
 		}
-		prebuilt, checked := false, false
+		awaitsApproval := strings.Contains(environment, "production") && !strings.Contains(environment, "preview")
+		prebuilt, checked, credentials, stackStep := false, false, false, false
 		for _, step := range job.Steps {
 			if step.Uses == "./.github/actions/prebuilt-program" {
 				prebuilt = true
+				if awaitsApproval && fmt.Sprint(step.With["build"]) != "true" {
+					add("job %s waits for the production approval (up to 30 days) and then downloads the program's artifact, which may have expired; build it again with build: \"true\" and expect-digest", jobName)
+				}
+			}
+			if strings.HasPrefix(step.Uses, "actions/download-artifact@") && awaitsApproval {
+				add("job %s waits for the production approval (up to 30 days) and then downloads an artifact, which may have expired", jobName)
+			}
+			if step.Uses == "./.github/actions/cloud-credentials" {
+				credentials = true
+			}
+			if step.Uses == "./.github/actions/stack" {
+				stackStep = true
 			}
 			if strings.Contains(step.Run, "hack/interrupted.sh") || strings.Contains(step.Run, "hack/recover-stack.sh") {
 				checked = true
+			}
+			for k, v := range step.Env {
+				if k == "STACK" && strings.Contains(v, "vars.PULUMI_ORG") {
+					add("job %s: STACK is built from PULUMI_ORG; a self-managed backend accepts only organization/<stack> (use ./.github/actions/stack)", jobName)
+				}
+			}
+			pulumiCommand := strings.HasPrefix(step.Uses, "pulumi/actions@") && step.With["command"] != nil
+			if pulumiCommand {
+				if stackName := fmt.Sprint(step.With["stack-name"]); stackName != "${{ steps.stack.outputs.name }}" || !stackStep {
+					add("job %s: stack-name %s; the name depends on the backend (a self-managed one accepts only organization/<stack>): use ${{ steps.stack.outputs.name }} from ./.github/actions/stack", jobName, stackName)
+				}
+				if !credentials || job.permission("id-token") != "write" {
+					add("job %s: pulumi/actions %v runs without ./.github/actions/cloud-credentials and id-token: write, so a self-managed backend (s3://, gs://) and its KMS cannot be reached", jobName, step.With["command"])
+				}
+				if step.With["command"] == "preview" && !pullRequest && fmt.Sprint(step.With["comment-on-summary"]) != "true" {
+					add("job %s: a preview outside a pull request is read in the run's summary: comment-on-summary: true", jobName)
+				}
+				if step.With["command"] == "preview" && pullRequest && fmt.Sprint(step.With["comment-on-pr"]) == "true" {
+					add("job %s: comment-on-pr needs a token that can write to the pull request in the job that runs branch code; post the comment from a job that runs none", jobName)
+				}
 			}
 			writesState := step.With["command"] == "up" || fmt.Sprint(step.With["refresh"]) == "true"
 			if strings.HasPrefix(step.Uses, "pulumi/actions@") && writesState && !checked {
@@ -95,6 +241,87 @@ func workflowProblems(name string, data []byte, cliVersion string) []string {
 	return problems
 }
 
+// oldNodeMajors lists the pinned actions of a file that are on a major before Node 24.
+func oldNodeMajors(name string, data []byte) []string {
+	var out []string
+	for _, m := range pinComment.FindAllStringSubmatch(string(data), -1) {
+		major, _ := strconv.Atoi(m[2])
+		if first, ok := node24Majors[m[1]]; ok && major < first {
+			out = append(out, fmt.Sprintf("%s: %s v%d runs on Node 20; v%d and later run on Node 24", name, m[1], major, first))
+		}
+	}
+	return out
+}
+
+// deliveryProblems is the policy across the workflows: what no single file shows.
+func deliveryProblems(files map[string][]byte) []string {
+	var problems []string
+	testedOnEveryPullRequest := false
+	for name, data := range files {
+		var wf workflow
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			continue
+		}
+		for jobName, job := range wf.Jobs {
+			runsTests := false
+			for _, step := range job.Steps {
+				runsTests = runsTests || strings.Contains(step.Run, "go test -count=1 ./...")
+			}
+			if !runsTests || !wf.triggeredBy("pull_request") {
+				continue
+			}
+			if wf.pathFiltered("pull_request") {
+				problems = append(problems, fmt.Sprintf("%s: job %s runs the tests only for the paths of its pull_request filter; a pull request touching Pulumi.prod.yaml, tests/ or hack/ would run no CI", name, jobName))
+			} else if job.Environment == nil && job.If == "" {
+				testedOnEveryPullRequest = true
+			}
+		}
+		if wf.triggeredBy("push") && strings.Contains(string(data), "group: deploy-") && !wf.triggeredBy("workflow_dispatch") {
+			problems = append(problems, name+": deploys on push only; GitHub keeps one pending job per concurrency group, so a recovery or a newer run can cancel a pending deploy: add workflow_dispatch to deploy main again")
+		}
+		if wf.triggeredBy("schedule") && refreshes(wf) && !waitsForDeploys(wf) {
+			problems = append(problems, name+": a scheduled refresh runs whatever a deploy is doing; its jobs need a job that finds running or waiting deploy.yml runs (gh run list) and skip on it")
+		}
+	}
+	if !testedOnEveryPullRequest {
+		problems = append(problems, "no workflow runs go test on every pull request, whatever it touches, without an environment")
+	}
+	return problems
+}
+
+func refreshes(wf workflow) bool {
+	for _, job := range wf.Jobs {
+		for _, step := range job.Steps {
+			if strings.HasPrefix(step.Uses, "pulumi/actions@") && fmt.Sprint(step.With["refresh"]) == "true" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// waitsForDeploys: each job that refreshes needs a job that lists deploy.yml's running
+// runs and is skipped on its output.
+func waitsForDeploys(wf workflow) bool {
+	for _, job := range wf.Jobs {
+		if !refreshes(workflow{Jobs: map[string]workflowJob{"": job}}) {
+			continue
+		}
+		guarded := false
+		for name, other := range wf.Jobs {
+			lists := false
+			for _, step := range other.Steps {
+				lists = lists || (strings.Contains(step.Run, "gh run list") && strings.Contains(step.Run, "deploy.yml"))
+			}
+			guarded = guarded || (lists && job.needs(name) && strings.Contains(job.If, "needs."+name+".outputs"))
+		}
+		if !guarded {
+			return false
+		}
+	}
+	return true
+}
+
 // Composite actions run with the job's permissions and secrets: their actions are
 // pinned the same way.
 func TestLocalActionsPinTheirActions(t *testing.T) {
@@ -117,6 +344,7 @@ func TestLocalActionsPinTheirActions(t *testing.T) {
 				assert.Regexp(t, pinnedAction, step.Uses, "%s: pin by a full commit SHA", file)
 			}
 		}
+		assert.Empty(t, oldNodeMajors(file, data))
 	}
 }
 
@@ -140,13 +368,16 @@ func TestWorkflowsPassTheDeliveryPolicy(t *testing.T) {
 	require.NotEmpty(t, files)
 	version := cliPin(t)
 	groups := map[string][]string{}
+	all := map[string][]byte{}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		require.NoError(t, err)
 		name := filepath.Base(file)
 		assert.Empty(t, workflowProblems(name, data, version))
 		groups[name] = concurrencyGroups(t, data)
+		all[name] = data
 	}
+	assert.Empty(t, deliveryProblems(all))
 	require.NotEmpty(t, groups["deploy.yml"])
 	require.NotEmpty(t, groups["drift.yml"])
 	assert.Empty(t, shared(groups["deploy.yml"], groups["drift.yml"]),
@@ -339,5 +570,50 @@ func TestRenovateFindsEveryPin(t *testing.T) {
 	require.NotEmpty(t, pinned)
 	for _, p := range pinned {
 		assert.True(t, found[p[1]], "%s pins %q, which no Renovate manager reads", pinsFile, p[0])
+	}
+}
+
+// Each rule #26 added fails on the workflows as they were before it
+// (testdata/workflows-before-26), for the reason it names.
+func TestDeliveryPolicyRefusesTheWorkflowsBeforeIt(t *testing.T) {
+	dir := filepath.Join(repoRoot, "tests", "testdata", "workflows-before-26")
+	all := map[string][]byte{}
+	var problems []string
+	for _, name := range []string{"deploy.yml", "drift.yml", "preview.yml", "recover.yml"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		all[name] = data
+		problems = append(problems, workflowProblems(name, data, "3.274.1")...)
+	}
+	action, err := os.ReadFile(filepath.Join(dir, "prebuilt-program-action.yml"))
+	require.NoError(t, err)
+	problems = append(problems, oldNodeMajors("prebuilt-program", action)...)
+	problems = append(problems, deliveryProblems(all)...)
+	text := strings.Join(problems, "\n")
+	for _, want := range []string{
+		// 1. an approval that outlives the artifact
+		"deploy.yml: job prod waits for the production approval (up to 30 days) and then downloads the program's artifact",
+		"recover.yml: job recover waits for the production approval",
+		// 2. self-managed backends: the organisation and the cloud credentials
+		"deploy.yml: job dev: stack-name ${{ vars.PULUMI_ORG }}/dev; the name depends on the backend",
+		"deploy.yml: job dev: STACK is built from PULUMI_ORG",
+		"deploy.yml: job prod: pulumi/actions up runs without ./.github/actions/cloud-credentials and id-token: write",
+		// 4. CI on every pull request
+		"preview.yml: job test runs the tests only for the paths of its pull_request filter",
+		"no workflow runs go test on every pull request",
+		// 5. branch code's identity and token
+		`preview.yml: job preview-dev runs branch code in environment "development"`,
+		"preview.yml: job preview-dev needs environment secrets, which a fork's pull request never gets",
+		"preview.yml: job preview-dev runs the checked-out code with pull-requests: write",
+		"preview.yml: job preview-dev: comment-on-pr needs a token that can write",
+		// 6. the smaller ones
+		"deploy.yml: deploys on push only",
+		"deploy.yml: job prod-preview: a preview outside a pull request is read in the run's summary",
+		"drift.yml: a scheduled refresh runs whatever a deploy is doing",
+		"preview.yml: kube-score is pinned here",
+		"deploy.yml: actions/upload-artifact v5 runs on Node 20",
+		"prebuilt-program: actions/download-artifact v5 runs on Node 20",
+	} {
+		assert.Contains(t, text, want)
 	}
 }
