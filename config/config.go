@@ -37,6 +37,10 @@ const (
 // components' own args where a key shapes one component; the key table says which key
 // fills which field.
 type Stack struct {
+	// rootDir is the project's directory (Pulumi.yaml's), against which the stack's
+	// relative paths are read.
+	rootDir string
+
 	Environment           Environment
 	Namespace             string
 	KubeContext           string
@@ -85,7 +89,7 @@ type Stack struct {
 // its key and the fix, so that one `pulumi up` shows all that needs mending.
 func Load(ctx *pulumi.Context) (*Stack, error) {
 	r := &reader{cfg: pulumiconfig.New(ctx, Namespace), ctx: ctx}
-	s := &Stack{}
+	s := &Stack{rootDir: ctx.RootDirectory()}
 	for _, e := range table {
 		e.load(r, s)
 	}

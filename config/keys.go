@@ -33,6 +33,9 @@ var table = []entry{
 	KeyInstallSecurityLayer,
 	KeyIngressNginxChartVersion,
 	KeyCertManagerChartVersion,
+	KeyChartRepository,
+	KeyCertManagerChartPath,
+	KeyIngressNginxChartPath,
 	KeyKindCluster,
 	KeyTLS,
 	KeyACMEEmail,
@@ -191,6 +194,25 @@ var KeyCertManagerChartVersion = &Key[string]{
 	Default: pins.CertManagerChartVersion,
 	Into:    func(s *Stack) *string { return &s.Security.CertManagerChartVersion },
 	Check:   chartVersionAtLeast(edge.MinCertManagerChartVersion),
+}
+
+var KeyChartRepository = &Key[string]{
+	Setting: Setting{Name: "chartRepository", Example: "oci://registry.example.com/charts",
+		Description: "One mirror for every chart of the security layer, for clusters that cannot reach the public repositories: an OCI registry (each chart is <address>/<chart>) or a Helm repository (https://); empty for each chart's own."},
+	Into:  func(s *Stack) *string { return &s.Security.ChartRepository },
+	Check: edge.CheckChartRepository,
+}
+
+var KeyCertManagerChartPath = &Key[string]{
+	Setting: Setting{Name: "certManagerChartPath", Example: "vendor/charts/cert-manager",
+		Description: "A local cert-manager chart (a directory or .tgz, relative to Pulumi.yaml) instead of a repository; its own version is installed."},
+	Into: func(s *Stack) *string { return &s.Security.CertManagerChartPath },
+}
+
+var KeyIngressNginxChartPath = &Key[string]{
+	Setting: Setting{Name: "ingressNginxChartPath", Example: "vendor/charts/ingress-nginx",
+		Description: "A local ingress-nginx chart (a directory or .tgz, relative to Pulumi.yaml) instead of a repository; its own version is installed."},
+	Into: func(s *Stack) *string { return &s.Security.IngressNginxChartPath },
 }
 
 var KeyKindCluster = &Key[bool]{

@@ -41,6 +41,14 @@ func (k keySet) any(keys ...string) bool {
 // nothing, so what a component receives is computed only where its args are made.
 func checkRules(s *Stack, refused keySet) (out []finding) {
 	out = append(out, checkEdgeRules(s, refused)...)
+	for _, path := range []struct {
+		key   *Key[string]
+		value string
+	}{{KeyCertManagerChartPath, s.Security.CertManagerChartPath}, {KeyIngressNginxChartPath, s.Security.IngressNginxChartPath}} {
+		if err := edge.CheckChartPath(s.rootDir, path.value); err != nil && s.InstallSecurityLayer {
+			out = append(out, problem(path.key.Name, "%v", err))
+		}
+	}
 	if s.TLS.ACME() && s.Edge != EdgeGateway && !refused.any(KeyHost.Name) {
 		if suffix := hostUnder(s.App.Host, append(slices.Clone(specialUseSuffixes), privateSuffixes...)); suffix != "" {
 			out = append(out, problem(KeyHost.Name, "is under .%s, which is no public suffix, so Let's Encrypt (%s %s) cannot issue for it; use a public name, or %s self-signed-ca or none behind your own CA",
@@ -204,7 +212,14 @@ func checkInertKeys(s *Stack, refused keySet) (out []finding) {
 		{s.TLS.ACME(), fmt.Sprintf("%s is %s", KeyTLS.FullName(), s.TLS), "the letsencrypt issuers use it",
 			[]entry{KeyACMEEmail}},
 		{s.InstallSecurityLayer, fmt.Sprintf("%s is false", KeyInstallSecurityLayer.FullName()), "the security layer uses it",
-			[]entry{KeyIngressNginxChartVersion, KeyCertManagerChartVersion}},
+			[]entry{KeyIngressNginxChartVersion, KeyCertManagerChartVersion, KeyChartRepository, KeyCertManagerChartPath, KeyIngressNginxChartPath}},
+		{s.Security.CertManagerChartPath == "", fmt.Sprintf("%s is set", KeyCertManagerChartPath.FullName()), "the local chart's own version is installed",
+			[]entry{KeyCertManagerChartVersion}},
+		{s.Security.IngressNginxChartPath == "", fmt.Sprintf("%s is set", KeyIngressNginxChartPath.FullName()), "the local chart's own version is installed",
+			[]entry{KeyIngressNginxChartVersion}},
+		{s.Security.CertManagerChartPath == "" || s.Security.IngressNginxChartPath == "",
+			fmt.Sprintf("both %s and %s are set", KeyCertManagerChartPath.FullName(), KeyIngressNginxChartPath.FullName()), "every chart comes from its local path",
+			[]entry{KeyChartRepository}},
 	} {
 		if group.active {
 			continue

@@ -24,6 +24,15 @@ type SecurityLayerArgs struct {
 	IngressNginxChartVersion string
 	// Optional: defaults to DefaultCertManagerChartVersion.
 	CertManagerChartVersion string
+	// Optional: defaults to each chart's public repository. One mirror for every chart:
+	// an OCI registry (oci://host/path, from which the chart is <path>/<chart>) or a
+	// Helm repository (https://).
+	ChartRepository string
+	// Optional: a local cert-manager chart (a directory or .tgz) instead of a
+	// repository; its own version is installed.
+	CertManagerChartPath string
+	// Optional: a local ingress-nginx chart, as CertManagerChartPath.
+	IngressNginxChartPath string
 	// Optional: defaults to DefaultIngressControllerNamespace.
 	IngressControllerNamespace string
 	// Optional: defaults to DefaultIngressClassName. The IngressClass the controller serves.
@@ -110,14 +119,14 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	// cert-manager first: it issues the ingress-nginx webhook's certificate, and the
 	// issuers need its webhook answering.
 	certManager, err := CertManagerChart(ctx, name+"-cert-manager",
-		ChartSource{Chart: "cert-manager", Repo: certManagerRepo, Version: args.CertManagerChartVersion},
+		chartSource("cert-manager", certManagerRepo, args.CertManagerChartVersion, args.ChartRepository, args.CertManagerChartPath),
 		certNS.Name(), args.HighAvailability, child)
 	if err != nil {
 		return nil, err
 	}
 	afterCertManager := pulumi.DependsOn([]pulumi.Resource{certManager})
 	ingressNginx, err := IngressNginxChart(ctx, name+"-ingress-nginx",
-		ChartSource{Chart: "ingress-nginx", Repo: ingressNginxRepo, Version: args.IngressNginxChartVersion},
+		chartSource("ingress-nginx", ingressNginxRepo, args.IngressNginxChartVersion, args.ChartRepository, args.IngressNginxChartPath),
 		ingressNS.Name(), args, child, afterCertManager)
 	if err != nil {
 		return nil, err
