@@ -17,8 +17,18 @@ import (
 const projectHeader = `# Generated from config/keys.go by ` + "`make generate`" + `: edit the key table, not this file.
 name: backstage
 description: Backstage on Kubernetes - ingress-nginx, cert-manager, PostgreSQL and the Backstage app tier.
-runtime: go
+runtime:
+  name: go
+  options:
+    # pulumi preview and up build the program into this file (git-ignored) instead of a
+    # fresh temporary one, and Go skips the link when it already holds the same build.
+    # The workflows swap it for their prebuilt binary (the two cannot meet).
+    buildTarget: ` + ProgramBuildTarget + `
 `
+
+// ProgramBuildTarget is where the Go language host builds the program, relative to
+// Pulumi.yaml.
+const ProgramBuildTarget = "bin/pulumi-program"
 
 // declaredInProject says whether Pulumi.yaml can declare a key: the CLI makes a declared
 // key without a default required, cannot declare an optional secret, and has no
