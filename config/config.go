@@ -140,6 +140,13 @@ func (e *RefusedError) NothingRegistered() bool { return true }
 func (s *Stack) SecurityLayerArgs() *edge.SecurityLayerArgs {
 	args := s.Security
 	args.IngressControllerNamespace = s.ingressControllerNamespace()
+	if s.Edge == EdgeEnvoyGateway {
+		args.Controller = edge.ControllerEnvoyGateway
+		args.Host, args.RouteNamespace = s.App.Host, s.Namespace
+		if s.TLS != edge.IssuerNone {
+			args.GatewayIssuer = s.TLS
+		}
+	}
 	if s.TLS.ACME() {
 		args.ACMEEmail = s.ACMEEmail
 	}

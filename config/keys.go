@@ -36,6 +36,8 @@ var table = []entry{
 	KeyChartRepository,
 	KeyCertManagerChartPath,
 	KeyIngressNginxChartPath,
+	KeyEnvoyGatewayChartVersion,
+	KeyEnvoyGatewayChartPath,
 	KeyKindCluster,
 	KeyTLS,
 	KeyACMEEmail,

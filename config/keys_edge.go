@@ -3,6 +3,7 @@ package config
 import (
 	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/edge"
+	"github.com/arhean/backstage-pulumi/components/pins"
 )
 
 // How traffic reaches Backstage: the Ingress through the ingress-nginx the security
@@ -13,14 +14,29 @@ import (
 const (
 	EdgeIngressNginx = "ingress-nginx"
 	EdgeGateway      = "gateway"
+	EdgeEnvoyGateway = "envoy-gateway"
 )
 
 var KeyEdge = &Key[string]{
-	Setting: Setting{Name: "edge", Example: EdgeGateway,
-		Description: "ingress-nginx (an Ingress; the security layer installs the controller) or gateway (an HTTPRoute on the Gateway named by gatewayRef, whose owner holds TLS, redirects and rate limits)."},
+	Setting: Setting{Name: "edge", Example: EdgeEnvoyGateway,
+		Description: "envoy-gateway (the security layer installs Envoy Gateway and a Gateway for the host; Backstage gets an HTTPRoute), ingress-nginx (an Ingress; the layer installs the controller, retired upstream) or gateway (an HTTPRoute on the Gateway named by gatewayRef, whose owner holds TLS, redirects and rate limits)."},
 	Default: EdgeIngressNginx,
 	Into:    func(s *Stack) *string { return &s.Edge },
-	Check:   oneOf(EdgeIngressNginx, EdgeGateway),
+	Check:   oneOf(EdgeIngressNginx, EdgeGateway, EdgeEnvoyGateway),
+}
+
+var KeyEnvoyGatewayChartVersion = &Key[string]{
+	Setting: Setting{Name: "envoyGatewayChartVersion", Pinned: true, Example: pins.EnvoyGatewayChartVersion,
+		Description: "The Envoy Gateway chart version (gateway-helm), which is also its controller's image tag; with edge: envoy-gateway."},
+	Default: pins.EnvoyGatewayChartVersion,
+	Into:    func(s *Stack) *string { return &s.Security.EnvoyGatewayChartVersion },
+	Check:   chartVersionAtLeast(edge.MinEnvoyGatewayChartVersion),
+}
+
+var KeyEnvoyGatewayChartPath = &Key[string]{
+	Setting: Setting{Name: "envoyGatewayChartPath", Example: "vendor/charts/gateway-helm",
+		Description: "A local Envoy Gateway chart (a directory or .tgz, relative to Pulumi.yaml) instead of its registry; its own version is installed."},
+	Into: func(s *Stack) *string { return &s.Security.EnvoyGatewayChartPath },
 }
 
 var KeyGatewayRef = &Key[string]{
@@ -40,6 +56,17 @@ var KeyGatewayRef = &Key[string]{
 // Gateway implementation, so the security layer is off, and the data plane's
 // namespace is the one allowed to reach Backstage unless set otherwise.
 func checkEdgeRules(s *Stack, refused keySet) (out []finding) {
+	if s.Edge == EdgeEnvoyGateway {
+		if s.GatewayRef != "" {
+			out = append(out, problem(KeyGatewayRef.Name, "is set but %s is %s, whose Gateway the security layer makes (%s/%s); remove it, or set `%s %s` to attach to yours",
+				KeyEdge.Name, s.Edge, edge.EnvoyGatewayNamespace, edge.GatewayName, KeyEdge.FullName(), EdgeGateway))
+		}
+		if !s.InstallSecurityLayer {
+			out = append(out, problem(KeyEdge.Name, "is envoy-gateway, which the security layer installs, but %s is false; set it true, or `%s %s` with your own Gateway",
+				KeyInstallSecurityLayer.Name, KeyEdge.FullName(), EdgeGateway))
+		}
+		return out
+	}
 	if s.Edge != EdgeGateway {
 		if s.GatewayRef != "" {
 			out = append(out, problem(KeyGatewayRef.Name, "is set but %s is %s; set `%s %s` to use it", KeyEdge.Name, s.Edge, KeyEdge.FullName(), EdgeGateway))
@@ -61,6 +88,9 @@ func checkEdgeRules(s *Stack, refused keySet) (out []finding) {
 
 // gateway is the Gateway the HTTPRoute attaches to; nil on the ingress-nginx edge.
 func (s *Stack) gateway() *backstage.GatewayRef {
+	if s.Edge == EdgeEnvoyGateway {
+		return &backstage.GatewayRef{Namespace: edge.EnvoyGatewayNamespace, Name: edge.GatewayName, Section: edge.GatewayHTTPSListener, EnvoyGateway: true}
+	}
 	if s.Edge != EdgeGateway {
 		return nil
 	}

@@ -44,7 +44,8 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 	for _, path := range []struct {
 		key   *Key[string]
 		value string
-	}{{KeyCertManagerChartPath, s.Security.CertManagerChartPath}, {KeyIngressNginxChartPath, s.Security.IngressNginxChartPath}} {
+	}{{KeyCertManagerChartPath, s.Security.CertManagerChartPath}, {KeyIngressNginxChartPath, s.Security.IngressNginxChartPath},
+		{KeyEnvoyGatewayChartPath, s.Security.EnvoyGatewayChartPath}} {
 		if err := edge.CheckChartPath(s.rootDir, path.value); err != nil && s.InstallSecurityLayer {
 			out = append(out, problem(path.key.Name, "%v", err))
 		}
@@ -213,12 +214,18 @@ func checkInertKeys(s *Stack, refused keySet) (out []finding) {
 			[]entry{KeyACMEEmail}},
 		{s.InstallSecurityLayer, fmt.Sprintf("%s is false", KeyInstallSecurityLayer.FullName()), "the security layer uses it",
 			[]entry{KeyIngressNginxChartVersion, KeyCertManagerChartVersion, KeyChartRepository, KeyCertManagerChartPath, KeyIngressNginxChartPath}},
+		{s.Edge != EdgeEnvoyGateway, fmt.Sprintf("%s is envoy-gateway", KeyEdge.FullName()), "the ingress-nginx edge uses it",
+			[]entry{KeyIngressNginxChartVersion, KeyIngressNginxChartPath, KeyIngressWebhookSourceCIDRs, KeyIngressClassName, KeyKindCluster}},
+		{s.Edge == EdgeEnvoyGateway, fmt.Sprintf("%s is %s", KeyEdge.FullName(), s.Edge), "`" + KeyEdge.FullName() + " envoy-gateway` uses it",
+			[]entry{KeyEnvoyGatewayChartVersion, KeyEnvoyGatewayChartPath}},
+		{s.Security.EnvoyGatewayChartPath == "", fmt.Sprintf("%s is set", KeyEnvoyGatewayChartPath.FullName()), "the local chart's own version is installed",
+			[]entry{KeyEnvoyGatewayChartVersion}},
 		{s.Security.CertManagerChartPath == "", fmt.Sprintf("%s is set", KeyCertManagerChartPath.FullName()), "the local chart's own version is installed",
 			[]entry{KeyCertManagerChartVersion}},
 		{s.Security.IngressNginxChartPath == "", fmt.Sprintf("%s is set", KeyIngressNginxChartPath.FullName()), "the local chart's own version is installed",
 			[]entry{KeyIngressNginxChartVersion}},
-		{s.Security.CertManagerChartPath == "" || s.Security.IngressNginxChartPath == "",
-			fmt.Sprintf("both %s and %s are set", KeyCertManagerChartPath.FullName(), KeyIngressNginxChartPath.FullName()), "every chart comes from its local path",
+		{s.Security.CertManagerChartPath == "" || s.edgeChartPath() == "",
+			fmt.Sprintf("every chart the layer installs has a local path (%s and the edge's)", KeyCertManagerChartPath.FullName()), "every chart comes from its local path",
 			[]entry{KeyChartRepository}},
 	} {
 		if group.active {
@@ -231,4 +238,12 @@ func checkInertKeys(s *Stack, refused keySet) (out []finding) {
 		}
 	}
 	return out
+}
+
+// edgeChartPath is the local chart path of the edge the layer installs.
+func (s *Stack) edgeChartPath() string {
+	if s.Edge == EdgeEnvoyGateway {
+		return s.Security.EnvoyGatewayChartPath
+	}
+	return s.Security.IngressNginxChartPath
 }

@@ -58,7 +58,7 @@ func TestChartSourcesThatCannotWorkAreRefused(t *testing.T) {
 		{"a directory without a chart", "ingressNginxChartPath", t.TempDir(), "is a directory without a Chart.yaml", nil},
 		{"a version beside the path", "certManagerChartPath", dir,
 			"backstage:certManagerChartVersion: is set, but backstage:certManagerChartPath is set, so it does nothing", map[string]string{"certManagerChartVersion": "v1.20.0"}},
-		{"a mirror no chart uses", "certManagerChartPath", dir, "backstage:chartRepository: is set, but both",
+		{"a mirror no chart uses", "certManagerChartPath", dir, "backstage:chartRepository: is set, but every chart the layer installs has a local path",
 			map[string]string{"ingressNginxChartPath": dir, "chartRepository": "oci://registry.example.com/charts"}},
 		{"a source without the layer", "chartRepository", "oci://registry.example.com/charts",
 			"backstage:chartRepository: is set, but backstage:installSecurityLayer is false", map[string]string{"installSecurityLayer": "false"}},

@@ -189,7 +189,7 @@ func chartProgram(chart string, webhookReplicas int) pulumi.RunFunc {
 			opts = append(opts, pulumi.Transforms([]pulumi.ResourceTransform{webhookReplicasTransform(webhookReplicas)}))
 		}
 		certManager, err := edge.CertManagerChart(ctx, "security-cert-manager",
-			edge.ChartSource{Chart: chart}, ns.Metadata.Name().Elem(), false, opts...)
+			edge.ChartSource{Chart: chart}, ns.Metadata.Name().Elem(), false, false, opts...)
 		if err != nil {
 			return err
 		}

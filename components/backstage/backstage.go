@@ -364,8 +364,18 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 		return nil, err
 	}
 	if spec.Gateway != nil {
-		if _, err := kube.New(ctx, name+"-route", func(refs *kube.Refs) any { return backstageRoute(refs, spec, service.Name()) }, child); err != nil {
+		// On the layer's own Gateway the route waits for it, as the Ingress does for
+		// its controller.
+		route, err := kube.New(ctx, name+"-route", func(refs *kube.Refs) any { return backstageRoute(refs, spec, service.Name()) }, child,
+			pulumi.DependsOn(spec.IngressAfter))
+		if err != nil {
 			return nil, err
+		}
+		if spec.Gateway.EnvoyGateway {
+			if _, err := kube.New(ctx, name+"-rate-limit", func(refs *kube.Refs) any { return rateLimitPolicy(refs, spec) }, child,
+				pulumi.DependsOn([]pulumi.Resource{route})); err != nil {
+				return nil, err
+			}
 		}
 	} else if _, err := kube.New(ctx, name+"-ingress", func(refs *kube.Refs) any { return backstageIngress(refs, spec, service.Name()) }, child,
 		pulumi.DependsOn(spec.IngressAfter)); err != nil {

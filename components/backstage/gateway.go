@@ -20,6 +20,12 @@ import (
 // GatewayRef names an existing Gateway.
 type GatewayRef struct {
 	Namespace, Name string
+	// Optional: the listener the route attaches to; every listener that admits it when
+	// empty.
+	Section string
+	// Optional: the Gateway is Envoy Gateway's (the security layer's): the route gets
+	// its per-client rate limit as a BackendTrafficPolicy.
+	EnvoyGateway bool
 }
 
 func (g GatewayRef) String() string { return g.Namespace + "/" + g.Name }
@@ -50,13 +56,8 @@ func backstageRoute(refs *kube.Refs, spec backstageSpec, serviceName pulumi.Stri
 		Kind:       "HTTPRoute",
 		Metadata:   workload.ObjectMeta(refs, names.BackstageName, spec.Namespace, names.BackstageSelector, nil),
 		Spec: map[string]any{
-			"parentRefs": []any{map[string]any{
-				"group":     "gateway.networking.k8s.io",
-				"kind":      "Gateway",
-				"namespace": spec.Gateway.Namespace,
-				"name":      spec.Gateway.Name,
-			}},
-			"hostnames": []string{spec.Host},
+			"parentRefs": []any{parentRef(*spec.Gateway)},
+			"hostnames":  []string{spec.Host},
 			"rules": []any{map[string]any{
 				"matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}}},
 				"filters": []any{map[string]any{
@@ -67,6 +68,35 @@ func backstageRoute(refs *kube.Refs, spec backstageSpec, serviceName pulumi.Stri
 				}},
 				"backendRefs": []any{map[string]any{"name": refs.String(serviceName), "port": 80}},
 			}},
+		},
+	}
+}
+
+func parentRef(g GatewayRef) map[string]any {
+	ref := map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": g.Namespace, "name": g.Name}
+	if g.Section != "" {
+		ref["sectionName"] = g.Section
+	}
+	return ref
+}
+
+// rateLimitPolicy limits each client address, IPv4 or IPv6, on the route, as the
+// Ingress's annotations do on ingress-nginx. The limits are Local: each Envoy replica
+// counts on its own, so with two replicas a client gets up to twice the rate.
+func rateLimitPolicy(refs *kube.Refs, spec backstageSpec) *kube.Custom {
+	var rules []any
+	for _, cidr := range []string{"0.0.0.0/0", "::/0"} {
+		rules = append(rules, map[string]any{
+			"clientSelectors": []any{map[string]any{"sourceCIDR": map[string]any{"type": "Distinct", "value": cidr}}},
+			"limit":           map[string]any{"requests": spec.RateLimitRPS, "unit": "Second"},
+		})
+	}
+	return &kube.Custom{
+		APIVersion: "gateway.envoyproxy.io/v1alpha1", Kind: "BackendTrafficPolicy",
+		Metadata: workload.ObjectMeta(refs, names.BackstageName+"-rate-limit", spec.Namespace, names.BackstageSelector, nil),
+		Spec: map[string]any{
+			"targetRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": names.BackstageName}},
+			"rateLimit":  map[string]any{"type": "Local", "local": map[string]any{"rules": rules}},
 		},
 	}
 }

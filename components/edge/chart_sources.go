@@ -15,16 +15,17 @@ import (
 // chartSource is chart at version from, in order: its local path, the mirror, the
 // chart's public repository.
 func chartSource(chart, publicRepo, version, mirror, path string) ChartSource {
+	if mirror == "" {
+		mirror = publicRepo
+	}
 	switch {
 	case path != "":
 		// The chart's own version is the one installed.
 		return ChartSource{Chart: path}
 	case strings.HasPrefix(mirror, "oci://"):
 		return ChartSource{Chart: strings.TrimSuffix(mirror, "/") + "/" + chart, Version: version}
-	case mirror != "":
-		return ChartSource{Chart: chart, Repo: mirror, Version: version}
 	}
-	return ChartSource{Chart: chart, Repo: publicRepo, Version: version}
+	return ChartSource{Chart: chart, Repo: mirror, Version: version}
 }
 
 // CheckChartRepository accepts a mirror the provider can pull every chart from: an

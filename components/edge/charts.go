@@ -62,10 +62,17 @@ func retainCRDs(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.R
 // returned chart starts only once cert-manager's webhook answers: the chart's API
 // check, a post-install hook that a Chart would drop, is made an ordinary Job that the
 // provider waits for.
-func CertManagerChart(ctx *pulumi.Context, name string, src ChartSource, namespace pulumi.StringInput, highAvailability bool, opts ...pulumi.ResourceOption) (*helmv4.Chart, error) {
+func CertManagerChart(ctx *pulumi.Context, name string, src ChartSource, namespace pulumi.StringInput, highAvailability, gatewayAPI bool, opts ...pulumi.ResourceOption) (*helmv4.Chart, error) {
 	values := pulumi.Map{
 		"crds":   pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
 		"global": pulumi.Map{"leaderElection": pulumi.Map{"namespace": namespace}},
+	}
+	if gatewayAPI {
+		// Certificates for Gateways' listeners, and HTTP-01 solvers as HTTPRoutes.
+		values["config"] = pulumi.Map{
+			"apiVersion": pulumi.String("controller.config.cert-manager.io/v1alpha1"), "kind": pulumi.String("ControllerConfiguration"),
+			"enableGatewayAPI": pulumi.Bool(true),
+		}
 	}
 	if highAvailability {
 		// Two of each, so that a drain or a lost node never stops issuance or the

@@ -6,4 +6,6 @@ const (
 	// MinCertManagerChartVersion is the oldest cert-manager release still supported
 	// upstream when this program was written.
 	MinCertManagerChartVersion = "v1.19.0"
+	// MinEnvoyGatewayChartVersion is the release the layer's objects were written for.
+	MinEnvoyGatewayChartVersion = "v1.9.0"
 )

@@ -18,8 +18,29 @@ import (
 // selfSignedCASecretName holds the CA that the self-signed-ca issuer signs with.
 const selfSignedCASecretName = "backstage-ca"
 
+// Controller is the edge the layer installs in front of Backstage.
+type Controller string
+
+const (
+	// ControllerIngressNginx is the seed's edge: ingress-nginx, retired upstream.
+	ControllerIngressNginx Controller = "ingress-nginx"
+	// ControllerEnvoyGateway is Envoy Gateway with a Gateway for the stack's host.
+	ControllerEnvoyGateway Controller = "envoy-gateway"
+)
+
 // SecurityLayerArgs configures the ingress controller, cert-manager and the issuers.
 type SecurityLayerArgs struct {
+	// Optional: defaults to ControllerIngressNginx.
+	Controller Controller
+	// Required with ControllerEnvoyGateway: the host the Gateway's listeners serve and
+	// the namespace whose routes its HTTPS listener admits.
+	Host, RouteNamespace string
+	// Optional: the ClusterIssuer of the Gateway's certificate; none for plain HTTP.
+	GatewayIssuer Issuer
+	// Optional: defaults to pins.EnvoyGatewayChartVersion.
+	EnvoyGatewayChartVersion string
+	// Optional: a local Envoy Gateway chart, as CertManagerChartPath.
+	EnvoyGatewayChartPath string
 	// Optional: defaults to DefaultIngressNginxChartVersion, the final ingress-nginx chart.
 	IngressNginxChartVersion string
 	// Optional: defaults to DefaultCertManagerChartVersion.
@@ -88,6 +109,8 @@ func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
 	out.CertManagerChartVersion = workload.OrDefault(out.CertManagerChartVersion, pins.CertManagerChartVersion)
 	out.IngressControllerNamespace = workload.OrDefault(out.IngressControllerNamespace, DefaultIngressControllerNamespace)
 	out.IngressClassName = workload.OrDefault(out.IngressClassName, names.DefaultIngressClassName)
+	out.Controller = workload.OrDefault(out.Controller, ControllerIngressNginx)
+	out.EnvoyGatewayChartVersion = workload.OrDefault(out.EnvoyGatewayChartVersion, pins.EnvoyGatewayChartVersion)
 	return out
 }
 
@@ -101,16 +124,6 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	}
 	child := pulumi.Parent(comp)
 
-	// hostPorts break Pod Security "baseline", so the Kind controller namespace can only
-	// be privileged; everywhere else the charts' pods run under "restricted".
-	ingressLevel := "restricted"
-	if args.KindCluster {
-		ingressLevel = "privileged"
-	}
-	ingressNS, err := kube.New(ctx, name+"-ingress-nginx-namespace", func(refs *kube.Refs) any { return namespace.Labelled(args.IngressControllerNamespace, ingressLevel) }, child)
-	if err != nil {
-		return nil, err
-	}
 	certNS, err := kube.New(ctx, name+"-cert-manager-namespace", func(refs *kube.Refs) any { return namespace.Labelled("cert-manager", "restricted") }, child)
 	if err != nil {
 		return nil, err
@@ -120,29 +133,25 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 	// issuers need its webhook answering.
 	certManager, err := CertManagerChart(ctx, name+"-cert-manager",
 		chartSource("cert-manager", certManagerRepo, args.CertManagerChartVersion, args.ChartRepository, args.CertManagerChartPath),
-		certNS.Name(), args.HighAvailability, child)
+		certNS.Name(), args.HighAvailability, args.Controller == ControllerEnvoyGateway, child)
 	if err != nil {
 		return nil, err
 	}
 	afterCertManager := pulumi.DependsOn([]pulumi.Resource{certManager})
-	ingressNginx, err := IngressNginxChart(ctx, name+"-ingress-nginx",
-		chartSource("ingress-nginx", ingressNginxRepo, args.IngressNginxChartVersion, args.ChartRepository, args.IngressNginxChartPath),
-		ingressNS.Name(), args, child, afterCertManager)
-	if err != nil {
-		return nil, err
-	}
-	comp.Ready = []pulumi.Resource{certManager, ingressNginx}
-	if _, err := kube.New(ctx, name+"-ingress-nginx-webhook-policy", func(refs *kube.Refs) any {
-		return &networkingv1.NetworkPolicy{
-			ObjectMeta: workload.ObjectMeta(refs, "ingress-nginx-controller", ingressNS.Name(), nil, map[string]string{
-				// The chart's controller pods are not among the objects a linter sees.
-				"kube-score/ignore":        "networkpolicy-targets-pod",
-				"kube-score/ignore-reason": "selects the ingress-nginx chart's controller pods",
-			}),
-			Spec: controllerPolicy(args.WebhookSourceCIDRs, args.MetricsScraperNamespace),
+	comp.Ready = []pulumi.Resource{certManager}
+	switch args.Controller {
+	case ControllerEnvoyGateway:
+		ready, err := registerEnvoyGateway(ctx, name, args, child, afterCertManager)
+		if err != nil {
+			return nil, err
 		}
-	}, child); err != nil {
-		return nil, err
+		comp.Ready = append(comp.Ready, ready...)
+	default:
+		ingressNginx, err := registerIngressNginx(ctx, name, args, child, afterCertManager)
+		if err != nil {
+			return nil, err
+		}
+		comp.Ready = append(comp.Ready, ingressNginx)
 	}
 
 	var issuers pulumi.StringArray
@@ -181,6 +190,99 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 		"issuers":          comp.Issuers,
 		"caCertificate":    comp.CACertificate,
 	})
+}
+
+// registerIngressNginx registers the seed's edge: the controller's namespace, chart
+// and the policy around its webhook and metrics ports.
+func registerIngressNginx(ctx *pulumi.Context, name string, args SecurityLayerArgs, child, afterCertManager pulumi.ResourceOption) (pulumi.Resource, error) {
+	// hostPorts break Pod Security "baseline", so the Kind controller namespace can only
+	// be privileged; everywhere else the charts' pods run under "restricted".
+	ingressLevel := "restricted"
+	if args.KindCluster {
+		ingressLevel = "privileged"
+	}
+	ingressNS, err := kube.New(ctx, name+"-ingress-nginx-namespace", func(refs *kube.Refs) any { return namespace.Labelled(args.IngressControllerNamespace, ingressLevel) }, child)
+	if err != nil {
+		return nil, err
+	}
+	ingressNginx, err := IngressNginxChart(ctx, name+"-ingress-nginx",
+		chartSource("ingress-nginx", ingressNginxRepo, args.IngressNginxChartVersion, args.ChartRepository, args.IngressNginxChartPath),
+		ingressNS.Name(), args, child, afterCertManager)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kube.New(ctx, name+"-ingress-nginx-webhook-policy", func(refs *kube.Refs) any {
+		return &networkingv1.NetworkPolicy{
+			ObjectMeta: workload.ObjectMeta(refs, "ingress-nginx-controller", ingressNS.Name(), nil, map[string]string{
+				// The chart's controller pods are not among the objects a linter sees.
+				"kube-score/ignore":        "networkpolicy-targets-pod",
+				"kube-score/ignore-reason": "selects the ingress-nginx chart's controller pods",
+			}),
+			Spec: controllerPolicy(args.WebhookSourceCIDRs, args.MetricsScraperNamespace),
+		}
+	}, child); err != nil {
+		return nil, err
+	}
+	return ingressNginx, nil
+}
+
+// registerEnvoyGateway registers the maintained edge (envoy_gateway.go): the
+// controller's namespace, certgen, chart and policies, the GatewayClass and its
+// EnvoyProxy, the Gateway, its redirect route and its TLS policy. It returns what
+// Backstage's route waits for.
+func registerEnvoyGateway(ctx *pulumi.Context, name string, args SecurityLayerArgs, child, afterCertManager pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	ns, err := kube.New(ctx, name+"-envoy-gateway-namespace", func(refs *kube.Refs) any { return namespace.Labelled(EnvoyGatewayNamespace, "restricted") }, child)
+	if err != nil {
+		return nil, err
+	}
+	var certgen []pulumi.Resource
+	for _, kind := range certgenKinds {
+		object, err := kube.New(ctx, name+"-envoy-gateway-certgen-"+kind, func(refs *kube.Refs) any {
+			return certgenObject(refs, ns.Name(), envoyGatewayImage(args.EnvoyGatewayChartVersion), kind)
+		}, child, pulumi.DependsOn(certgen))
+		if err != nil {
+			return nil, err
+		}
+		certgen = append(certgen, object)
+	}
+	chart, err := newChart(ctx, name+"-envoy-gateway", envoyGatewayRelease,
+		chartSource(envoyGatewayChart, envoyGatewayRepo, args.EnvoyGatewayChartVersion, args.ChartRepository, args.EnvoyGatewayChartPath),
+		ns.Name(), envoyGatewayValues(args), nil, child, pulumi.DependsOn(certgen))
+	if err != nil {
+		return nil, err
+	}
+	for _, policyName := range []string{envoyGatewayControllerPolicy, envoyDataPlanePolicy} {
+		if _, err := kube.New(ctx, name+"-"+policyName+"-policy", func(refs *kube.Refs) any {
+			return envoyGatewayPolicy(ns.Name(), refs, args.MetricsScraperNamespace, policyName)
+		}, child); err != nil {
+			return nil, err
+		}
+	}
+	afterChart := pulumi.DependsOn([]pulumi.Resource{chart})
+	proxy, err := kube.New(ctx, name+"-envoy-proxy", func(refs *kube.Refs) any { return envoyProxy(ns.Name(), refs, args.HighAvailability) }, child, afterChart)
+	if err != nil {
+		return nil, err
+	}
+	class, err := kube.New(ctx, name+"-gateway-class", func(refs *kube.Refs) any { return gatewayClass(refs, ns.Name()) }, child, afterChart, pulumi.DependsOn([]pulumi.Resource{proxy}))
+	if err != nil {
+		return nil, err
+	}
+	// The Gateway's certificate comes from cert-manager's Gateway API support.
+	gw, err := kube.New(ctx, name+"-gateway", func(refs *kube.Refs) any { return gateway(refs, ns.Name(), args) }, child,
+		afterCertManager, pulumi.DependsOn([]pulumi.Resource{class}))
+	if err != nil {
+		return nil, err
+	}
+	afterGateway := pulumi.DependsOn([]pulumi.Resource{gw})
+	redirect, err := kube.New(ctx, name+"-gateway-redirect", func(refs *kube.Refs) any { return redirectRoute(refs, ns.Name(), args.Host) }, child, afterGateway)
+	if err != nil {
+		return nil, err
+	}
+	tls, err := kube.New(ctx, name+"-gateway-tls-policy", func(refs *kube.Refs) any { return tlsPolicy(refs, ns.Name()) }, child, afterGateway)
+	if err != nil {
+		return nil, err
+	}
+	return []pulumi.Resource{chart, gw, redirect, tls}, nil
 }
 
 // selfSignedCA makes a CA key and certificate with pulumi-tls and stores them in the
@@ -241,11 +343,21 @@ func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) map[string]any {
 			"email":               args.ACMEEmail,
 			"server":              acmeDirectories[issuer],
 			"privateKeySecretRef": map[string]any{"name": string(issuer) + "-account-key"},
-			"solvers": []any{map[string]any{"http01": map[string]any{
-				"ingress": map[string]any{"ingressClassName": args.IngressClassName},
-			}}},
+			"solvers":             []any{map[string]any{"http01": acmeSolver(args)}},
 		},
 	}
+}
+
+// acmeSolver answers HTTP-01 challenges through the edge the layer runs: an Ingress
+// of the controller's class, or an HTTPRoute on the Gateway's HTTP listener.
+func acmeSolver(args SecurityLayerArgs) map[string]any {
+	if args.Controller == ControllerEnvoyGateway {
+		return map[string]any{"gatewayHTTPRoute": map[string]any{"parentRefs": []any{map[string]any{
+			"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName,
+			"namespace": EnvoyGatewayNamespace, "sectionName": GatewayHTTPListener,
+		}}}}
+	}
+	return map[string]any{"ingress": map[string]any{"ingressClassName": args.IngressClassName}}
 }
 
 func ingressNginxValues(args SecurityLayerArgs) pulumi.Map {

@@ -6,6 +6,7 @@ package pins
 const (
 	IngressNginxChartVersion = "4.15.1"  // the final release: ingress-nginx is retired upstream
 	CertManagerChartVersion  = "v1.21.2" // 1.19 or later: older releases are out of support
+	EnvoyGatewayChartVersion = "v1.9.1"  // chart and controller image share the version
 	// One pinned image per PostgreSQL major: Renovate moves each within its major only.
 	Postgres14Image = "postgres:14.19"
 	Postgres15Image = "postgres:15.14"
