@@ -139,7 +139,11 @@ func (e *RefusedError) NothingRegistered() bool { return true }
 // SecurityLayerArgs are the args of the ingress controller, cert-manager and issuers.
 func (s *Stack) SecurityLayerArgs() *edge.SecurityLayerArgs {
 	args := s.Security
-	args.IngressControllerNamespace = s.ingressControllerNamespace()
+	if s.Edge != EdgeEnvoyGateway {
+		// Envoy Gateway's namespace is its own; the key names ingress-nginx's, kept
+		// during a move.
+		args.IngressControllerNamespace = s.ingressControllerNamespace()
+	}
 	if s.Edge == EdgeEnvoyGateway {
 		args.Controller = edge.ControllerEnvoyGateway
 		args.Host, args.RouteNamespace = s.App.Host, s.Namespace
@@ -163,14 +167,15 @@ func (s *Stack) SecurityLayerArgs() *edge.SecurityLayerArgs {
 // NetworkIsolationArgs are the args of the app namespace's NetworkPolicies.
 func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *network.NetworkIsolationArgs {
 	return &network.NetworkIsolationArgs{
-		Namespace:                  namespace,
-		IngressControllerNamespace: s.ingressControllerNamespace(),
-		APIServerCIDRs:             s.APIServerCIDRs,
-		EgressRules:                s.EgressRules,
-		MetadataEgress:             s.MetadataEgress,
-		Metrics:                    s.Metrics.args(),
-		DatabaseCIDRs:              s.DatabaseCIDRs(),
-		DatabasePort:               s.External.Port,
+		Namespace:                      namespace,
+		IngressControllerNamespace:     s.ingressControllerNamespace(),
+		KeptIngressControllerNamespace: s.keptIngressNginx(),
+		APIServerCIDRs:                 s.APIServerCIDRs,
+		EgressRules:                    s.EgressRules,
+		MetadataEgress:                 s.MetadataEgress,
+		Metrics:                        s.Metrics.args(),
+		DatabaseCIDRs:                  s.DatabaseCIDRs(),
+		DatabasePort:                   s.External.Port,
 	}
 }
 
@@ -273,8 +278,12 @@ func (s *Stack) BackstageArgs(namespace, serviceAccountName pulumi.StringInput, 
 		args.ClusterIssuer = s.TLS
 	}
 	if args.Gateway != nil {
-		// The Gateway's owner terminates TLS on its listeners.
-		args.TLS, args.ClusterIssuer = pulumi.BoolRef(true), ""
+		// The Gateway's owner terminates TLS on its listeners; an Ingress kept during a
+		// move keeps its certificate.
+		args.KeepIngress = s.keptIngressNginx() != ""
+		if !args.KeepIngress {
+			args.TLS, args.ClusterIssuer = pulumi.BoolRef(true), ""
+		}
 	}
 	return &args
 }

@@ -113,6 +113,7 @@ var table = []entry{
 	KeyPostgresUpgrade,
 	KeyMaintenance,
 	KeyEdge,
+	KeyKeepIngressNginx,
 	KeyGatewayRef,
 }
 

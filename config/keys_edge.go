@@ -19,10 +19,15 @@ const (
 
 var KeyEdge = &Key[string]{
 	Setting: Setting{Name: "edge", Example: EdgeEnvoyGateway,
-		Description: "envoy-gateway (the security layer installs Envoy Gateway and a Gateway for the host; Backstage gets an HTTPRoute), ingress-nginx (an Ingress; the layer installs the controller, retired upstream) or gateway (an HTTPRoute on the Gateway named by gatewayRef, whose owner holds TLS, redirects and rate limits)."},
-	Default: EdgeIngressNginx,
-	Into:    func(s *Stack) *string { return &s.Edge },
-	Check:   oneOf(EdgeIngressNginx, EdgeGateway, EdgeEnvoyGateway),
+		Description: "envoy-gateway (the security layer installs Envoy Gateway and a Gateway for the host; Backstage gets an HTTPRoute), ingress-nginx (an Ingress; the layer installs the controller, retired upstream) or gateway (an HTTPRoute on the Gateway named by gatewayRef, whose owner holds TLS, redirects and rate limits). Required with the security layer, so that no stack changes edge by an upgrade of this program; without the layer, an Ingress for the cluster's own controller."},
+	Into:  func(s *Stack) *string { return &s.Edge },
+	Check: oneOf("", EdgeIngressNginx, EdgeGateway, EdgeEnvoyGateway),
+}
+
+var KeyKeepIngressNginx = &Key[bool]{
+	Setting: Setting{Name: "keepIngressNginx", Example: "true",
+		Description: "With edge: envoy-gateway, keep ingress-nginx and Backstage's Ingress running beside the Gateway (and the ACME challenges on ingress-nginx) while DNS moves to the Gateway's address; remove once the old address is idle (docs/operations.md: Moving the edge)."},
+	Into: func(s *Stack) *bool { return &s.Security.KeepIngressNginx },
 }
 
 var KeyEnvoyGatewayChartVersion = &Key[string]{
@@ -56,6 +61,11 @@ var KeyGatewayRef = &Key[string]{
 // Gateway implementation, so the security layer is off, and the data plane's
 // namespace is the one allowed to reach Backstage unless set otherwise.
 func checkEdgeRules(s *Stack, refused keySet) (out []finding) {
+	if s.Edge == "" && s.InstallSecurityLayer && !refused[KeyEdge.Name] {
+		out = append(out, problem(KeyEdge.Name, "is not set, and the security layer installs the edge it names: `%s %s` for a new stack (Envoy Gateway, maintained); "+
+			"a stack deployed before edge was required runs ingress-nginx: `%s %s` keeps it, and docs/operations.md (Moving the edge) moves it without downtime",
+			KeyEdge.FullName(), EdgeEnvoyGateway, KeyEdge.FullName(), EdgeIngressNginx))
+	}
 	if s.Edge == EdgeEnvoyGateway {
 		if s.GatewayRef != "" {
 			out = append(out, problem(KeyGatewayRef.Name, "is set but %s is %s, whose Gateway the security layer makes (%s/%s); remove it, or set `%s %s` to attach to yours",
@@ -101,13 +111,32 @@ func (s *Stack) gateway() *backstage.GatewayRef {
 	return &gateway
 }
 
-// ingressControllerNamespace is the one namespace allowed to reach Backstage: on the
-// Gateway edge, the Gateway's unless the stack names its data plane's. Pulumi.yaml's
+// ingressControllerNamespace is the namespace of the proxies that reach Backstage:
+// Envoy Gateway's own; on the Gateway edge, the Gateway's unless the stack names its
+// data plane's. Pulumi.yaml's
 // default reads as set, so the default stands for "not chosen": the ingress-nginx
 // namespace has nothing to do with a Gateway.
 func (s *Stack) ingressControllerNamespace() string {
+	if s.Edge == EdgeEnvoyGateway {
+		return edge.EnvoyGatewayNamespace
+	}
 	if gateway := s.gateway(); gateway != nil && s.Security.IngressControllerNamespace == edge.DefaultIngressControllerNamespace {
 		return gateway.Namespace
 	}
 	return s.Security.IngressControllerNamespace
+}
+
+// keptIngressNginx is the ingress-nginx namespace that still answers for the host
+// while the edge moves to Envoy Gateway; empty otherwise.
+func (s *Stack) keptIngressNginx() string {
+	if s.Edge == EdgeEnvoyGateway && s.Security.KeepIngressNginx {
+		return s.Security.IngressControllerNamespace
+	}
+	return ""
+}
+
+// runsIngressNginx: the security layer installs ingress-nginx, as the edge or kept
+// beside Envoy Gateway during a move.
+func (s *Stack) runsIngressNginx() bool {
+	return s.InstallSecurityLayer && (s.Edge != EdgeEnvoyGateway || s.Security.KeepIngressNginx)
 }

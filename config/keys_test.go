@@ -36,12 +36,26 @@ func TestDefaultsPassTheirOwnChecksInProduction(t *testing.T) {
 		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
 		"backstage:host":        "backstage.example.com",
 		"backstage:acmeEmail":   "ops@example.com",
-		// Required with the security layer: where the API server calls its webhook from.
+		// Required with the security layer.
+		KeyEdge.FullName(): EdgeEnvoyGateway,
+	}, nil)
+	assert.Empty(t, s.Warnings)
+}
+
+// ingress-nginx, which stacks deployed before edge was required run, is the one thing
+// production warns about: it is retired upstream.
+func TestProductionWarnsAboutTheRetiredEdge(t *testing.T) {
+	s := load(t, map[string]string{
+		"backstage:environment": "production",
+		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":        "backstage.example.com",
+		"backstage:acmeEmail":   "ops@example.com",
+		KeyEdge.FullName():      EdgeIngressNginx,
+		// Required with ingress-nginx: where the API server calls its webhook from.
 		KeyIngressWebhookSourceCIDRs.FullName(): `["10.0.0.0/28"]`,
 	}, nil)
-	// The one thing production warns about by default: the edge it installs is retired.
 	require.Len(t, s.Warnings, 1)
-	assert.Contains(t, s.Warnings[0], KeyInstallSecurityLayer.FullName()+": ingress-nginx is retired upstream")
+	assert.Contains(t, s.Warnings[0], KeyEdge.FullName()+": ingress-nginx is retired upstream")
 }
 
 func TestListsAcceptYAMLAndCommaSeparatedStrings(t *testing.T) {
@@ -88,6 +102,7 @@ func developmentStack(overrides map[string]string) map[string]string {
 		"backstage:host":                    "backstage.example.com",
 		"backstage:tls":                     "none",
 		"backstage:ingressAdmissionWebhook": "false",
+		"backstage:edge":                    "ingress-nginx",
 	}
 	for k, v := range overrides {
 		cfg[k] = v

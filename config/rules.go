@@ -85,7 +85,7 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 	}
 	out = append(out, checkInertKeys(s, refused)...)
 	if s.InstallSecurityLayer && !refused.any(KeyNamespace.Name) {
-		for owner, ns := range map[string]string{"ingress-nginx": s.Security.IngressControllerNamespace, "cert-manager": "cert-manager"} {
+		for owner, ns := range map[string]string{"ingress-nginx": s.Security.IngressControllerNamespace, "cert-manager": "cert-manager", "Envoy Gateway": edge.EnvoyGatewayNamespace} {
 			if s.Namespace == ns {
 				out = append(out, problem(KeyNamespace.Name, "is %s, where the security layer installs %s; the two would share a namespace whose policies and Pod Security the program sets for Backstage; give Backstage its own, e.g. backstage",
 					ns, owner))
@@ -118,9 +118,9 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 		}
 	}
 	out = append(out, checkAdmissionWebhook(s, refused)...)
-	if s.InstallSecurityLayer && s.Environment == Production {
+	if s.runsIngressNginx() && s.Environment == Production {
 		out = append(out, warning(fmt.Sprintf("%s: ingress-nginx is retired upstream (its final release was in March 2026) and its nginx gets no more fixes (CVE-2026-42945 is unpatched); "+
-			"plan the move to a Gateway API implementation (docs/security.md)", KeyInstallSecurityLayer.FullName())))
+			"move to `%s %s` (docs/operations.md: Moving the edge)", KeyEdge.FullName(), KeyEdge.FullName(), EdgeEnvoyGateway)))
 	}
 	out = append(out, checkDatabaseRules(s, refused)...)
 	out = append(out, checkPostgresMajor(s, refused, time.Now())...)
@@ -154,7 +154,7 @@ func checkPostgresMajor(s *Stack, refused keySet, now time.Time) (out []finding)
 // NetworkPolicies its port admits only the API server's addresses, which the stack must
 // name, or the webhook does not run at all.
 func checkAdmissionWebhook(s *Stack, refused keySet) (out []finding) {
-	if !s.InstallSecurityLayer {
+	if !s.runsIngressNginx() {
 		return
 	}
 	if !s.AdmissionWebhook {
@@ -214,9 +214,12 @@ func checkInertKeys(s *Stack, refused keySet) (out []finding) {
 			[]entry{KeyACMEEmail}},
 		{s.InstallSecurityLayer, fmt.Sprintf("%s is false", KeyInstallSecurityLayer.FullName()), "the security layer uses it",
 			[]entry{KeyIngressNginxChartVersion, KeyCertManagerChartVersion, KeyChartRepository, KeyCertManagerChartPath, KeyIngressNginxChartPath}},
-		{s.Edge != EdgeEnvoyGateway, fmt.Sprintf("%s is envoy-gateway", KeyEdge.FullName()), "the ingress-nginx edge uses it",
-			[]entry{KeyIngressNginxChartVersion, KeyIngressNginxChartPath, KeyIngressWebhookSourceCIDRs, KeyIngressClassName, KeyKindCluster}},
-		{s.Edge == EdgeEnvoyGateway, fmt.Sprintf("%s is %s", KeyEdge.FullName(), s.Edge), "`" + KeyEdge.FullName() + " envoy-gateway` uses it",
+		{s.Edge != EdgeEnvoyGateway || s.Security.KeepIngressNginx, fmt.Sprintf("%s is envoy-gateway", KeyEdge.FullName()),
+			"the ingress-nginx edge uses it, and " + KeyKeepIngressNginx.FullName() + " during a move",
+			[]entry{KeyIngressNginxChartVersion, KeyIngressNginxChartPath, KeyIngressWebhookSourceCIDRs, KeyIngressClassName, KeyKindCluster, KeyIngressControllerNamespace, KeyIngressAdmissionWebhook}},
+		{s.Edge == EdgeEnvoyGateway, fmt.Sprintf("%s is %s", KeyEdge.FullName(), orNotSet(s.Edge)), "it keeps ingress-nginx beside Envoy Gateway during a move, with `" + KeyEdge.FullName() + " envoy-gateway`",
+			[]entry{KeyKeepIngressNginx}},
+		{s.Edge == EdgeEnvoyGateway, fmt.Sprintf("%s is %s", KeyEdge.FullName(), orNotSet(s.Edge)), "`" + KeyEdge.FullName() + " envoy-gateway` uses it",
 			[]entry{KeyEnvoyGatewayChartVersion, KeyEnvoyGatewayChartPath}},
 		{s.Security.EnvoyGatewayChartPath == "", fmt.Sprintf("%s is set", KeyEnvoyGatewayChartPath.FullName()), "the local chart's own version is installed",
 			[]entry{KeyEnvoyGatewayChartVersion}},
@@ -240,10 +243,21 @@ func checkInertKeys(s *Stack, refused keySet) (out []finding) {
 	return out
 }
 
-// edgeChartPath is the local chart path of the edge the layer installs.
+// edgeChartPath is the local chart path of the edge the layer installs; empty when
+// one of its charts (both, during a move) comes from a repository.
 func (s *Stack) edgeChartPath() string {
-	if s.Edge == EdgeEnvoyGateway {
-		return s.Security.EnvoyGatewayChartPath
+	switch {
+	case s.Edge != EdgeEnvoyGateway:
+		return s.Security.IngressNginxChartPath
+	case s.Security.KeepIngressNginx && s.Security.IngressNginxChartPath == "":
+		return ""
 	}
-	return s.Security.IngressNginxChartPath
+	return s.Security.EnvoyGatewayChartPath
+}
+
+func orNotSet(v string) string {
+	if v == "" {
+		return "not set"
+	}
+	return v
 }

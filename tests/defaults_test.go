@@ -23,7 +23,9 @@ func TestComponentDefaultsEqualTheKeyTablesDefaults(t *testing.T) {
 		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
 		"backstage:host":        "backstage.example.com",
 		"backstage:acmeEmail":   "ops@example.com",
-		// Required with the security layer: where the API server calls its webhook from.
+		// Required with the security layer: its edge, and (ingress-nginx's) where the
+		// API server calls its webhook from.
+		"backstage:edge":                      "ingress-nginx",
 		"backstage:ingressWebhookSourceCidrs": `["10.0.0.0/28"]`,
 	}}
 	cfg := loadConfig(t, required)

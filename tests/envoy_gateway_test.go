@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,7 +13,7 @@ import (
 // edge: envoy-gateway installs the maintained edge in the security layer, with the
 // policy the ingress-nginx edge has, in Gateway API objects.
 func TestEnvoyGatewayEdgeInstallsTheImplementationAndItsPolicy(t *testing.T) {
-	rec := mustRun(t, loadStack(t, "prod").with("edge", "envoy-gateway"))
+	rec := mustRun(t, envoyGatewayProd(t))
 	const ns = "envoy-gateway-system"
 
 	charts := rec.ofType(typeChart)
@@ -105,13 +106,13 @@ func TestEnvoyGatewayEdgeRefusals(t *testing.T) {
 	}{
 		{"without the layer", loadStack(t, "dev").with("edge", "envoy-gateway").with("installSecurityLayer", "false"),
 			"backstage:edge: is envoy-gateway, which the security layer installs, but installSecurityLayer is false"},
-		{"with another Gateway", loadStack(t, "prod").with("edge", "envoy-gateway").with("gatewayRef", "gateway-system/shared"),
+		{"with another Gateway", envoyGatewayProd(t).with("gatewayRef", "gateway-system/shared"),
 			"backstage:gatewayRef: is set but edge is envoy-gateway, whose Gateway the security layer makes"},
-		{"an ingress-nginx key", loadStack(t, "prod").with("edge", "envoy-gateway").with("ingressNginxChartVersion", "4.14.0"),
+		{"an ingress-nginx key", envoyGatewayProd(t).with("ingressNginxChartVersion", "4.14.0"),
 			"backstage:ingressNginxChartVersion: is set, but backstage:edge is envoy-gateway, so it does nothing"},
 		{"an Envoy Gateway key on ingress-nginx", loadStack(t, "prod").with("envoyGatewayChartVersion", "v1.9.0"),
 			"backstage:envoyGatewayChartVersion: is set, but backstage:edge is ingress-nginx, so it does nothing"},
-		{"an old release", loadStack(t, "prod").with("edge", "envoy-gateway").with("envoyGatewayChartVersion", "v1.8.2"),
+		{"an old release", envoyGatewayProd(t).with("envoyGatewayChartVersion", "v1.8.2"),
 			"older than v1.9.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,4 +121,77 @@ func TestEnvoyGatewayEdgeRefusals(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// envoyGatewayProd is the prod stack moved to Envoy Gateway: its ingress-nginx keys,
+// which the new edge refuses as doing nothing, gone.
+func envoyGatewayProd(t *testing.T) stackConfig {
+	return loadStack(t, "prod").with("edge", "envoy-gateway").with("ingressNginxChartVersion", "<unset>").with("ingressAdmissionWebhook", "<unset>")
+}
+
+// The move from ingress-nginx (docs/operations.md: Moving the edge): with
+// keepIngressNginx both edges answer for the host, Backstage admits both, and the ACME
+// challenges stay on ingress-nginx, where DNS still points; each object ingress-nginx
+// had keeps its name, so nothing of it is replaced during the move.
+func TestKeepIngressNginxRunsBothEdgesDuringTheMove(t *testing.T) {
+	before := mustRun(t, loadStack(t, "prod"))
+	during := mustRun(t, envoyGatewayProd(t).with("keepIngressNginx", "true").with("ingressAdmissionWebhook", "false"))
+	after := mustRun(t, envoyGatewayProd(t))
+
+	assert.Len(t, during.ofType(typeChart), 3, "cert-manager, Envoy Gateway and ingress-nginx")
+	for _, old := range before.Registrations() {
+		if old.Type == typeIngress || strings.Contains(old.Name, "ingress-nginx") {
+			kept := during.byName(t, old.Name)
+			assert.Equal(t, old.Inputs, kept.Inputs, "%s is kept as it was", old.Name)
+		}
+	}
+	assert.Len(t, during.ofType(typeIngress), 1)
+	during.kube(t, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "backstage")
+
+	from := func(rec *recorder) []string {
+		var out []string
+		for _, peer := range get(rec.kube(t, typeNetPol, "backstage-ingress").Inputs, "spec", "ingress", "0", "from").ArrayValue() {
+			out = append(out, str(peer.ObjectValue(), "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"))
+		}
+		return out
+	}
+	assert.Equal(t, []string{"ingress-nginx"}, from(before))
+	assert.Equal(t, []string{"envoy-gateway-system", "ingress-nginx"}, from(during))
+	assert.Equal(t, []string{"envoy-gateway-system"}, from(after))
+
+	solver := func(rec *recorder) string {
+		issuer := rec.kube(t, typeCustom, "letsencrypt-prod").Inputs
+		for kind := range get(issuer, "spec", "acme", "solvers", "0", "http01").ObjectValue() {
+			return string(kind)
+		}
+		return ""
+	}
+	assert.Equal(t, "ingress", solver(during), "Let's Encrypt follows DNS, still on ingress-nginx")
+	assert.Equal(t, "gatewayHTTPRoute", solver(after))
+	assert.Empty(t, after.ofType(typeIngress))
+}
+
+func TestTheEdgeIsStatedWithTheLayer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  stackConfig
+		want string
+	}{
+		{"unset with the layer", loadStack(t, "prod").with("edge", "<unset>"),
+			"backstage:edge: is not set, and the security layer installs the edge it names: `backstage:edge envoy-gateway` for a new stack"},
+		{"keepIngressNginx on ingress-nginx", loadStack(t, "prod").with("keepIngressNginx", "true"),
+			"backstage:keepIngressNginx: is set, but backstage:edge is ingress-nginx, so it does nothing"},
+		{"ingress-nginx's namespace on Envoy Gateway", envoyGatewayProd(t).with("ingressControllerNamespace", "edge"),
+			"backstage:ingressControllerNamespace: is set, but backstage:edge is envoy-gateway, so it does nothing"},
+		{"Backstage in Envoy Gateway's namespace", envoyGatewayProd(t).with("namespace", "envoy-gateway-system"),
+			"backstage:namespace: is envoy-gateway-system, where the security layer installs Envoy Gateway"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(t, tc.cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	rec := mustRun(t, loadStack(t, "local").with("edge", "<unset>"))
+	assert.Len(t, rec.ofType(typeIngress), 1, "without the layer an unset edge is an Ingress for the cluster's controller")
 }

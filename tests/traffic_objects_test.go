@@ -40,6 +40,9 @@ func trafficScenarios(t *testing.T) map[string]stackConfig {
 		"external": withExternalDatabase(t, "prod"),
 		"gateway":  withGateway(t, "prod"),
 		"egress":   withEgressRules(t, "prod"),
+		// The maintained edge, and the move to it with ingress-nginx kept.
+		"envoy-gateway": envoyGatewayProd(t),
+		"edge-move":     envoyGatewayProd(t).with("keepIngressNginx", "true").with("ingressAdmissionWebhook", "false"),
 	}
 }
 

@@ -56,6 +56,9 @@ type BackstageArgs struct {
 	// Optional: defaults to an Ingress. An existing Gateway to attach an HTTPRoute to
 	// instead; its owner then terminates TLS and redirects HTTP.
 	Gateway *GatewayRef
+	// Optional: defaults to false. With Gateway, the Ingress as well, for as long as
+	// DNS moves from the ingress controller to the Gateway: both answer for the host.
+	KeepIngress bool
 	// Optional: what the Ingress waits for: the controller's admission webhook and the
 	// issuer, when the stack installs them. (A component's own dependencies do not
 	// hold back its children.)
@@ -377,9 +380,12 @@ func NewBackstage(ctx *pulumi.Context, name string, in *BackstageArgs, opts ...p
 				return nil, err
 			}
 		}
-	} else if _, err := kube.New(ctx, name+"-ingress", func(refs *kube.Refs) any { return backstageIngress(refs, spec, service.Name()) }, child,
-		pulumi.DependsOn(spec.IngressAfter)); err != nil {
-		return nil, err
+	}
+	if spec.Gateway == nil || spec.KeepIngress {
+		if _, err := kube.New(ctx, name+"-ingress", func(refs *kube.Refs) any { return backstageIngress(refs, spec, service.Name()) }, child,
+			pulumi.DependsOn(spec.IngressAfter)); err != nil {
+			return nil, err
+		}
 	}
 	if spec.Metrics != nil && spec.Metrics.ServiceMonitor {
 		if _, err := kube.New(ctx, name+"-service-monitor", func(refs *kube.Refs) any { return serviceMonitor(refs, spec) },

@@ -37,6 +37,10 @@ type SecurityLayerArgs struct {
 	Host, RouteNamespace string
 	// Optional: the ClusterIssuer of the Gateway's certificate; none for plain HTTP.
 	GatewayIssuer Issuer
+	// Optional: defaults to false. With ControllerEnvoyGateway, ingress-nginx as well,
+	// while DNS moves from it to the Gateway: it keeps answering for the host, and the
+	// ACME HTTP-01 challenges, which follow DNS, stay on it.
+	KeepIngressNginx bool
 	// Optional: defaults to pins.EnvoyGatewayChartVersion.
 	EnvoyGatewayChartVersion string
 	// Optional: a local Envoy Gateway chart, as CertManagerChartPath.
@@ -146,6 +150,13 @@ func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, o
 			return nil, err
 		}
 		comp.Ready = append(comp.Ready, ready...)
+		if args.KeepIngressNginx {
+			ingressNginx, err := registerIngressNginx(ctx, name, args, child, afterCertManager)
+			if err != nil {
+				return nil, err
+			}
+			comp.Ready = append(comp.Ready, ingressNginx)
+		}
 	default:
 		ingressNginx, err := registerIngressNginx(ctx, name, args, child, afterCertManager)
 		if err != nil {
@@ -349,9 +360,11 @@ func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) map[string]any {
 }
 
 // acmeSolver answers HTTP-01 challenges through the edge the layer runs: an Ingress
-// of the controller's class, or an HTTPRoute on the Gateway's HTTP listener.
+// of the controller's class, or an HTTPRoute on the Gateway's HTTP listener. Let's
+// Encrypt reaches whatever DNS names, so while ingress-nginx is kept during a move the
+// challenges stay on it, the Gateway's certificate included.
 func acmeSolver(args SecurityLayerArgs) map[string]any {
-	if args.Controller == ControllerEnvoyGateway {
+	if args.Controller == ControllerEnvoyGateway && !args.KeepIngressNginx {
 		return map[string]any{"gatewayHTTPRoute": map[string]any{"parentRefs": []any{map[string]any{
 			"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName,
 			"namespace": EnvoyGatewayNamespace, "sectionName": GatewayHTTPListener,

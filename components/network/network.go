@@ -27,6 +27,9 @@ type NetworkIsolationArgs struct {
 	// Optional: defaults to DefaultIngressControllerNamespace. The one namespace that may
 	// reach Backstage.
 	IngressControllerNamespace string
+	// Optional: defaults to none. While the edge moves to a Gateway, the ingress
+	// controller's namespace that still answers for the host, allowed as well.
+	KeptIngressControllerNamespace string
 	// Optional: defaults to none. Where the Kubernetes API server listens, so that the
 	// Backstage Kubernetes plugin can reach it; without them the plugin sees no clusters.
 	APIServerCIDRs []string
@@ -143,7 +146,7 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 			PodSelector: *workload.LabelSelector(names.BackstageSelector),
 			PolicyTypes: netpol.PolicyTypes("Ingress"),
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  netpol.Peers(netpol.NamespaceNamed(args.IngressControllerNamespace)),
+				From:  edgePeers(args),
 				Ports: netpol.Ports(netpol.TCP(names.BackstagePort)),
 			}},
 		}},
@@ -158,7 +161,7 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 			PodSelector: *workload.LabelSelector(map[string]string{"acme.cert-manager.io/http01-solver": "true"}),
 			PolicyTypes: netpol.PolicyTypes("Ingress"),
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  netpol.Peers(netpol.NamespaceNamed(args.IngressControllerNamespace)),
+				From:  edgePeers(args),
 				Ports: netpol.Ports(netpol.TCP(8089)),
 			}},
 		}},
@@ -219,4 +222,14 @@ func backstageEgress(args NetworkIsolationArgs) []networkingv1.NetworkPolicyEgre
 		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: netpol.CIDRPeers(MetadataCIDRs), Ports: netpol.Ports(netpol.TCP(80))})
 	}
 	return append(rules, egressRules(args.EgressRules)...)
+}
+
+// edgePeers are the namespaces whose proxies reach Backstage: the edge's, and during a
+// move the ingress controller's that still answers.
+func edgePeers(args NetworkIsolationArgs) []networkingv1.NetworkPolicyPeer {
+	peers := netpol.Peers(netpol.NamespaceNamed(args.IngressControllerNamespace))
+	if kept := args.KeptIngressControllerNamespace; kept != "" && kept != args.IngressControllerNamespace {
+		peers = append(peers, netpol.NamespaceNamed(kept))
+	}
+	return peers
 }

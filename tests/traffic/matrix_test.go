@@ -81,13 +81,29 @@ func checkMatrix(t *testing.T, name string, s scenario) {
 		}
 	}
 	require.NotEmpty(t, app, "the scenario has a Backstage pod")
-	ingressNamespace := "ingress-nginx"
+	// The edge's proxies: the first namespace Backstage admits; during a move to Envoy
+	// Gateway, ingress-nginx's as well.
+	ingressNamespace, keptNamespace := "ingress-nginx", ""
 	for _, pol := range s.Policies {
 		if pol.Name == "backstage-ingress" {
-			ingressNamespace = pol.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]
+			from := pol.Spec.Ingress[0].From
+			ingressNamespace = from[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]
+			if len(from) > 1 {
+				keptNamespace = from[1].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]
+			}
 		}
 	}
-	peers["ingress-controller"] = pod(ingressNamespace, map[string]string{"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"})
+	nginx := map[string]string{"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}
+	envoy := map[string]string{"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
+	if hasPolicy(s, "envoy-data-plane") {
+		peers["ingress-controller"] = pod(ingressNamespace, envoy)
+		peers["envoy-gateway"] = pod(ingressNamespace, map[string]string{"control-plane": "envoy-gateway"})
+	} else {
+		peers["ingress-controller"] = pod(ingressNamespace, nginx)
+	}
+	if keptNamespace != "" {
+		peers["kept-ingress-nginx"] = pod(keptNamespace, nginx)
+	}
 	peers["acme-solver"] = pod(app, map[string]string{"acme.cert-manager.io/http01-solver": "true"})
 	peers["other-pod-in-namespace"] = pod(app, map[string]string{"app": "something-else"})
 	peers["intruder"] = pod("intruder", map[string]string{"app": "intruder"})
@@ -159,16 +175,46 @@ func checkMatrix(t *testing.T, name string, s scenario) {
 			flow{"intruder", "backstage", 9464, tcp, false, "no other namespace scrapes"},
 		)
 	}
+	if hasPolicy(s, "envoy-data-plane") {
+		flows = append(flows,
+			flow{"intruder", "ingress-controller", 10443, tcp, true, "clients reach Envoy's HTTPS listener"},
+			flow{"intruder", "ingress-controller", 10080, tcp, true, "and its HTTP listener (the redirect, ACME's challenges)"},
+			flow{"intruder", "ingress-controller", 19001, tcp, false, "Envoy's stats port is closed to everyone"},
+			flow{"prometheus", "ingress-controller", 19001, tcp, false, "the scraper too, when the stack names none"},
+			flow{"ingress-controller", "envoy-gateway", 18000, tcp, true, "Envoy reaches the controller's xDS port"},
+			flow{"intruder", "envoy-gateway", 18000, tcp, false, "nothing else does"},
+			flow{"backstage", "envoy-gateway", 18000, tcp, false, "not even Backstage"},
+			flow{"intruder", "envoy-gateway", 19001, tcp, false, "the controller's metrics port is closed"},
+		)
+	}
+	if keptNamespace != "" {
+		flows = append(flows,
+			flow{"kept-ingress-nginx", "backstage", 7007, tcp, true, "during the move ingress-nginx still reaches Backstage"},
+			flow{"kept-ingress-nginx", "acme-solver", 8089, tcp, true, "and the challenges, which follow DNS"},
+			flow{"kept-ingress-nginx", "backstage", 9464, tcp, false, "and never the metrics port"},
+		)
+	} else if hasPolicy(s, "envoy-data-plane") {
+		peers["old-ingress-nginx"] = pod("ingress-nginx", nginx)
+		flows = append(flows,
+			flow{"old-ingress-nginx", "backstage", 7007, tcp, false, "after the move ingress-nginx's namespace is one like any other"},
+			flow{"old-ingress-nginx", "acme-solver", 8089, tcp, false, "and the challenges are Envoy's"},
+		)
+	}
+	// ingress-nginx's own policy: the edge's, or kept beside Envoy Gateway.
+	nginxPeer := "ingress-controller"
+	if keptNamespace != "" {
+		nginxPeer = "kept-ingress-nginx"
+	}
 	if hasPolicy(s, "ingress-nginx-controller") {
 		flows = append(flows,
-			flow{"intruder", "ingress-controller", 443, tcp, true, "clients reach the controller's HTTPS port"},
-			flow{"intruder", "ingress-controller", 10254, tcp, false, "its metrics port is closed to everyone else"},
-			flow{"prometheus", "ingress-controller", 10254, tcp, name == "settings", "and open to the scraper namespace when there is one"},
+			flow{"intruder", nginxPeer, 443, tcp, true, "clients reach the controller's HTTPS port"},
+			flow{"intruder", nginxPeer, 10254, tcp, false, "its metrics port is closed to everyone else"},
+			flow{"prometheus", nginxPeer, 10254, tcp, name == "settings", "and open to the scraper namespace when there is one"},
 		)
 		flows = append(flows,
-			flow{"api-server-on-kind", "ingress-controller", 8443, tcp, name == "kind" || name == "settings",
+			flow{"api-server-on-kind", nginxPeer, 8443, tcp, name == "kind" || name == "settings",
 				"the API server calls the admission webhook where its sources are set (elsewhere it is off)"},
-			flow{"intruder", "ingress-controller", 8443, tcp, false, "no pod reaches the webhook (IngressNightmare's precondition)"},
+			flow{"intruder", nginxPeer, 8443, tcp, false, "no pod reaches the webhook (IngressNightmare's precondition)"},
 		)
 	}
 
