@@ -24,6 +24,8 @@ func TestEnvoyGatewayEdgeInstallsTheImplementationAndItsPolicy(t *testing.T) {
 	assert.Equal(t, "docker.io/envoyproxy/gateway:"+pins.EnvoyGatewayChartVersion, str(eg, "values", "global", "images", "envoyGateway", "image"),
 		"the controller's image is the chart's version, also for a chart built from source")
 	assert.Equal(t, "false", str(eg, "values", "topologyInjector", "enabled"), "its webhook is a Helm hook, which a Chart drops")
+	assert.Equal(t, "false", str(eg, "values", "crds", "gatewayAPI", "safeUpgradePolicy", "enabled"),
+		"rendered only while absent or Helm's, it would flip between create and delete on every up")
 	assert.Equal(t, "2", str(eg, "values", "deployment", "replicas"), "production")
 	assert.Equal(t, "1", str(eg, "values", "podDisruptionBudget", "minAvailable"))
 	assert.Equal(t, "true", str(rec.byName(t, "security-cert-manager").Inputs, "values", "config", "enableGatewayAPI"),

@@ -70,6 +70,10 @@ func envoyGatewayValues(args SecurityLayerArgs) pulumi.Map {
 		// The zone-aware routing webhook is installed by a Helm hook, which a Chart does
 		// not run; it is off, and certgen below is told so.
 		"topologyInjector": pulumi.Map{"enabled": pulumi.Bool(false)},
+		// The Gateway API bundle's safe-upgrades admission policy is rendered only while
+		// it is absent or labelled as Helm's (a lookup in the template): under a Chart,
+		// which does not label it so, every other up would delete and the next create it.
+		"crds": pulumi.Map{"gatewayAPI": pulumi.Map{"safeUpgradePolicy": pulumi.Map{"enabled": pulumi.Bool(false)}}},
 	}
 	if args.HighAvailability {
 		values["deployment"] = pulumi.Map{"replicas": pulumi.Int(2)}
@@ -78,12 +82,12 @@ func envoyGatewayValues(args SecurityLayerArgs) pulumi.Map {
 	return values
 }
 
-// certgenObject is one of the chart's certgen Job and its RBAC, which the chart installs as
-// Helm hooks (a Chart drops them): the Job writes the Secrets the controller and Envoy
-// authenticate xDS with.
 // certgenKinds are certgen's objects, in the order they are registered.
 var certgenKinds = []string{"serviceaccount", "role", "rolebinding", "job"}
 
+// certgenObject is the chart's certgen Job or one of its RBAC objects, which the chart
+// installs as Helm hooks (a Chart drops them): the Job writes the Secrets the
+// controller and Envoy authenticate xDS with.
 func certgenObject(refs *kube.Refs, namespace pulumi.StringInput, image, kind string) any {
 	const name = envoyGatewayRelease + "-certgen"
 	meta := workload.ObjectMeta(refs, name, namespace, nil, nil)
