@@ -8,16 +8,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/arhean/backstage-pulumi/program"
 )
 
-// LocalPassphrase encrypts the secrets of the `local` and `realnode` stacks, which exist only for the
-// throwaway control plane on loopback; every other stack needs PULUMI_CONFIG_PASSPHRASE
-// (or a cloud backend's secrets provider).
+// LocalPassphrase encrypts the secrets of the `local`, `local-edge` and `realnode`
+// stacks, which exist only for the throwaway control plane on loopback; every other
+// stack needs PULUMI_CONFIG_PASSPHRASE (or a cloud backend's secrets provider).
 const LocalPassphrase = "local-control-plane"
+
+// localStacks are the stack files whose secrets LocalPassphrase encrypts.
+var localStacks = []string{"local", "local-edge", "realnode"}
 
 // Project is Pulumi.yaml's name, under which the file backend keeps the stacks.
 const Project = "backstage"
@@ -127,7 +131,7 @@ func passphrase(configFrom string) string {
 	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
 		return p
 	}
-	if configFrom == "local" || configFrom == "realnode" {
+	if slices.Contains(localStacks, configFrom) {
 		return LocalPassphrase
 	}
 	return ""
