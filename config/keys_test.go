@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,29 +32,18 @@ func TestEveryKeyIsDeclaredOnceAndDocumented(t *testing.T) {
 // Every default passes its own key's checks, production's included: a production stack
 // that sets only what has no default loads with no problem and no warning.
 func TestDefaultsPassTheirOwnChecksInProduction(t *testing.T) {
-	s := load(t, map[string]string{
-		"backstage:environment": "production",
-		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
-		"backstage:host":        "backstage.example.com",
-		"backstage:acmeEmail":   "ops@example.com",
-		// Required with the security layer.
-		KeyEdge.FullName(): EdgeEnvoyGateway,
-	}, nil)
+	s := load(t, productionStack(map[string]string{KeyEdge.FullName(): EdgeEnvoyGateway}), nil)
 	assert.Empty(t, s.Warnings)
 }
 
 // ingress-nginx, which stacks deployed before edge was required run, is the one thing
 // production warns about: it is retired upstream.
 func TestProductionWarnsAboutTheRetiredEdge(t *testing.T) {
-	s := load(t, map[string]string{
-		"backstage:environment": "production",
-		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
-		"backstage:host":        "backstage.example.com",
-		"backstage:acmeEmail":   "ops@example.com",
-		KeyEdge.FullName():      EdgeIngressNginx,
+	s := load(t, productionStack(map[string]string{
+		KeyEdge.FullName(): EdgeIngressNginx,
 		// Required with ingress-nginx: where the API server calls its webhook from.
 		KeyIngressWebhookSourceCIDRs.FullName(): `["10.0.0.0/28"]`,
-	}, nil)
+	}), nil)
 	require.Len(t, s.Warnings, 1)
 	assert.Contains(t, s.Warnings[0], KeyEdge.FullName()+": ingress-nginx is retired upstream")
 }
@@ -92,6 +82,18 @@ func TestARefusedValueFeedsNoRuleBetweenKeys(t *testing.T) {
 	assert.Contains(t, err.Error(), "backstage:replicas: is -3; use a value from 1 to 20")
 	assert.NotContains(t, err.Error(), "backstage:postgresMaxConnections")
 	assert.Contains(t, err.Error(), "1 problem")
+}
+
+// productionStack is what a production stack must set besides its edge, with overrides.
+func productionStack(overrides map[string]string) map[string]string {
+	cfg := map[string]string{
+		"backstage:environment": "production",
+		"backstage:image":       "ghcr.io/arhean/backstage:1.0.0",
+		"backstage:host":        "backstage.example.com",
+		"backstage:acmeEmail":   "ops@example.com",
+	}
+	maps.Copy(cfg, overrides)
+	return cfg
 }
 
 // developmentStack is a development stack's minimal configuration with overrides.
