@@ -178,7 +178,7 @@ var KeyRenderYAMLToDirectory = &Key[string]{
 
 var KeyInstallSecurityLayer = &Key[bool]{
 	Setting: Setting{Name: "installSecurityLayer", Example: "false",
-		Description: "Install ingress-nginx, cert-manager and the ClusterIssuers; false where the platform already runs them."},
+		Description: "Install the edge named by edge (Envoy Gateway or ingress-nginx), cert-manager and the ClusterIssuers; false where the platform already runs them."},
 	Default: true,
 	Into:    func(s *Stack) *bool { return &s.InstallSecurityLayer },
 }
@@ -250,7 +250,7 @@ var KeyIngressClassName = &Key[string]{
 
 var KeyIngressControllerNamespace = &Key[string]{
 	Setting: Setting{Name: "ingressControllerNamespace", Example: "ingress-system",
-		Description: "The namespace of the ingress controller (with edge: gateway, of the Gateway's data plane, by default the Gateway's), the only one allowed to reach Backstage."},
+		Description: "The ingress-nginx controller's namespace, allowed to reach Backstage (with edge: gateway, the Gateway's data plane's, by default the Gateway's; with envoy-gateway, only while keepIngressNginx)."},
 	Default: edge.DefaultIngressControllerNamespace,
 	Into:    func(s *Stack) *string { return &s.Security.IngressControllerNamespace },
 	Check:   dnsLabel("namespace"),
