@@ -89,8 +89,9 @@ func checkEdgeRules(s *Stack, refused keySet) (out []finding) {
 		return
 	}
 	if s.InstallSecurityLayer {
-		out = append(out, problem(KeyEdge.Name, "is gateway, but %s is true: the layer installs ingress-nginx, and this stack installs no Gateway implementation; "+
-			"set `%s false` and name your Gateway with %s", KeyInstallSecurityLayer.Name, KeyInstallSecurityLayer.FullName(), KeyGatewayRef.Name))
+		out = append(out, problem(KeyEdge.Name, "is gateway (a Gateway someone else runs), but %s is true, and the layer installs an edge of its own; "+
+			"set `%s false` and name your Gateway with %s, or `%s %s` for the layer's Gateway", KeyInstallSecurityLayer.Name, KeyInstallSecurityLayer.FullName(), KeyGatewayRef.Name,
+			KeyEdge.FullName(), EdgeEnvoyGateway))
 		return
 	}
 	return out

@@ -55,7 +55,7 @@ func TestGatewayEdgeRefusals(t *testing.T) {
 	}{
 		{"a Gateway without the edge", loadStack(t, "prod").with("gatewayRef", "gateway-system/shared"), []string{"backstage:gatewayRef: is set but edge is ingress-nginx"}},
 		{"the edge without a Gateway", withGateway(t, "prod").with("gatewayRef", "<unset>"), []string{"backstage:gatewayRef: is required with edge: gateway"}},
-		{"the edge with the layer", withGateway(t, "prod").with("installSecurityLayer", "true"), []string{"backstage:edge: is gateway, but installSecurityLayer is true", "installSecurityLayer false"}},
+		{"the edge with the layer", withGateway(t, "prod").with("installSecurityLayer", "true"), []string{"backstage:edge: is gateway (a Gateway someone else runs), but installSecurityLayer is true", "installSecurityLayer false"}},
 		{"not namespace/name", withGateway(t, "prod").with("gatewayRef", "shared"), []string{"backstage:gatewayRef:", "not namespace/name"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { assertRefused(t, tc.cfg, tc.wantErr...) })

@@ -88,8 +88,9 @@ type SecurityLayerArgs struct {
 	HighAvailability bool
 }
 
-// SecurityLayer is ingress-nginx and cert-manager from pinned charts, with TLS 1.2/1.3
-// only, HSTS, HTTP-to-HTTPS redirects and no snippet annotations, plus the issuers.
+// SecurityLayer is the edge (Envoy Gateway with its Gateway, or ingress-nginx; both
+// during a move) and cert-manager from pinned charts, with TLS 1.2/1.3 only, HSTS,
+// HTTP-to-HTTPS redirects and per-client rate limits, plus the issuers.
 type SecurityLayer struct {
 	pulumi.ResourceState
 
@@ -118,7 +119,7 @@ func (a *SecurityLayerArgs) withDefaults() SecurityLayerArgs {
 	return out
 }
 
-// NewSecurityLayer registers both charts in namespaces of their own and the issuers,
+// NewSecurityLayer registers the charts in namespaces of their own and the issuers,
 // which wait for cert-manager's webhook through explicit dependencies.
 func NewSecurityLayer(ctx *pulumi.Context, name string, in *SecurityLayerArgs, opts ...pulumi.ResourceOption) (*SecurityLayer, error) {
 	args := in.withDefaults()
