@@ -121,9 +121,9 @@ lint-manifests: $(DRIVER) ## render the local stack with the real provider and f
 	  kube-score score --output-format ci "$$rendered"/1-manifest/*.yaml | grep -v '^\[OK\]'; \
 	  status=$${PIPESTATUS[0]}; [ $$status -eq 0 ] && echo "kube-score: no critical finding in the local stack's manifests"; exit $$status
 
-lint: ## actionlint over the workflows, renovate.json against Renovate's schema, golangci-lint over the code, shellcheck over the scripts the pods run and the newer hack scripts
+lint: ## actionlint over the workflows, renovate.json against Renovate's schema, golangci-lint over the code, shellcheck over the scripts the pods run and hack/
 	@tools/build.sh lint golangci-lint renovate-schema
-	@if hack/system-packages.sh "the lint of the pods' shell scripts" shellcheck; then shellcheck components/postgres/scripts/*.sh hack/charts.sh hack/stack-name.sh && echo "shellcheck: the pods' scripts, charts.sh and stack-name.sh are clean"; fi
+	@if hack/system-packages.sh "the lint of the pods' shell scripts" shellcheck; then shellcheck components/postgres/scripts/*.sh && shellcheck -x -P SCRIPTDIR hack/*.sh && echo "shellcheck: the pods' scripts and hack/ are clean"; fi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$unformatted" ] || { echo "gofmt would change: $$unformatted"; exit 1; }
 	actionlint
 	renovate-schema $(TOOLS_BIN)/renovate-schema.json renovate.json

@@ -172,7 +172,7 @@ up() {
     return
   fi
   rm -f "$dir/pids/ready"
-  [ -x "$bin/kubectl" ] && [ -x "$bin/kube-apiserver" ] || "$repo/tools/build.sh" etcd controlplane kwok
+  if [ ! -x "$bin/kubectl" ] || [ ! -x "$bin/kube-apiserver" ]; then "$repo/tools/build.sh" etcd controlplane kwok; fi
   mkdir -p "$dir/logs" "$dir/pids" "$dir/etcd"
   make_pki
   make_kubelet_client_cert

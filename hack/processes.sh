@@ -2,6 +2,7 @@
 # Process helpers shared by hack/cluster.sh and hack/realnode.sh, which source this file
 # after setting dir (with logs/ and pids/ under it), components (in start order) and
 # die. Each component runs in the background with its pid in $dir/pids/<name>.
+# shellcheck disable=SC2154 # dir and components are the sourcing script's
 
 # pid_alive NAME: the component's process runs. Two ways a pid file lies: a killed
 # process whose parent is gone stays a zombie until init reaps it (1 to 2 s here, more
@@ -57,7 +58,7 @@ stop_components() {
     if pid_alive "$name"; then
       kill "$(cat "$dir/pids/$name")" 2>/dev/null || true
       for _ in $(seq 50); do pid_alive "$name" || break; sleep 0.1; done
-      pid_alive "$name" && kill -9 "$(cat "$dir/pids/$name")" 2>/dev/null || true
+      if pid_alive "$name"; then kill -9 "$(cat "$dir/pids/$name")" 2>/dev/null || true; fi
       log "stopped $name"
     fi
     rm -f "$dir/pids/$name" "$dir/pids/$name.start"

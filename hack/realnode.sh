@@ -20,6 +20,7 @@ node=realnode-0
 node_ip=$(ip -4 route get 1.0.0.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
 pod_cidr=10.244.0.0/24
 registry=127.0.0.1:5000
+# shellcheck disable=SC2034 # read by processes.sh
 components=(registry containerd coredns kubelet kube-proxy netpol)
 
 log() { printf 'realnode: %s\n' "$*" >&2; }
@@ -201,6 +202,7 @@ down() {
     [ -n "$chain" ] && iptables -t nat -F "$chain" && iptables -t nat -X "$chain"
   done || true
   for table in "ip kube-proxy" "ip6 kube-proxy" "inet kube-network-policies" "inet kube-network-policies-dnscache"; do
+    # shellcheck disable=SC2086 # "family name", split on purpose
     nft delete table $table 2>/dev/null || true
   done
   [ -f "$dir/ip_forward.saved" ] && cat "$dir/ip_forward.saved" >/proc/sys/net/ipv4/ip_forward && rm -f "$dir/ip_forward.saved"

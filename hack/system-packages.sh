@@ -13,6 +13,7 @@ for package in "$@"; do
 done
 [ "${#missing[@]}" = 0 ] && exit 0
 if [ -z "${CI:-}" ] && [ "${SYSTEM_PACKAGES:-0}" != 1 ]; then
+  # shellcheck disable=SC2016 # the backquotes are the message's
   printf 'test: %s needs %s, not installed; skipped. `make test SYSTEM_PACKAGES=1` installs them (as root), as CI does\n' "$what" "${missing[*]}" >&2
   exit 1
 fi

@@ -8,7 +8,7 @@
 # up is left running.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 export KUBECONFIG=$repo/.cluster/kubeconfig
 log() { printf 'test: %s\n' "$*" >&2; }
 
