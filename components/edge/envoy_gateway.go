@@ -203,8 +203,10 @@ func gateway(refs *kube.Refs, namespace pulumi.StringInput, args SecurityLayerAr
 	}
 }
 
-func gatewayParent(namespace pulumi.StringInput, refs *kube.Refs, section string) map[string]any {
-	return map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName, "namespace": refs.String(namespace), "sectionName": section}
+// gatewayParent is a parentRef to a listener of the layer's Gateway; namespace is its
+// namespace as a string or a reference minted for the object.
+func gatewayParent(namespace any, section string) map[string]any {
+	return map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName, "namespace": namespace, "sectionName": section}
 }
 
 // redirectRoute answers every plain-HTTP request with a permanent redirect to HTTPS;
@@ -214,7 +216,7 @@ func redirectRoute(refs *kube.Refs, namespace pulumi.StringInput, host string) *
 		APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute",
 		Metadata: workload.ObjectMeta(refs, GatewayName+"-https-redirect", namespace, nil, nil),
 		Spec: map[string]any{
-			"parentRefs": []any{gatewayParent(namespace, refs, GatewayHTTPListener)},
+			"parentRefs": []any{gatewayParent(refs.String(namespace), GatewayHTTPListener)},
 			"hostnames":  []any{host},
 			"rules": []any{map[string]any{"filters": []any{map[string]any{
 				"type":            "RequestRedirect",
@@ -236,42 +238,49 @@ func tlsPolicy(refs *kube.Refs, namespace pulumi.StringInput) *kube.Custom {
 	}
 }
 
-// envoyGatewayPolicy is one of the policies that close the controller's and the data plane's ports to all but
-// their callers: clients reach Envoy's listeners; only Envoy reaches the controller's
-// xDS, rate limit and Wasm ports; only the scraper namespace, when there is one, the
+// The controller's and the data plane's policies close their ports to all but their
+// callers: clients reach Envoy's listeners; only Envoy reaches the controller's xDS,
+// rate limit and Wasm ports; only the scraper namespace, when there is one, the
 // metrics ports. Envoy's admin port listens on localhost only.
-func envoyGatewayPolicy(namespace pulumi.StringInput, refs *kube.Refs, scraperNamespace, name string) *networkingv1.NetworkPolicy {
-	scrape := func(port int) []networkingv1.NetworkPolicyIngressRule {
-		if scraperNamespace == "" {
-			return nil
-		}
-		return []networkingv1.NetworkPolicyIngressRule{{From: netpol.Peers(netpol.NamespaceNamed(scraperNamespace)), Ports: netpol.Ports(netpol.TCP(port))}}
-	}
-	ignore := map[string]string{"kube-score/ignore": "networkpolicy-targets-pod", "kube-score/ignore-reason": "selects pods that Envoy Gateway's chart or controller makes"}
-	if name == envoyGatewayControllerPolicy {
-		return &networkingv1.NetworkPolicy{
-			ObjectMeta: workload.ObjectMeta(refs, name, namespace, nil, ignore),
-			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: *workload.LabelSelector(envoyGatewayControllerSelector),
-				PolicyTypes: netpol.PolicyTypes("Ingress"),
-				Ingress: append([]networkingv1.NetworkPolicyIngressRule{{
-					From:  netpol.Peers(netpol.PodsLabelled(envoySelector)),
-					Ports: netpol.Ports(netpol.TCP(controllerXDSPort), netpol.TCP(controllerRateLimitPort), netpol.TCP(controllerWasmPort)),
-				}}, scrape(controllerMetricsPort)...),
-			},
-		}
-	}
+
+func envoyGatewayControllerNetworkPolicy(namespace pulumi.StringInput, refs *kube.Refs, scraperNamespace string) *networkingv1.NetworkPolicy {
 	return &networkingv1.NetworkPolicy{
-		ObjectMeta: workload.ObjectMeta(refs, name, namespace, nil, ignore),
+		ObjectMeta: workload.ObjectMeta(refs, envoyGatewayControllerPolicy, namespace, nil, chartPodsIgnore),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: *workload.LabelSelector(envoyGatewayControllerSelector),
+			PolicyTypes: netpol.PolicyTypes("Ingress"),
+			Ingress: append([]networkingv1.NetworkPolicyIngressRule{{
+				From:  netpol.Peers(netpol.PodsLabelled(envoySelector)),
+				Ports: netpol.Ports(netpol.TCP(controllerXDSPort), netpol.TCP(controllerRateLimitPort), netpol.TCP(controllerWasmPort)),
+			}}, scrapeRule(scraperNamespace, controllerMetricsPort)...),
+		},
+	}
+}
+
+func envoyDataPlaneNetworkPolicy(namespace pulumi.StringInput, refs *kube.Refs, scraperNamespace string) *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: workload.ObjectMeta(refs, envoyDataPlanePolicy, namespace, nil, chartPodsIgnore),
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: *workload.LabelSelector(envoySelector),
 			PolicyTypes: netpol.PolicyTypes("Ingress"),
 			Ingress: append([]networkingv1.NetworkPolicyIngressRule{
 				{Ports: netpol.Ports(netpol.TCP(envoyHTTPPort), netpol.TCP(envoyHTTPSPort))},
-			}, scrape(envoyStatsPort)...),
+			}, scrapeRule(scraperNamespace, envoyStatsPort)...),
 		},
 	}
 }
+
+// scrapeRule opens a metrics port to the scraper namespace; none without one.
+func scrapeRule(scraperNamespace string, port int) []networkingv1.NetworkPolicyIngressRule {
+	if scraperNamespace == "" {
+		return nil
+	}
+	return []networkingv1.NetworkPolicyIngressRule{{From: netpol.Peers(netpol.NamespaceNamed(scraperNamespace)), Ports: netpol.Ports(netpol.TCP(port))}}
+}
+
+// chartPodsIgnore tells kube-score that the policies select pods no manifest of the
+// stack holds.
+var chartPodsIgnore = map[string]string{"kube-score/ignore": "networkpolicy-targets-pod", "kube-score/ignore-reason": "selects pods that Envoy Gateway's chart or controller makes"}
 
 // The two policies of the Envoy Gateway namespace.
 const (

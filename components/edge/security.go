@@ -263,9 +263,12 @@ func registerEnvoyGateway(ctx *pulumi.Context, name string, args SecurityLayerAr
 	if err != nil {
 		return nil, err
 	}
-	for _, policyName := range []string{envoyGatewayControllerPolicy, envoyDataPlanePolicy} {
-		if _, err := kube.New(ctx, name+"-"+policyName+"-policy", func(refs *kube.Refs) any {
-			return envoyGatewayPolicy(ns.Name(), refs, args.MetricsScraperNamespace, policyName)
+	for _, policy := range []struct {
+		name  string
+		build func(pulumi.StringInput, *kube.Refs, string) *networkingv1.NetworkPolicy
+	}{{envoyGatewayControllerPolicy, envoyGatewayControllerNetworkPolicy}, {envoyDataPlanePolicy, envoyDataPlaneNetworkPolicy}} {
+		if _, err := kube.New(ctx, name+"-"+policy.name+"-policy", func(refs *kube.Refs) any {
+			return policy.build(ns.Name(), refs, args.MetricsScraperNamespace)
 		}, child); err != nil {
 			return nil, err
 		}
@@ -366,10 +369,7 @@ func acmeIssuerSpec(issuer Issuer, args SecurityLayerArgs) map[string]any {
 // challenges stay on it, the Gateway's certificate included.
 func acmeSolver(args SecurityLayerArgs) map[string]any {
 	if args.Controller == ControllerEnvoyGateway && !args.KeepIngressNginx {
-		return map[string]any{"gatewayHTTPRoute": map[string]any{"parentRefs": []any{map[string]any{
-			"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName,
-			"namespace": EnvoyGatewayNamespace, "sectionName": GatewayHTTPListener,
-		}}}}
+		return map[string]any{"gatewayHTTPRoute": map[string]any{"parentRefs": []any{gatewayParent(EnvoyGatewayNamespace, GatewayHTTPListener)}}}
 	}
 	return map[string]any{"ingress": map[string]any{"ingressClassName": args.IngressClassName}}
 }

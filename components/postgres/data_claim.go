@@ -4,9 +4,12 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	"github.com/arhean/backstage-pulumi/internal/kube"
 )
@@ -35,38 +38,36 @@ func compareDataClaim(spec postgresSpec, statefulSet map[string]any) (claimChang
 	if !ok {
 		return claimKept, nil
 	}
-	made, _ := template["storageClassName"].(string)
+	made := ptr.Deref(template.StorageClassName, "")
 	if made != spec.StorageClass {
 		return claimKept, fmt.Errorf("backstage:postgresStorageClass is %s, but the database's claim was made from %s, and a claim never changes class; "+
 			"set it back to %s (docs/operations.md: The database volume says how to move the data to another class)",
 			className(spec.StorageClass), className(made), classValue(made))
 	}
-	resources, _ := template["resources"].(map[string]any)
-	requests, _ := resources["requests"].(map[string]any)
-	madeSize, _ := requests["storage"].(string)
-	was, err := resource.ParseQuantity(madeSize)
-	if err != nil {
+	was, ok := template.Resources.Requests[corev1.ResourceStorage]
+	if !ok {
 		return claimKept, nil
 	}
 	asked := resource.MustParse(spec.StorageSize)
 	switch asked.Cmp(was) {
 	case -1:
 		return claimKept, fmt.Errorf("backstage:postgresStorageSize is %s, smaller than the database's claim (%s), and a volume never shrinks; set it to %s or more",
-			spec.StorageSize, madeSize, madeSize)
+			spec.StorageSize, was.String(), was.String())
 	case 1:
 		return claimGrown, nil
 	}
 	return claimKept, nil
 }
 
-func firstClaimTemplate(statefulSet map[string]any) (map[string]any, bool) {
-	templates, _ := statefulSet["volumeClaimTemplates"].([]any)
-	if len(templates) == 0 {
-		return nil, false
+// firstClaimTemplate reads the data claim's template out of the StatefulSet's spec as
+// the engine holds it; false while there is none (or it cannot be read).
+func firstClaimTemplate(statefulSet map[string]any) (corev1.PersistentVolumeClaimSpec, bool) {
+	var set appsv1.StatefulSetSpec
+	err := runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"volumeClaimTemplates": statefulSet["volumeClaimTemplates"]}, &set)
+	if err != nil || len(set.VolumeClaimTemplates) == 0 {
+		return corev1.PersistentVolumeClaimSpec{}, false
 	}
-	claim, _ := templates[0].(map[string]any)
-	spec, ok := claim["spec"].(map[string]any)
-	return spec, ok
+	return set.VolumeClaimTemplates[0].Spec, true
 }
 
 func className(class string) string {
