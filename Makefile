@@ -105,7 +105,7 @@ test-e2e: ## the real engine on the local control plane
 test: ## everything CI runs: tracked-file sizes, unit, end-to-end (with the real node where it can start; REAL_NODE=0 leaves it out), manifest lint, code lint
 	@hack/check-tracked-sizes.sh
 	@# The role scripts' test starts Debian's PostgreSQL server; it is skipped without one.
-	@hack/system-packages.sh "the SQL and shell scripts' tests on a real PostgreSQL server" postgresql-15 || true
+	@hack/system-packages.sh "the SQL and shell scripts' tests on a real PostgreSQL server, with pgBackRest" postgresql-15 pgbackrest || true
 	@REAL_NODE=$(REAL_NODE) hack/test-e2e.sh
 	@$(MAKE) --no-print-directory test-traffic lint-manifests lint
 

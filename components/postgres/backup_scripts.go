@@ -19,3 +19,16 @@ var backupScript string
 //
 //go:embed scripts/restore.sh
 var restoreScript string
+
+// baseBackupScript takes a full base backup into the object store with pgBackRest
+// (creating the stanza on the first run); pgBackRest expires what retention no longer needs.
+//
+//go:embed scripts/base-backup.sh
+var baseBackupScript string
+
+// pitrRestoreScript restores the stopped server's data folder from the object store: to
+// TARGET_TIME, to the end of backup set BACKUP, or to the end of the archive. It refuses a
+// time before the end of the first base backup, the earliest the store can restore to.
+//
+//go:embed scripts/pitr-restore.sh
+var pitrRestoreScript string

@@ -174,6 +174,9 @@ func TestMajorCopyOnARealServer(t *testing.T) {
 
 type sqlServer struct {
 	bin, port, dir string
+	// options and env are the server's extra options and process environment.
+	options string
+	env     []string
 }
 
 // postgresBin finds the server binaries Debian installs outside PATH.
@@ -198,6 +201,13 @@ func postgresBin(t *testing.T) string {
 // it; a failed start shows the server's own log.
 func startServer(t *testing.T, bin, superuser, password string) *sqlServer {
 	t.Helper()
+	return startServerWith(t, bin, superuser, password, "", nil)
+}
+
+// startServerWith starts it with more server options (-c name=value...) and more
+// environment for the server's process, which its archive_command inherits.
+func startServerWith(t *testing.T, bin, superuser, password, options string, env []string) *sqlServer {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "pg-role-test-")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
@@ -207,27 +217,38 @@ func startServer(t *testing.T, bin, superuser, password string) *sqlServer {
 		// PostgreSQL refuses to run as root.
 		require.NoError(t, exec.Command("chown", "-R", "postgres:postgres", dir).Run())
 	}
-	s := &sqlServer{bin: bin, dir: dir}
-	data, logFile := filepath.Join(dir, "data"), filepath.Join(dir, "log")
-	s.run(t, filepath.Join(bin, "initdb"), "-D", data, "-U", superuser, "--pwfile", pwfile,
+	s := &sqlServer{bin: bin, dir: dir, options: options, env: env}
+	s.run(t, filepath.Join(bin, "initdb"), "-D", s.data(), "-U", superuser, "--pwfile", pwfile,
 		"--auth-local=scram-sha-256", "--auth-host=scram-sha-256")
+	s.start(t)
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+func (s *sqlServer) data() string { return filepath.Join(s.dir, "data") }
+
+// start starts the server on a port the kernel just gave out (again after a stop);
+// a failed start shows the server's own log.
+func (s *sqlServer) start(t *testing.T) {
+	t.Helper()
+	logFile := filepath.Join(s.dir, "log")
 	var out []byte
+	var err error
 	for range 3 {
 		s.port = freePort(t)
-		out, err = s.command(filepath.Join(bin, "pg_ctl"), "-D", data, "-w", "-l", logFile,
-			"-o", fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1", s.port, dir), "start").CombinedOutput()
-		if err == nil {
-			break
+		cmd := s.command(filepath.Join(s.bin, "pg_ctl"), "-D", s.data(), "-w", "-t", "120", "-l", logFile,
+			"-o", fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 %s", s.port, s.dir, s.options), "start")
+		cmd.Env = append(os.Environ(), s.env...)
+		if out, err = cmd.CombinedOutput(); err == nil {
+			return
 		}
 	}
-	if err != nil {
-		serverLog, _ := os.ReadFile(logFile)
-		require.NoError(t, err, "pg_ctl start: %s\nserver log:\n%s", out, serverLog)
-	}
-	t.Cleanup(func() {
-		_ = s.command(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "stop").Run()
-	})
-	return s
+	serverLog, _ := os.ReadFile(logFile)
+	require.NoError(t, err, "pg_ctl start: %s\nserver log:\n%s", out, serverLog)
+}
+
+func (s *sqlServer) stop() {
+	_ = s.command(filepath.Join(s.bin, "pg_ctl"), "-D", s.data(), "-m", "fast", "-w", "stop").Run()
 }
 
 func freePort(t *testing.T) string {
