@@ -45,7 +45,9 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 		Endpoint: "localhost:" + store.port, Bucket: "backstage-backups", Prefix: "/prod",
 		URIStyle: "path", CredentialsSecret: "unused-here",
 	}.withDefaults("backstage")
-	env := func(data string) []string {
+	env := func(data, prefix string) []string {
+		objectStore := objectStore
+		objectStore.Prefix = prefix
 		out := []string{
 			"PATH=" + filepath.Dir(pgbackrest) + ":" + bin + ":" + os.Getenv("PATH"),
 			"PGBACKREST_REPO1_S3_KEY=" + store.access, "PGBACKREST_REPO1_S3_KEY_SECRET=" + store.secret,
@@ -68,7 +70,7 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 		name, value, _ := strings.Cut(setting, "=")
 		superuser(fmt.Sprintf("ALTER SYSTEM SET %s = '%s'", name, value))
 	}
-	server.env = env(server.data())
+	server.env = env(server.data(), "/prod")
 	server.stop()
 	server.start(t)
 	clientEnv := map[string]string{"PGUSER": names.PostgresSuperuser, "PGPASSWORD": bootstrapPass, "PGDATABASE": "postgres", "PGBACKREST_PG1_PORT": server.port}
@@ -129,22 +131,31 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 	store.start(t)
 	waitArchived(t, superuser)
 
-	// A new server, in another folder, from the bucket alone: the end of the archive.
+	// A new stack's server, in another folder and with a folder of its own in the bucket,
+	// from the bucket alone: the end of the first stack's archive.
 	fresh := filepath.Join(server.dir, "fresh")
 	require.NoError(t, os.Mkdir(fresh, 0o700))
 	if os.Geteuid() == 0 {
 		require.NoError(t, exec.Command("chown", "postgres:postgres", fresh).Run())
 	}
-	out, err = scriptAs(pitrRestoreScript, env(fresh), nil)
+	freshEnv := env(fresh, "/staging")
+	out, err = scriptAs(pitrRestoreScript, freshEnv, map[string]string{"SOURCE_PATH": "/prod"})
 	require.NoError(t, err, out)
-	other := &sqlServer{bin: bin, dir: server.dir, env: env(fresh)}
+	other := &sqlServer{bin: bin, dir: server.dir, env: freshEnv}
 	server.stop()
-	otherData := fresh
-	startAt(t, other, otherData)
+	startAt(t, other, fresh)
 	otherSQL := func(sql string) string { return other.psql(t, names.PostgresSuperuser, bootstrapPass, "postgres", sql) }
 	waitPromoted(t, otherSQL)
 	assert.Equal(t, "1,3,4", otherSQL("SELECT string_agg(id::text, ',' ORDER BY id) FROM rows"),
 		"a server restored from the bucket alone has every archived row")
+	// It backs up and archives to its own folder, not the first stack's.
+	clientEnv["PGBACKREST_PG1_PORT"] = other.port
+	out, err = scriptAs(baseBackupScript, freshEnv, clientEnv)
+	require.NoError(t, err, out)
+	waitArchived(t, otherSQL)
+	out, err = scriptAs("pgbackrest repo-ls --recurse archive | grep -c '[.]gz$'", freshEnv, nil)
+	require.NoError(t, err, out)
+	assert.NotEqual(t, "0", strings.TrimSpace(out), "the new stack archives WAL into its own folder")
 }
 
 // postgresTempDir is a folder the postgres user the server runs as may use.
