@@ -32,3 +32,9 @@ var baseBackupScript string
 //
 //go:embed scripts/pitr-restore.sh
 var pitrRestoreScript string
+
+// bootstrapScript is the init container of a server that starts from another stack's
+// backups: on an empty volume, the end of that stack's archive with this stack's passwords.
+//
+//go:embed scripts/bootstrap-from-bucket.sh
+var bootstrapScript string

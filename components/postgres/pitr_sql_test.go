@@ -90,6 +90,7 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 	require.Error(t, err, "a restore before any base backup is refused")
 	assert.Contains(t, out, "has no base backup yet")
 
+	superuser("CREATE ROLE backstage LOGIN PASSWORD 'old-app-password'")
 	out, err = scriptAs(baseBackupScript, server.env, clientEnv)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "base backup done")
@@ -139,15 +140,30 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 		require.NoError(t, exec.Command("chown", "postgres:postgres", fresh).Run())
 	}
 	freshEnv := env(fresh, "/staging")
-	out, err = scriptAs(pitrRestoreScript, freshEnv, map[string]string{"SOURCE_PATH": "/prod"})
+	// The init container: the restore, the replay, and this stack's passwords.
+	out, err = scriptAs(bootstrapScript, freshEnv, map[string]string{
+		"PGDATA": fresh, "RESTORE_FROM": "/prod", "PITR_RESTORE": pitrRestoreScript, "PGPORT": freePort(t),
+		"POSTGRES_USER": names.PostgresSuperuser, "POSTGRES_PASSWORD": "new-superuser-password",
+		"APP_USER": "backstage", "APP_PASSWORD": "new-app-password",
+	})
 	require.NoError(t, err, out)
+	assert.Contains(t, out, "bootstrap: restored from /prod")
 	other := &sqlServer{bin: bin, dir: server.dir, env: freshEnv}
 	server.stop()
 	startAt(t, other, fresh)
-	otherSQL := func(sql string) string { return other.psql(t, names.PostgresSuperuser, bootstrapPass, "postgres", sql) }
-	waitPromoted(t, otherSQL)
+	otherSQL := func(sql string) string { return other.psql(t, names.PostgresSuperuser, "new-superuser-password", "postgres", sql) }
+	require.Equal(t, "f", otherSQL("SELECT pg_is_in_recovery()"), "the bootstrap hands over a promoted server")
 	assert.Equal(t, "1,3,4", otherSQL("SELECT string_agg(id::text, ',' ORDER BY id) FROM rows"),
 		"a server restored from the bucket alone has every archived row")
+	assert.Equal(t, "backstage", other.psql(t, "backstage", "new-app-password", "postgres", "SELECT current_user"),
+		"the app role logs in with the new stack's password")
+	_, err = other.tryPSQL("backstage", "old-app-password", "postgres", "SELECT 1")
+	assert.Error(t, err, "the source stack's password no longer works")
+	// A second start of the init container leaves the database alone.
+	out, err = scriptAs(bootstrapScript, freshEnv, map[string]string{"PGDATA": fresh})
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "holds a database already")
+	clientEnv["PGPASSWORD"] = "new-superuser-password"
 	// It backs up and archives to its own folder, not the first stack's.
 	clientEnv["PGBACKREST_PG1_PORT"] = other.port
 	out, err = scriptAs(baseBackupScript, freshEnv, clientEnv)
