@@ -3,6 +3,8 @@
 // compare against these constants, never against the literal values.
 package pins
 
+import "strings"
+
 const (
 	IngressNginxChartVersion = "4.15.1"  // the final release: ingress-nginx is retired upstream
 	CertManagerChartVersion  = "v1.21.2" // 1.19 or later: older releases are out of support
@@ -14,7 +16,24 @@ const (
 	Postgres17Image = "postgres:17.6"
 	Postgres18Image = "postgres:18.1"
 	InitImage       = "busybox:1.36"
+	// PgBackRestVersion is PGDG's pgBackRest that images/postgres-pgbackrest adds to each
+	// pinned postgres image: 2.56 is the first to know PostgreSQL 18.
+	PgBackRestVersion = "2.57.0"
 )
+
+// PgBackRestRepository is where images/postgres-pgbackrest is published, tagged
+// <postgres tag>-<pgBackRest version>: not a version, so no Renovate manager reads it.
+var PgBackRestRepository = "ghcr.io/arhean/backstage-postgres-pgbackrest"
+
+// PgBackRestImage is the pinned postgres image of a major with pgBackRest added, the
+// server's image when its backups go to an object store; "" for a major without a pin.
+func PgBackRestImage(major int) string {
+	image, ok := PostgresImages[major]
+	if !ok {
+		return ""
+	}
+	return PgBackRestRepository + ":" + strings.TrimPrefix(image, "postgres:") + "-" + PgBackRestVersion
+}
 
 // PostgresImages are the pinned images by major, PostgresEndOfLife the day each major's
 // community support ends (postgresql.org/support/versioning).
