@@ -317,9 +317,21 @@ func inOrder(t *testing.T) func(name string, f func(t *testing.T)) {
 func cliUp(ctx context.Context, s *stackrun.Stack) error {
 	var out bytes.Buffer
 	if err := s.CLIUp(ctx, &out); err != nil {
-		return fmt.Errorf("%w\n%s", err, out.String())
+		return fmt.Errorf("%w\n%s%s", err, diagnosticsOf(out.String()), out.String())
 	}
 	return nil
+}
+
+// diagnosticsOf is the CLI's Diagnostics section of an up's output, repeated ahead of
+// the whole output: a report that keeps only the head of a long failure (CI's does)
+// still shows why it failed.
+func diagnosticsOf(output string) string {
+	_, rest, ok := strings.Cut(output, "\nDiagnostics:")
+	if !ok {
+		return ""
+	}
+	diagnostics, _, _ := strings.Cut(rest, "\nResources:")
+	return "the CLI's diagnostics:" + diagnostics + "\nthe whole output:\n"
 }
 
 // logWorkloadStatus logs what the API server holds of the namespace's StatefulSets and
