@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"sort"
@@ -176,7 +177,16 @@ func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *network.Netw
 		Metrics:                        s.Metrics.args(),
 		DatabaseCIDRs:                  s.DatabaseCIDRs(),
 		DatabasePort:                   s.External.Port,
+		ObjectStore:                    s.objectStoreEgress(),
 	}
+}
+
+func (s *Stack) objectStoreEgress() *network.ObjectStoreEgress {
+	store := s.objectStore()
+	if store == nil {
+		return nil
+	}
+	return &network.ObjectStoreEgress{CIDRs: store.CIDRs, Port: store.Port()}
 }
 
 // RBACArgs are the args of the Backstage identity. The cluster-scoped names follow the
@@ -199,8 +209,27 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *postgres.PostgresArg
 	args.Resources = &resources
 	args.Upgrade = s.Upgrade.args()
 	args.Scheduling = s.Scheduling
+	if store := s.objectStore(); store != nil {
+		args.ObjectStore = store
+		args.BackupSchedule = s.Backup.Schedule
+	}
 	return &args
 }
+
+// objectStore is the in-cluster database's bucket, its prefix defaulting to the
+// namespace's: nil without one.
+func (s *Stack) objectStore() *postgres.ObjectStore {
+	if s.Backup == nil || s.Backup.ObjectStore == nil || s.Database == DatabaseExternal {
+		return nil
+	}
+	store := *s.Backup.ObjectStore.args()
+	store.Prefix = cmp.Or(store.Prefix, "/"+s.Namespace)
+	return &store
+}
+
+// DumpsToClaim says whether the backups are pg_dumps to a claim (NewBackups): with a
+// bucket, the in-cluster database's base backups and WAL replace them.
+func (s *Stack) DumpsToClaim() bool { return s.Backup != nil && s.objectStore() == nil }
 
 // MajorUpgradeArgs are the args of the copy to the new major's server at target.
 func (s *Stack) MajorUpgradeArgs(namespace, target pulumi.StringInput, after ...pulumi.Resource) *postgres.MajorUpgradeArgs {

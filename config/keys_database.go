@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/robfig/cron/v3"
@@ -161,7 +162,7 @@ func checkDatabaseRules(s *Stack, refused keySet) (out []finding) {
 
 var KeyBackup = &Key[*Backup]{
 	Setting: Setting{Name: "backup", Example: "{schedule: \"17 3 * * *\", retention: 7, size: 8Gi}",
-		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike."},
+		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike. With objectStore {endpoint, bucket, prefix, region, uriStyle, retentionDays, credentialsSecret or serviceAccountAnnotations, caBundle, encryptionSecret, restoreFrom}, the in-cluster database's base backups (on the schedule) and every WAL segment go to an S3 bucket with pgBackRest instead, for point-in-time recovery that outlives the cluster (docs/operations.md: Backups)."},
 	Into:  func(s *Stack) **Backup { return &s.Backup },
 	Check: validBackup,
 }
@@ -187,6 +188,11 @@ func validBackup(b *Backup) error {
 			return fmt.Errorf("size %w", err)
 		}
 	}
+	if b.ObjectStore != nil {
+		if err := validObjectStore(b); err != nil {
+			return err
+		}
+	}
 	if b.ExistingClaim != "" {
 		// An existing claim was made with its own size and class: these would do nothing.
 		for _, inert := range []struct{ field, value string }{{"size", b.Size}, {"storageClass", b.StorageClass}} {
@@ -196,6 +202,61 @@ func validBackup(b *Backup) error {
 		}
 	}
 	return dnsSubdomain("claim")(b.ExistingClaim)
+}
+
+// validObjectStore checks the bucket's settings, and that the claim's settings, which
+// the bucket replaces, are not set beside it.
+func validObjectStore(b *Backup) error {
+	if err := b.ObjectStore.args().Check(); err != nil {
+		return fmt.Errorf("objectStore %w", err)
+	}
+	if err := cidrList("10.20.0.0/24")(b.ObjectStore.CIDRs); err != nil {
+		return fmt.Errorf("objectStore.cidrs %w", err)
+	}
+	for _, inert := range []struct {
+		field string
+		set   bool
+	}{{"retention", b.Retention != 0}, {"size", b.Size != ""}, {"storageClass", b.StorageClass != ""}, {"existingClaim", b.ExistingClaim != ""}} {
+		if inert.set {
+			return fmt.Errorf("has both objectStore and %s, a setting of the claim the bucket replaces, so %s does nothing: remove it (objectStore.retentionDays keeps the bucket's backups)", inert.field, inert.field)
+		}
+	}
+	days := b.ObjectStore.RetentionDays
+	if days == 0 {
+		days = postgres.DefaultRetentionDays
+	}
+	schedule := b.Schedule
+	if schedule == "" {
+		schedule = postgres.DefaultBackupSchedule
+	}
+	if gap := longestInterval(schedule); gap > time.Duration(days)*24*time.Hour {
+		return fmt.Errorf("objectStore.retentionDays %d is shorter than the %s between two base backups on schedule %q, so there would be times with no backup to restore from: keep at least %d days, or back up more often",
+			days, gap.Round(time.Hour), schedule, int((gap+24*time.Hour-1)/(24*time.Hour)))
+	}
+	return nil
+}
+
+// longestInterval is the longest time between two runs of a valid cron schedule over
+// four years (a leap day included); 0 when it cannot be read.
+func longestInterval(schedule string) time.Duration {
+	parsed, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return 0
+	}
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(4, 0, 0)
+	var longest time.Duration
+	prev := parsed.Next(start)
+	// A schedule that fires often is checked over fewer runs: its gaps are short anyway.
+	for i := 0; i < 20000 && !prev.IsZero() && prev.Before(end); i++ {
+		next := parsed.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		longest = max(longest, next.Sub(prev))
+		prev = next
+	}
+	return longest
 }
 
 var KeyPostgresUpgrade = &Key[*PostgresUpgrade]{

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -123,6 +124,7 @@ func checkRules(s *Stack, refused keySet) (out []finding) {
 			"move to `%s %s` (docs/operations.md: Moving the edge)", KeyEdge.FullName(), KeyEdge.FullName(), EdgeEnvoyGateway)))
 	}
 	out = append(out, checkDatabaseRules(s, refused)...)
+	out = append(out, checkObjectStore(s, refused)...)
 	out = append(out, checkPostgresMajor(s, refused, time.Now())...)
 	if s.RBAC.ClusterWideRead && s.Environment == Production && !s.RBACClusterWideReadAcknowledged {
 		out = append(out, problem(KeyRBACClusterWideRead.Name, "grants read on every resource, Secrets included; production needs `pulumi config set %s true` to accept that",
@@ -239,6 +241,32 @@ func checkInertKeys(s *Stack, refused keySet) (out []finding) {
 				out = append(out, problem(name, "is set, but %s, so it does nothing; remove it (%s)", group.mode, group.fix))
 			}
 		}
+	}
+	return out
+}
+
+// checkObjectStore keeps the bucket to the in-cluster server, and a stack that starts
+// from another's backups off that stack's folder.
+func checkObjectStore(s *Stack, refused keySet) (out []finding) {
+	if s.Backup == nil || s.Backup.ObjectStore == nil || refused.any(KeyBackup.Name) {
+		return nil
+	}
+	store := s.Backup.ObjectStore
+	if s.Database == DatabaseExternal {
+		out = append(out, problem(KeyBackup.Name, "has objectStore, which archives the in-cluster server's WAL, but %s is external: a managed database's point-in-time recovery is its provider's (RDS, Cloud SQL, Azure); remove objectStore (the nightly pg_dump to a claim stays)",
+			KeyDatabase.FullName()))
+	}
+	if err := postgres.CarriesPgBackRest(s.Postgres.Image); err != nil && !refused.any(KeyPostgresImage.Name) {
+		out = append(out, problem(KeyPostgresImage.Name, "%v; with %s.objectStore the server runs pgBackRest: remove %s (the default is %s), or name an image of yours that adds it",
+			err, KeyBackup.FullName(), KeyPostgresImage.FullName(), pins.PgBackRestImage(s.Postgres.MajorVersion)))
+	}
+	if s.Upgrade != nil && !s.Upgrade.Done && s.Database != DatabaseExternal {
+		out = append(out, problem(KeyBackup.Name, "has objectStore during a move to another major (%s): the new server is a new pgBackRest stanza, which the old one's folder would refuse; remove objectStore for the move, then set it again with a new prefix once %s.done is true (docs/operations.md: Backups)",
+			KeyPostgresUpgrade.FullName(), KeyPostgresUpgrade.FullName()))
+	}
+	if prefix := cmp.Or(store.Prefix, "/"+s.Namespace); store.RestoreFrom == prefix && !refused.any(KeyNamespace.Name) {
+		out = append(out, problem(KeyBackup.Name, "objectStore.restoreFrom is %s, this stack's own prefix (the namespace's, unless objectStore.prefix is set); a stack restores from another stack's folder and archives to its own: give objectStore.restoreFrom the other stack's prefix",
+			prefix))
 	}
 	return out
 }

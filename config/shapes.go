@@ -97,7 +97,28 @@ type Backup struct {
 	Size          string `json:"size"`
 	StorageClass  string `json:"storageClass"`
 	ExistingClaim string `json:"existingClaim"`
+	// ObjectStore, for the in-cluster database, replaces the dumps to a claim with
+	// pgBackRest's base backups and WAL archive in a bucket.
+	ObjectStore *ObjectStore `json:"objectStore"`
 }
+
+// ObjectStore is backstage:backup.objectStore.
+type ObjectStore struct {
+	Endpoint                  string            `json:"endpoint"`
+	Bucket                    string            `json:"bucket"`
+	Prefix                    string            `json:"prefix"`
+	Region                    string            `json:"region"`
+	URIStyle                  string            `json:"uriStyle"`
+	RetentionDays             int               `json:"retentionDays"`
+	CredentialsSecret         string            `json:"credentialsSecret"`
+	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations"`
+	CIDRs                     []string          `json:"cidrs"`
+	CABundle                  string            `json:"caBundle"`
+	EncryptionSecret          string            `json:"encryptionSecret"`
+	RestoreFrom               string            `json:"restoreFrom"`
+}
+
+func (o *ObjectStore) args() *postgres.ObjectStore { return (*postgres.ObjectStore)(o) }
 
 // PostgresUpgrade is backstage:postgresUpgrade.
 type PostgresUpgrade struct {

@@ -76,7 +76,7 @@ func Run(ctx *pulumi.Context) error {
 		}
 	}
 
-	if cfg.Backup != nil {
+	if cfg.DumpsToClaim() {
 		if _, err := postgres.NewBackups(ctx, "backups", cfg.BackupArgs(ns, database), k8s); err != nil {
 			return err
 		}

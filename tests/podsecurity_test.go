@@ -19,7 +19,12 @@ func TestEveryPodTemplatePassesPodSecurityRestricted(t *testing.T) {
 	require.NoError(t, err)
 	restricted := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
 
-	stacks := map[string]stackConfig{"prod during a major upgrade": upgrading(t, false)}
+	stacks := map[string]stackConfig{
+		"prod during a major upgrade": upgrading(t, false),
+		// The server's archiving, the init container that restores from another stack's
+		// folder, the base backups, the restore and the first backup's Job.
+		"dev backing up to an object store": withObjectStore(t, "dev", `"restoreFrom":"/backstage-prod","serviceAccountAnnotations":{"eks.amazonaws.com/role-arn":"arn:aws:iam::1:role/r"}`),
+	}
 	for _, stack := range []string{"kind", "dev", "prod", "local"} {
 		stacks[stack] = loadStack(t, stack)
 	}
@@ -30,7 +35,8 @@ func TestEveryPodTemplatePassesPodSecurityRestricted(t *testing.T) {
 			workloads = append(workloads, rec.ofType(typeJob)...)
 			workloads = append(workloads, rec.ofType(typeCronJob)...)
 			require.NotEmpty(t, rec.ofType(typeJob), "the database Jobs are judged too")
-			require.Len(t, workloads, 1+2*len(rec.ofType(typeStatefulSet))+len(rec.ofType(typeCronJob)), "a server and its Job each")
+			// The first base backup is a Job of its own.
+			require.Len(t, workloads, 1+2*len(rec.ofType(typeStatefulSet))+len(rec.ofType(typeCronJob))+len(rec.ofTypeNamed(typeJob, "postgres-first-base-backup")), "a server and its Job each")
 			for _, w := range workloads {
 				var template corev1.PodTemplateSpec
 				templatePath := []string{"spec", "template"}

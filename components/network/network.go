@@ -46,6 +46,17 @@ type NetworkIsolationArgs struct {
 	// Optional: defaults to no metrics policy. With it, only Metrics.ScraperNamespace
 	// may reach Backstage's metrics port.
 	Metrics *backstage.Metrics
+	// Optional: defaults to none. Where the in-cluster database and its backup pods
+	// reach the backups' object store.
+	ObjectStore *ObjectStoreEgress
+}
+
+// ObjectStoreEgress is where the object store of the database's backups listens.
+type ObjectStoreEgress struct {
+	// Optional: defaults to every public address: a cloud's S3 has no fixed addresses.
+	CIDRs []string
+	// Required: the endpoint's port (443 unless it names one).
+	Port int
 }
 
 // NetworkIsolation denies all traffic in the namespace, then allows exactly: the ingress
@@ -67,6 +78,14 @@ func (a *NetworkIsolationArgs) withDefaults() (NetworkIsolationArgs, error) {
 	var err error
 	if out.Metrics, err = out.Metrics.WithDefaults(); err != nil {
 		return NetworkIsolationArgs{}, err
+	}
+	if out.ObjectStore != nil {
+		if err := CheckAddressSet(out.ObjectStore.CIDRs); len(out.ObjectStore.CIDRs) > 0 && err != nil {
+			return NetworkIsolationArgs{}, fmt.Errorf("field ObjectStore.CIDRs %w", err)
+		}
+		if out.ObjectStore.Port < 1 || out.ObjectStore.Port > 65535 {
+			return NetworkIsolationArgs{}, fmt.Errorf("field ObjectStore.Port %d is no TCP port", out.ObjectStore.Port)
+		}
 	}
 	if err := errors.Join(CheckEgressRules(out.EgressRules), CheckEgressAvoidsAPIServer(out.EgressRules, out.APIServerCIDRs)); err != nil {
 		return NetworkIsolationArgs{}, fmt.Errorf("field EgressRules %w", err)
@@ -182,6 +201,22 @@ func namespacePolicies(args NetworkIsolationArgs) []namedPolicy {
 			}},
 		}})
 	}
+	if args.ObjectStore != nil {
+		// pgBackRest in the server (each WAL segment) and in the backup Jobs (base
+		// backups, restores) reaches the bucket's endpoint and nothing else outside.
+		to := publicAddresses()
+		if len(args.ObjectStore.CIDRs) > 0 {
+			to = netpol.CIDRPeers(args.ObjectStore.CIDRs)
+		}
+		policies = append(policies, namedPolicy{"object-store-egress", networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "app", Operator: metav1.LabelSelectorOpIn,
+				Values: []string{names.PostgresSelector["app"], names.DatabaseClientSelector["app"]},
+			}}},
+			PolicyTypes: netpol.PolicyTypes("Egress"),
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: to, Ports: netpol.Ports(netpol.TCP(args.ObjectStore.Port))}},
+		}})
+	}
 	if args.Metrics != nil {
 		policies = append(policies, namedPolicy{"backstage-metrics", networkingv1.NetworkPolicySpec{
 			PodSelector: *workload.LabelSelector(names.BackstageSelector),
@@ -210,10 +245,7 @@ func backstageEgress(args NetworkIsolationArgs) []networkingv1.NetworkPolicyEgre
 	apiServerCIDRs := args.APIServerCIDRs
 	rules := []networkingv1.NetworkPolicyEgressRule{
 		databaseEgress(args),
-		{
-			To:    netpol.Peers(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: privateRanges}}),
-			Ports: netpol.Ports(netpol.TCP(443)),
-		},
+		{To: publicAddresses(), Ports: netpol.Ports(netpol.TCP(443))},
 	}
 	if len(apiServerCIDRs) > 0 {
 		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: netpol.CIDRPeers(apiServerCIDRs), Ports: netpol.Ports(netpol.TCP(443), netpol.TCP(6443))})
@@ -222,6 +254,11 @@ func backstageEgress(args NetworkIsolationArgs) []networkingv1.NetworkPolicyEgre
 		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: netpol.CIDRPeers(MetadataCIDRs), Ports: netpol.Ports(netpol.TCP(80))})
 	}
 	return append(rules, egressRules(args.EgressRules)...)
+}
+
+// publicAddresses are every IPv4 address outside the private ranges.
+func publicAddresses() []networkingv1.NetworkPolicyPeer {
+	return netpol.Peers(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: privateRanges}})
 }
 
 // edgePeers are the namespaces whose proxies reach Backstage: the edge's, and during a

@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/names"
@@ -182,30 +181,12 @@ func databaseCronJob(refs *kube.Refs, args BackupArgs, name, script string, susp
 		volumes = append(volumes, workload.ConfigMapVolume(refs, "database-ca", in.caName))
 		mounts = append(mounts, workload.ReadOnlyMount("database-ca", databaseCADir))
 	}
-	return &batchv1.CronJob{
-		ObjectMeta: workload.ObjectMeta(refs, name, args.Namespace, names.DatabaseClientSelector,
-			workload.KubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
-		Spec: batchv1.CronJobSpec{
-			Schedule:                   args.Schedule,
-			Suspend:                    ptr.To(suspended),
-			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
-			StartingDeadlineSeconds:    ptr.To[int64](3600),
-			SuccessfulJobsHistoryLimit: ptr.To[int32](3),
-			FailedJobsHistoryLimit:     ptr.To[int32](3),
-			JobTemplate: batchv1.JobTemplateSpec{
-				Spec: batchv1.JobSpec{
-					BackoffLimit: ptr.To[int32](2),
-					Template: databaseClient{
-						name: name, image: args.Image, script: script, env: env,
-						volumes: volumes, mounts: mounts, scheduling: args.Scheduling,
-						resources: workload.ContainerResources{
-							CPU: "100m", Memory: "128Mi", Ephemeral: "16Mi",
-							CPULimit: "1", MemoryLimit: "512Mi", EphemeralLimit: "64Mi",
-						},
-						restartPolicy: "Never",
-					}.pod(),
-				},
-			},
+	return databaseClient{
+		name: name, image: args.Image, script: script, env: env,
+		volumes: volumes, mounts: mounts, scheduling: args.Scheduling,
+		resources: workload.ContainerResources{
+			CPU: "100m", Memory: "128Mi", Ephemeral: "16Mi",
+			CPULimit: "1", MemoryLimit: "512Mi", EphemeralLimit: "64Mi",
 		},
-	}
+	}.cronJob(refs, name, args.Namespace, args.Schedule, suspended)
 }

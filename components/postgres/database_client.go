@@ -25,6 +25,10 @@ type databaseClient struct {
 	resources           workload.ContainerResources
 	// restartPolicy is OnFailure for a Job retried in place, Never for a CronJob's runs.
 	restartPolicy string
+	// serviceAccountName, when set, gives the pod a cloud identity (backups to a bucket).
+	serviceAccountName string
+	// affinity, when set, places the pod (beside the server whose claim it mounts).
+	affinity *corev1.Affinity
 }
 
 func (c databaseClient) pod() corev1.PodTemplateSpec {
@@ -32,6 +36,8 @@ func (c databaseClient) pod() corev1.PodTemplateSpec {
 		ObjectMeta: metav1.ObjectMeta{Labels: names.DatabaseClientSelector},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                corev1.RestartPolicy(c.restartPolicy),
+			ServiceAccountName:           c.serviceAccountName,
+			Affinity:                     c.affinity,
 			AutomountServiceAccountToken: ptr.To(false),
 			EnableServiceLinks:           ptr.To(false),
 			SecurityContext:              workload.PodSecurityContext(postgresUID),
@@ -60,5 +66,26 @@ func (c databaseClient) job(refs *kube.Refs, name string, namespace pulumi.Strin
 		ObjectMeta: workload.ObjectMeta(refs, name, namespace, names.DatabaseClientSelector,
 			workload.KubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
 		Spec: batchv1.JobSpec{BackoffLimit: ptr.To(backoffLimit), Template: c.pod()},
+	}
+}
+
+// cronJob runs the client on a schedule, one run at a time, or, suspended, only when a
+// Job is started from it by hand.
+func (c databaseClient) cronJob(refs *kube.Refs, name string, namespace pulumi.StringInput, schedule string, suspended bool) *batchv1.CronJob {
+	c.restartPolicy = "Never"
+	return &batchv1.CronJob{
+		ObjectMeta: workload.ObjectMeta(refs, name, namespace, names.DatabaseClientSelector,
+			workload.KubeScoreIgnoreUID("runs the postgres image's tools as its postgres user, UID 999")),
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   schedule,
+			Suspend:                    ptr.To(suspended),
+			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+			StartingDeadlineSeconds:    ptr.To[int64](3600),
+			SuccessfulJobsHistoryLimit: ptr.To[int32](3),
+			FailedJobsHistoryLimit:     ptr.To[int32](3),
+			JobTemplate: batchv1.JobTemplateSpec{
+				Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](2), Template: c.pod()},
+			},
+		},
 	}
 }

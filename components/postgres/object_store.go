@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/distribution/reference"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -41,7 +42,8 @@ type ObjectStore struct {
 	Endpoint string
 	// Required: the bucket.
 	Bucket string
-	// Optional: defaults to /<namespace>. The folder in the bucket: one per stack.
+	// Required: the folder in the bucket, one per stack (the stack's default is
+	// /<namespace>).
 	Prefix string
 	// Optional: defaults to DefaultObjectStoreRegion.
 	Region string
@@ -55,11 +57,18 @@ type ObjectStore struct {
 	// ServiceAccount annotations that give the pods a cloud identity (web identity).
 	CredentialsSecret         string
 	ServiceAccountAnnotations map[string]string
+	// Optional: defaults to every public address. The store's addresses, which the
+	// NetworkPolicies let the server and the backup pods reach on the endpoint's port.
+	CIDRs []string
 	// Optional: the PEM CA bundle of a private endpoint's certificate.
 	CABundle string
 	// Optional: an existing Secret whose `passphrase` encrypts everything in the bucket
 	// (client-side, AES-256-CBC): the team holds the key, not the store's owner.
 	EncryptionSecret string
+	// Optional: another stack's prefix in the same bucket. A new stack's server starts
+	// from the end of that stack's archive, on an empty volume only, with this stack's
+	// passwords (bootstrap-from-bucket.sh); it archives to its own Prefix.
+	RestoreFrom string
 }
 
 const (
@@ -68,10 +77,7 @@ const (
 	MaxRetentionDays         = 3650
 )
 
-func (o ObjectStore) withDefaults(namespace string) ObjectStore {
-	if o.Prefix == "" {
-		o.Prefix = "/" + namespace
-	}
+func (o ObjectStore) withDefaults() ObjectStore {
 	if o.Region == "" {
 		o.Region = DefaultObjectStoreRegion
 	}
@@ -100,6 +106,8 @@ func (o ObjectStore) Check() error {
 		return fmt.Errorf("bucket %q is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)", o.Bucket)
 	case o.Prefix != "" && (!strings.HasPrefix(o.Prefix, "/") || strings.HasSuffix(o.Prefix, "/") && o.Prefix != "/"):
 		return fmt.Errorf("prefix %q must start with / and not end with one, e.g. /backstage-prod", o.Prefix)
+	case o.RestoreFrom != "" && (!strings.HasPrefix(o.RestoreFrom, "/") || strings.HasSuffix(o.RestoreFrom, "/")):
+		return fmt.Errorf("restoreFrom %q must be the other stack's prefix: it starts with / and does not end with one, e.g. /backstage-prod", o.RestoreFrom)
 	case o.URIStyle != "" && o.URIStyle != "host" && o.URIStyle != "path":
 		return fmt.Errorf("uriStyle %q is neither host nor path", o.URIStyle)
 	case o.RetentionDays < 0 || o.RetentionDays > MaxRetentionDays:
@@ -115,6 +123,13 @@ func (o ObjectStore) Check() error {
 		}
 	}
 	return nil
+}
+
+// Port is the endpoint's port: 443 unless it names one.
+func (o ObjectStore) Port() int {
+	_, port := o.hostPort()
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // hostPort splits the endpoint; the port is 443 unless given.
@@ -180,4 +195,14 @@ func (o ObjectStore) secretEnv() []corev1.EnvVar {
 // archiveSettings are the server settings that archive every WAL segment to the store.
 func archiveSettings() []string {
 	return []string{"archive_mode=on", "archive_command=" + ArchiveCommand, "archive_timeout=" + ArchiveTimeout}
+}
+
+// CarriesPgBackRest refuses an image known to lack pgBackRest: the official postgres
+// image (its Debian packages have PostgreSQL only). Any other image is the team's word.
+func CarriesPgBackRest(image string) error {
+	ref, err := reference.ParseNormalizedNamed(image)
+	if image == "" || err != nil || reference.FamiliarName(ref) != "postgres" {
+		return nil
+	}
+	return fmt.Errorf("is %s, the official image, which has no pgBackRest", image)
 }

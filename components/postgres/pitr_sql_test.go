@@ -44,7 +44,7 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 	objectStore := ObjectStore{
 		Endpoint: "localhost:" + store.port, Bucket: "backstage-backups", Prefix: "/prod",
 		URIStyle: "path", CredentialsSecret: "unused-here",
-	}.withDefaults("backstage")
+	}.withDefaults()
 	env := func(data, prefix string) []string {
 		objectStore := objectStore
 		objectStore.Prefix = prefix
@@ -151,7 +151,9 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 	other := &sqlServer{bin: bin, dir: server.dir, env: freshEnv}
 	server.stop()
 	startAt(t, other, fresh)
-	otherSQL := func(sql string) string { return other.psql(t, names.PostgresSuperuser, "new-superuser-password", "postgres", sql) }
+	otherSQL := func(sql string) string {
+		return other.psql(t, names.PostgresSuperuser, "new-superuser-password", "postgres", sql)
+	}
 	require.Equal(t, "f", otherSQL("SELECT pg_is_in_recovery()"), "the bootstrap hands over a promoted server")
 	assert.Equal(t, "1,3,4", otherSQL("SELECT string_agg(id::text, ',' ORDER BY id) FROM rows"),
 		"a server restored from the bucket alone has every archived row")

@@ -48,6 +48,13 @@ type PostgresArgs struct {
 	Scheduling workload.Scheduling
 	// Optional: a move of the data from another major's server (see PostgresUpgrade).
 	Upgrade *PostgresUpgrade
+	// Optional: defaults to none. A bucket the server archives every WAL segment to with
+	// pgBackRest, with a base backup on BackupSchedule: point-in-time recovery that
+	// outlives the cluster. The image must carry pgBackRest; it defaults to
+	// pins.PgBackRestImage(MajorVersion).
+	ObjectStore *ObjectStore
+	// Optional: defaults to DefaultBackupSchedule. When the base backups run, with ObjectStore.
+	BackupSchedule string
 }
 
 // Postgres is a single-instance PostgreSQL StatefulSet whose volume and password outlive
@@ -108,6 +115,9 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 	if err := CheckMajorVersion(out.MajorVersion); err != nil {
 		return postgresSpec{}, fmt.Errorf("field MajorVersion %w", err)
 	}
+	if out.ObjectStore != nil && out.Image == "" {
+		out.Image = pins.PgBackRestImage(out.MajorVersion)
+	}
 	out.Image = Image(out.Image, out.MajorVersion)
 	if err := ImageMatchesMajor(out.Image, out.MajorVersion); err != nil {
 		return postgresSpec{}, fmt.Errorf("field Image %w", err)
@@ -133,6 +143,17 @@ func (a *PostgresArgs) withDefaults() (postgresSpec, error) {
 	}
 	if err := SharedBuffersFit(out.SharedBuffers, *out.Resources); err != nil {
 		return postgresSpec{}, fmt.Errorf("field SharedBuffers %w", err)
+	}
+	if out.ObjectStore != nil {
+		store := out.ObjectStore.withDefaults()
+		if err := store.Check(); err != nil {
+			return postgresSpec{}, fmt.Errorf("field ObjectStore %w", err)
+		}
+		if store.Prefix == "" || store.RestoreFrom == store.Prefix {
+			return postgresSpec{}, errors.New("field ObjectStore needs a Prefix of its own (one folder per stack), other than RestoreFrom")
+		}
+		out.ObjectStore = &store
+		out.BackupSchedule = workload.OrDefault(out.BackupSchedule, DefaultBackupSchedule)
 	}
 	out.current = newPostgresServer(ServerName(out.MajorVersion, out.Upgrade), out.MajorVersion, out.Image)
 	if out.Upgrade != nil {
@@ -194,6 +215,11 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		bootstrapSecretName: bootstrap.Name(),
 		initScriptsName:     initScripts.Name(),
 	}
+	if spec.ObjectStore != nil {
+		if inputs.objectStore, err = registerObjectStoreInputs(ctx, name, spec, child); err != nil {
+			return nil, err
+		}
+	}
 	// The API server refuses a change of a server's major in place (major_guard.go);
 	// the servers wait for the guard, so that the up that brings it is guarded too.
 	policy, err := kube.New(ctx, name+"-major-guard", func(refs *kube.Refs) any { return majorGuardPolicy(refs, spec.Namespace) }, child)
@@ -212,6 +238,12 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		return nil, err
 	}
 	comp.StatefulSets = []pulumi.Resource{current}
+	if spec.ObjectStore != nil {
+		inputs.serviceName = service.Name()
+		if err := registerBaseBackups(ctx, name, spec, inputs, current, child); err != nil {
+			return nil, err
+		}
+	}
 	comp.DataClaim = watchDataClaim(ctx, serverPrefix(name, spec.current), spec, spec.current, current, child)
 	if spec.old != nil {
 		// Left out of the program once the copy is done, and so only retained then:
@@ -299,4 +331,42 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 		}
 	}
 	return service, statefulSet, nil
+}
+
+// registerObjectStoreInputs registers what the server needs to reach the bucket: the
+// CA bundle and the cloud identity, when given. Both are retained, as the StatefulSet
+// that uses them is.
+func registerObjectStoreInputs(ctx *pulumi.Context, name string, spec postgresSpec, child pulumi.ResourceOption) (objectStoreInputs, error) {
+	var in objectStoreInputs
+	if spec.ObjectStore.CABundle != "" {
+		ca, err := kube.New(ctx, name+"-object-store-ca", func(refs *kube.Refs) any { return objectStoreCA(refs, spec) }, child, pulumi.RetainOnDelete(true))
+		if err != nil {
+			return in, err
+		}
+		in.caName = ca.Name()
+	}
+	if len(spec.ObjectStore.ServiceAccountAnnotations) > 0 {
+		account, err := kube.New(ctx, name+"-backup-identity", func(refs *kube.Refs) any { return backupServiceAccount(refs, spec) }, child, pulumi.RetainOnDelete(true))
+		if err != nil {
+			return in, err
+		}
+		in.serviceAccountName = account.Name()
+	}
+	return in, nil
+}
+
+// registerBaseBackups registers the first base backup, once the server archives, the
+// base backups on the schedule, and the suspended restore.
+func registerBaseBackups(ctx *pulumi.Context, name string, spec postgresSpec, in postgresInputs, server *kube.Object, child pulumi.ResourceOption) error {
+	if _, err := kube.New(ctx, name+"-first-base-backup", func(refs *kube.Refs) any { return firstBackupJob(refs, spec, spec.current, in) },
+		child, pulumi.DependsOn([]pulumi.Resource{server}),
+		// Once done, never again: later backups are the CronJob's.
+		pulumi.IgnoreChanges([]string{"spec"})); err != nil {
+		return err
+	}
+	if _, err := kube.New(ctx, name+"-base-backup", func(refs *kube.Refs) any { return baseBackupCronJob(refs, spec, spec.current, in) }, child); err != nil {
+		return err
+	}
+	_, err := kube.New(ctx, name+"-pitr-restore", func(refs *kube.Refs) any { return pitrRestoreCronJob(refs, spec, spec.current, in) }, child)
+	return err
 }

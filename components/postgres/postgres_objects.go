@@ -92,6 +92,7 @@ func adoptable(annotations map[string]string) map[string]string {
 // postgresInputs are what the StatefulSet takes from the objects registered before it.
 type postgresInputs struct {
 	serviceName, secretName, bootstrapSecretName, initScriptsName pulumi.StringInput
+	objectStore                                                   objectStoreInputs
 }
 
 // createAppRole runs once, when the official image initialises an empty volume: the app
@@ -145,7 +146,7 @@ func secretEnv(refs *kube.Refs, name string, secretName pulumi.StringInput) core
 }
 
 func postgresStatefulSet(refs *kube.Refs, spec postgresSpec, server postgresServer, in postgresInputs) *appsv1.StatefulSet {
-	return &appsv1.StatefulSet{
+	statefulSet := &appsv1.StatefulSet{
 		ObjectMeta: workload.ObjectMeta(refs, server.name, spec.Namespace, server.selector,
 			adoptable(workload.KubeScoreIgnoreUID("the official postgres image runs as its postgres user, UID 999, which owns PGDATA; runAsNonRoot is enforced"))),
 		Spec: appsv1.StatefulSetSpec{
@@ -186,6 +187,12 @@ func postgresStatefulSet(refs *kube.Refs, spec postgresSpec, server postgresServ
 			}},
 		},
 	}
+	// The stack's server archives; the stack refuses a bucket during a major upgrade
+	// (a new server is a new pgBackRest stanza).
+	if spec.ObjectStore != nil && server.name == spec.current.name {
+		withObjectStore(refs, spec, &statefulSet.Spec.Template.Spec, in)
+	}
+	return statefulSet
 }
 
 func postgresContainer(refs *kube.Refs, spec postgresSpec, server postgresServer, in postgresInputs) corev1.Container {
