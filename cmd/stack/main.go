@@ -10,6 +10,7 @@
 //	stack [-s prod] bump <registry>/<repository>:<tag>
 //	stack [-s dev] [-state DIR] migrate-charts
 //	stack [-s local] [-state DIR] recover   (FORCE=1 clears a lock whose holder may live)
+//	stack [-s local] [-state DIR] maintenance on|off   (sets or removes backstage:maintenance, then up)
 package main
 
 import (
@@ -31,7 +32,7 @@ import (
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
 
-const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE | migrate-charts | recover"
+const usage = "usage: stack [-s STACK] [-state DIR] preview [-expect-no-changes] | up | destroy | render [-out DIR] | output NAME | bump IMAGE | migrate-charts | recover | maintenance on|off"
 
 func main() {
 	if err := run(); err != nil {
@@ -120,6 +121,26 @@ func run() error {
 			return err
 		}
 		return s.Recover(ctx, os.Getenv("FORCE") != "", os.Stdout)
+	case "maintenance":
+		// make restore's stop and start: the stack file says maintenance while Backstage
+		// is stopped, so a deploy in between keeps it stopped.
+		if len(rest) != 1 || (rest[0] != "on" && rest[0] != "off") {
+			return errors.New("usage: stack -s STACK maintenance on|off")
+		}
+		s, err := stackrun.Select(ctx, opts)
+		if err != nil {
+			return err
+		}
+		key := config.KeyMaintenance.FullName()
+		if rest[0] == "on" {
+			err = s.SetConfig(ctx, key, auto.ConfigValue{Value: "true"})
+		} else {
+			err = s.RemoveConfig(ctx, key)
+		}
+		if err != nil {
+			return err
+		}
+		return s.CLIUp(ctx, os.Stdout)
 	case "migrate-charts":
 		s, err := stackrun.Select(ctx, opts)
 		if err != nil {
