@@ -78,9 +78,9 @@ recover: $(DRIVER) ## after an interrupted deploy: clear STACK's stale lock (FOR
 	$(ensure_cluster)
 	@$(STACK_CMD) recover
 
-restore: $(DRIVER) ## restore BACKUP (a folder name; the newest when empty) of STACK's database; stop Backstage first (backstage:maintenance true)
+restore: $(DRIVER) ## restore STACK's database to TIME (RFC 3339; backups in an object store) or BACKUP (the newest when empty), with Backstage stopped meanwhile and started again
 	$(ensure_cluster)
-	@hack/restore.sh "$$($(STACK_CMD) output namespace)" "$(BACKUP)"
+	@STACK_CMD="$(STACK_CMD)" TIME="$(TIME)" hack/restore.sh "$$($(STACK_CMD) output namespace)" "$(BACKUP)"
 
 migrate-charts: $(DRIVER) ## once per stack deployed before the Charts: forget the helm.sh/v3 Releases and let the Charts adopt their objects in place
 	$(ensure_cluster)

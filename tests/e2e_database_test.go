@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -217,4 +220,70 @@ func TestE2EWhatTheRunningDatabaseCannotTakeIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[apitype.OpType]int{apitype.OpSame: preview.ChangeSummary[apitype.OpSame]}, preview.ChangeSummary,
 		"a stack that asks the claim's size again changes nothing")
+}
+
+// TestE2ERestoreToATimeFromTheObjectStore: a stack whose backups go to an object store
+// (nothing answers there: kwok runs no containers and completes Jobs without running
+// them; pitr_sql_test.go runs the scripts against a real server and store). The API
+// server admits the archiving server, the first base backup and the restore's pods, and
+// make restore's script, given a time, refuses while Backstage runs, then stops the
+// server, runs the restore Job with that time, starts a new server pod once the Job is
+// done and a base backup of the new timeline; the stack then previews no change.
+func TestE2ERestoreToATimeFromTheObjectStore(t *testing.T) {
+	s, ctx := freshE2EStack(t, "pitr", 6*time.Minute)
+	require.NoError(t, s.SetConfig(ctx, "backstage:backup", auto.ConfigValue{Value: `{"schedule":"0 0 31 2 *","objectStore":{` +
+		`"endpoint":"objects.local.test:7070","bucket":"backstage-backups","uriStyle":"path","credentialsSecret":"backup-keys"}}`}))
+	require.NoError(t, cliUp(ctx, s), "the first base backup's Job completes")
+	assert.Equal(t, "1", fieldString(object(t, "job", postgres.FirstBackupJobName), "status", "succeeded"))
+	_, err := kubectl(t, "get", "cronjob", "backstage-backup", "-n", e2eNamespace)
+	assert.Error(t, err, "no pg_dump CronJob beside the bucket")
+
+	restore := func(env ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	const target = "2026-12-04T10:05:00Z"
+	out, err := restore("TIME=" + target)
+	require.Error(t, err)
+	assert.Contains(t, out, "set backstage:maintenance to true", "nothing may write during a restore")
+
+	withTemporaryConfig(t, s, "backstage:maintenance", "true", func() {
+		require.NoError(t, cliUp(ctx, s))
+		before := object(t, "pod", names.PostgresName+"-0")
+		out, err := restore("TIME=" + target)
+		require.NoError(t, err, out)
+
+		jobs, err := kubectl(t, "get", "jobs", "-n", e2eNamespace, "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.status.completionTime} {.spec.template.spec.containers[0].env[?(@.name=="TARGET_TIME")].value}{"\n"}{end}`)
+		require.NoError(t, err)
+		var restoreDone time.Time
+		baseBackups := 0
+		for _, line := range strings.Split(strings.TrimSpace(jobs), "\n") {
+			fields := strings.Fields(line)
+			switch {
+			case strings.HasPrefix(fields[0], postgres.PITRRestoreCronJobName+"-"):
+				require.Len(t, fields, 3, line)
+				assert.Equal(t, target, fields[2], "the Job restores to the time asked for")
+				restoreDone, err = time.Parse(time.RFC3339, fields[1])
+				require.NoError(t, err)
+			case strings.HasPrefix(fields[0], postgres.BaseBackupCronJobName+"-"):
+				baseBackups++
+			}
+		}
+		require.False(t, restoreDone.IsZero(), "a restore Job completed:\n%s", jobs)
+		assert.Equal(t, 1, baseBackups, "a base backup of the new timeline starts:\n%s", jobs)
+
+		after := object(t, "pod", names.PostgresName+"-0")
+		assert.NotEqual(t, fieldString(before, "metadata", "uid"), fieldString(after, "metadata", "uid"), "the server was stopped for the restore")
+		started, err := time.Parse(time.RFC3339, fieldString(after, "metadata", "creationTimestamp"))
+		require.NoError(t, err)
+		assert.False(t, started.Before(restoreDone.Truncate(time.Second)), "the server starts after the restore is done (%s, %s)", started, restoreDone)
+		sts := object(t, "statefulset", names.PostgresName)
+		assert.Equal(t, "1", fieldString(sts, "status", "readyReplicas"))
+	})
+	require.NoError(t, cliUp(ctx, s))
+	_, err = s.Preview(ctx, optpreview.ExpectNoChanges())
+	assert.NoError(t, err, "the restore leaves the stack as it was")
 }

@@ -23,7 +23,7 @@ if [ -n "$target_time" ]; then
   info=$(pgbackrest "$@" info --output=json)
   first=$(printf '%s' "$info" | grep -o '"stop":[0-9][0-9]*' | cut -d: -f2 | sort -n | head -1 || true)
   if [ -z "$first" ]; then
-    echo "restore: the object store has no base backup yet; the first one runs on the backup schedule (or start one: kubectl create job --from=cronjob/backstage-backup)" >&2
+    echo "restore: the object store has no base backup yet; the first one runs on the backup schedule (or start one: kubectl create job --from=cronjob/backstage-base-backup)" >&2
     exit 2
   fi
   if [ "$target" -lt "$first" ]; then
