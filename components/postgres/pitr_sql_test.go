@@ -107,11 +107,13 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 	assert.Contains(t, out, "is before the end of the first base backup")
 
 	// The restore to T, with the server stopped, as `make restore TIME=` runs it.
+	restoreStarted := time.Now()
 	server.stop()
 	out, err = scriptAs(pitrRestoreScript, server.env, map[string]string{"TARGET_TIME": target.Format(time.RFC3339)})
 	require.NoError(t, err, out)
 	server.start(t)
 	waitPromoted(t, superuser)
+	t.Logf("the restore to T took %s from the server's stop to a promoted server", time.Since(restoreStarted).Round(100*time.Millisecond))
 	assert.Equal(t, "1:before T", superuser("SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM rows"),
 		"the row written before T is back, the one after T is not")
 
@@ -141,6 +143,7 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 	}
 	freshEnv := env(fresh, "/staging")
 	// The init container: the restore, the replay, and this stack's passwords.
+	bootstrapStarted := time.Now()
 	out, err = scriptAs(bootstrapScript, freshEnv, map[string]string{
 		"PGDATA": fresh, "RESTORE_FROM": "/prod", "PITR_RESTORE": pitrRestoreScript, "PGPORT": freePort(t),
 		"POSTGRES_USER": names.PostgresSuperuser, "POSTGRES_PASSWORD": "new-superuser-password",
@@ -155,6 +158,7 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 		return other.psql(t, names.PostgresSuperuser, "new-superuser-password", "postgres", sql)
 	}
 	require.Equal(t, "f", otherSQL("SELECT pg_is_in_recovery()"), "the bootstrap hands over a promoted server")
+	t.Logf("a new server from the bucket alone answered %s after its init container started", time.Since(bootstrapStarted).Round(100*time.Millisecond))
 	assert.Equal(t, "1,3,4", otherSQL("SELECT string_agg(id::text, ',' ORDER BY id) FROM rows"),
 		"a server restored from the bucket alone has every archived row")
 	assert.Equal(t, "backstage", other.psql(t, "backstage", "new-app-password", "postgres", "SELECT current_user"),
