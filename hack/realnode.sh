@@ -5,7 +5,9 @@
 # (nftables) of the control plane's release, a CNI bridge, kube-network-policies
 # enforcing NetworkPolicies, CoreDNS as a host process, and a local registry that
 # containerd uses as its mirror, holding images built from Debian packages and npm
-# (hack/realnode/images.sh). kwok's fake node stays: the real node is tainted
+# (hack/realnode/images.sh), and an S3-compatible server, versitygw, on the node's address
+# for the realnode stack's backups (objects.realnode.test through CoreDNS, TLS from a CA
+# of its own that the stack's pgBackRest image trusts). kwok's fake node stays: the real node is tainted
 # realnode=true:NoSchedule, so only pods that tolerate it and select it (the realnode
 # stack's) run here. Root only.
 set -euo pipefail
@@ -20,8 +22,17 @@ node=realnode-0
 node_ip=$(ip -4 route get 1.0.0.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
 pod_cidr=10.244.0.0/24
 registry=127.0.0.1:5000
+# The object store: its name, its port, and where it keeps its CA, keys and buckets.
+store_host=objects.realnode.test
+store_port=7070
+store=$dir/objectstore
+store_bucket=backstage-backups
+# The realnode stack's namespace, and the Secret with the store's keys it names
+# (Pulumi.realnode.yaml: backup.objectStore.credentialsSecret).
+stack_namespace=backstage-realnode
+store_secret=backstage-object-store
 # shellcheck disable=SC2034 # read by processes.sh
-components=(registry containerd coredns kubelet kube-proxy netpol)
+components=(registry containerd coredns objectstore kubelet kube-proxy netpol)
 
 log() { printf 'realnode: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -130,10 +141,51 @@ YAML
     pods insecure
     fallthrough in-addr.arpa ip6.arpa
   }
+  hosts {
+    $node_ip $store_host
+    fallthrough
+  }
   forward . /etc/resolv.conf
   cache 5
 }
 CORE
+}
+
+versitygw=
+# store_prepare builds versitygw (the version the object-store tests run), and makes the
+# store's CA, its certificate for $store_host and its keys once: the pgBackRest image
+# carries the CA, so they outlive a down (a wipe of .cluster makes new ones).
+store_prepare() {
+  local version gobin
+  version=$(sed -n 's/^const versitygwVersion = "\(.*\)"/\1/p' "$repo/components/postgres/pitr_sql_test.go")
+  gobin=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}/versitygw-$version
+  if [ ! -x "$gobin/versitygw" ]; then
+    log "building versitygw $version (the object store)"
+    GOBIN=$gobin GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@$version" >&2
+  fi
+  versitygw=$gobin/versitygw
+  mkdir -p "$store/root/$store_bucket"
+  if [ ! -f "$store/cert.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=realnode object store CA" \
+      -keyout "$store/ca-key.pem" -out "$store/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$store_host" -keyout "$store/key.pem" -out "$store/cert.csr" 2>/dev/null
+    openssl x509 -req -in "$store/cert.csr" -CA "$store/ca.pem" -CAkey "$store/ca-key.pem" -CAcreateserial -days 3650 \
+      -extfile <(printf 'subjectAltName=DNS:%s\n' "$store_host") -out "$store/cert.pem" 2>/dev/null
+    rm -f "$store/cert.csr"
+  fi
+  if [ ! -f "$store/credentials" ]; then
+    (umask 077 && printf 'AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n' \
+      "realnode-$(openssl rand -hex 4)" "$(openssl rand -hex 20)" >"$store/credentials")
+  fi
+}
+
+# store_secret makes the Secret with the store's keys in the realnode stack's namespace,
+# as a platform's secret store would before the stack runs (the tests make it again
+# after they reset the namespace).
+store_secret() {
+  kubectl_ get namespace "$stack_namespace" >/dev/null 2>&1 || kubectl_ create namespace "$stack_namespace" >/dev/null
+  kubectl_ create secret generic "$store_secret" -n "$stack_namespace" --from-env-file "$store/credentials" \
+    --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
 }
 
 # layers installs the packages and builds the images' root filesystems: minutes on a
@@ -153,9 +205,10 @@ prepare() {
   mkdir -p "$dir/pids"
   "$repo/tools/build.sh" node >&2
   configure
+  store_prepare
   run_component registry "$bin/crane" registry serve --address "$registry" --disk "$dir/registry"
   wait_for "the registry" 30 bash -c "(exec 3<>/dev/tcp/127.0.0.1/${registry##*:})"
-  "$repo/hack/realnode/images.sh" "$registry" 2>&1 | { grep -v '^[0-9/]* [0-9:]* ' || true; } >&2
+  REALNODE_STORE_CA=$store/ca.pem "$repo/hack/realnode/images.sh" "$registry" 2>&1 | { grep -v '^[0-9/]* [0-9:]* ' || true; } >&2
 }
 
 up() {
@@ -164,6 +217,13 @@ up() {
   run_component containerd containerd --config "$dir/containerd/config.toml"
   wait_for containerd 30 ctr --address "$dir/containerd/containerd.sock" version
   run_component coredns "$bin/coredns" -conf "$dir/Corefile"
+  # The keys as variables, not flags: a command line is readable by every user.
+  run_component objectstore env \
+    ROOT_ACCESS_KEY_ID="$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$store/credentials")" \
+    ROOT_SECRET_ACCESS_KEY="$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$store/credentials")" \
+    "$versitygw" --port "$node_ip:$store_port" \
+    --cert "$store/cert.pem" --key "$store/key.pem" posix "$store/root"
+  wait_for objectstore 30 bash -c "(exec 3<>/dev/tcp/$node_ip/$store_port)"
   run_component kubelet "$bin/kubelet" --config "$dir/kubelet/config.yaml" --kubeconfig "$kubeconfig" \
     --root-dir "$dir/kubelet/root" --hostname-override "$node" --node-ip "$node_ip" --v=1
   wait_for "the node" 120 bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get node $node -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
@@ -176,7 +236,8 @@ up() {
   # The database volumes hold PostgreSQL's data as its user, 999; hostPath volumes
   # ignore fsGroup.
   chown 999:999 "$cluster"/volumes/pv-* 2>/dev/null || true
-  log "ready: node $node ($node_ip, tainted realnode=true:NoSchedule), pods on $pod_cidr, Services through kube-proxy (nftables), NetworkPolicies enforced, DNS at $node_ip, registry at $registry"
+  store_secret
+  log "ready: node $node ($node_ip, tainted realnode=true:NoSchedule), pods on $pod_cidr, Services through kube-proxy (nftables), NetworkPolicies enforced, DNS at $node_ip, registry at $registry, object store at https://$store_host:$store_port (bucket $store_bucket)"
 }
 
 down() {

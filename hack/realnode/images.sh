@@ -10,6 +10,9 @@
 #   postgres:<15's pinned tag>  Debian bookworm's PostgreSQL 15 and trixie's 17
 #   postgres:<17's pinned tag>  (debootstrap), with an entrypoint that keeps the
 #                               official image's contract (postgres-entrypoint.sh)
+#   ghcr.io/arhean/backstage-postgres-pgbackrest:<15's tag>-<pgBackRest's pin>
+#                               PostgreSQL 15's above (it carries Debian's pgbackrest)
+#                               and the realnode object store's CA
 #   ghcr.io/arhean/backstage:realnode-1, realnode-2
 #                               a real Backstage backend from npm (hack/realnode/backstage)
 set -euo pipefail
@@ -87,11 +90,18 @@ build_postgres() {
     log "building PostgreSQL $major's root filesystem with debootstrap ($suite, from $mirror; about a minute)"
     local root
     root=$(mktemp -d)
-    debootstrap --variant=minbase --include="postgresql-$major" "$suite" "$root" "$mirror" >"$cache/debootstrap-$major.log" 2>&1 ||
+    debootstrap --variant=minbase --include="postgresql-$major,pgbackrest" "$suite" "$root" "$mirror" >"$cache/debootstrap-$major.log" 2>&1 ||
       { tail -20 "$cache/debootstrap-$major.log" >&2; return 1; }
     # As the official image: user and group postgres are 999, no cluster of Debian's own.
+    # What the packages gave the user Debian chose stays theirs (pgBackRest's config is
+    # root:postgres 0640).
+    local uid gid
+    uid=$(awk -F: '$1 == "postgres" {print $3}' "$root/etc/passwd")
+    gid=$(awk -F: '$1 == "postgres" {print $3}' "$root/etc/group")
     sed -i 's/^postgres:x:[0-9]*:[0-9]*:/postgres:x:999:999:/' "$root/etc/passwd"
     sed -i 's/^postgres:x:[0-9]*:/postgres:x:999:/' "$root/etc/group"
+    find "$root" -xdev -uid "$uid" -exec chown -h 999 {} +
+    find "$root" -xdev -gid "$gid" -exec chgrp -h 999 {} +
     rm -rf "$root/var/lib/postgresql/$major" "$root/etc/postgresql/$major"
     install -d -m 3777 -o 999 -g 999 "$root/var/run/postgresql"
     install -d -o 999 -g 999 "$root/var/lib/postgresql/data" "$root/docker-entrypoint-initdb.d"
@@ -112,6 +122,29 @@ build_postgres() {
     log "pushed postgres:$tag (Debian's postgresql-$major $(tar -xzOf "$layer" ./var/lib/dpkg/status |
       awk -v p="postgresql-$major" '$0 == "Package: " p {f=1} f && /^Version:/ {print $2; exit}'))"
   fi
+}
+
+# build_pgbackrest MAJOR TAG: the realnode stack's server image when its backups go to the
+# object store beside the node: PostgreSQL MAJOR's root filesystem above (with Debian's
+# pgBackRest, 2.45 in bookworm, not PGDG's that the published image pins) and a layer
+# whose only trusted CA is the store's ($REALNODE_STORE_CA), pushed under the name the
+# program pins for MAJOR (pins.PgBackRestImage), so the stack needs no caBundle.
+build_pgbackrest() {
+  local major=$1 tag=$2 ca=${REALNODE_STORE_CA:-}
+  [ -z "$layers_only" ] && [ -n "$ca" ] || return 0
+  local base ref=$registry/arhean/backstage-postgres-pgbackrest:$tag key work
+  base=$registry/library/postgres:$(pinned "$major")
+  key=$({ crane digest "$base"; cat "$ca"; declare -f build_pgbackrest; } | sha256sum | cut -c1-12)
+  if crane config "$ref" 2>/dev/null | grep -q "pgbackrest-$key"; then return 0; fi
+  work=$(mktemp -d)
+  mkdir -p "$work/root/etc/ssl/certs"
+  install -m 0644 "$ca" "$work/root/etc/ssl/certs/ca-certificates.crt"
+  ln -s ca-certificates.crt "$work/root/etc/ssl/certs/$(openssl x509 -hash -noout -in "$ca").0"
+  tar -C "$work/root" --numeric-owner --owner=0 --group=0 -cf "$work/ca.tar" .
+  crane append -b "$base" -f "$work/ca.tar" -t "$ref" >/dev/null
+  crane mutate -t "$ref" "$ref" --label "realnode.layer=pgbackrest-$key" >/dev/null
+  rm -rf "$work"
+  log "pushed ghcr.io/arhean/backstage-postgres-pgbackrest:$tag (postgres:$(pinned "$major") with Debian's pgbackrest and the object store's CA)"
 }
 
 # build_backstage TAG...: a real Backstage backend (hack/realnode/backstage: the catalog
@@ -154,4 +187,5 @@ pinned() { sed -n "s/.*Postgres$1Image *= *\"postgres:\(.*\)\"/\1/p" "$repo/comp
 build_busybox "$(sed -n 's/.*InitImage *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
 build_postgres 15 bookworm "$(pinned 15)"
 build_postgres 17 trixie "$(pinned 17)"
+build_pgbackrest 15 "$(pinned 15)-$(sed -n 's/.*PgBackRestVersion *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
 build_backstage realnode-1 realnode-2
