@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # hack/test-e2e.sh: make test's Go tests, from the toolchain up. Where this machine can
 # run the real node (hack/realnode.sh check), its images' root filesystems build beside
-# the toolchain, the node starts, and TestRealNode runs in a process of its own beside
-# the rest of the suite (its own namespace, stacks and node; about three minutes);
+# the toolchain, the node starts, and its tests run in a process of their own beside
+# the rest of the suite (their own namespaces, stacks and node; about fifteen minutes);
 # where it cannot, the reason is printed and the rest still runs. REAL_NODE=0 leaves
 # the node out. A node this script started is stopped at the end; one that was already
 # up is left running.
@@ -12,6 +12,9 @@ cd "$repo" || exit 1
 export KUBECONFIG=$repo/.cluster/kubeconfig
 log() { printf 'test: %s\n' "$*" >&2; }
 
+# The real node's tests, in this order: its database's life and Backstage on it, then
+# its backups in the object store beside it.
+realnode_tests='TestRealNode|TestRealNodeBackupsSurviveTheCluster'
 realnode_log=$(mktemp)
 layers_log=$(mktemp)
 realnode_pid=
@@ -43,7 +46,7 @@ if [ -n "$node" ]; then
   log "the real node's tests run beside the suite; their output follows it"
   (
     if [ -n "$started_node" ]; then hack/realnode.sh up || exit 1; fi
-    go test -tags e2e -count=1 -timeout 15m -v -run '^TestRealNode$' ./tests/
+    go test -tags e2e -count=1 -timeout 30m -v -run "^($realnode_tests)\$" ./tests/
   ) >"$realnode_log" 2>&1 &
   realnode_pid=$!
 fi
@@ -62,7 +65,7 @@ status=0
 # The suite's package took 10.4 minutes in a passing .ci/run (December 2026, with the
 # real node beside it); Go's default 10-minute timeout, and the 15 minutes set before,
 # would fail it on a slower day.
-go test -tags e2e -count=1 -timeout 25m -skip "^(TestRealNode|$restart|$alone)\$" ./... || status=1
+go test -tags e2e -count=1 -timeout 25m -skip "^($realnode_tests|$restart|$alone)\$" ./... || status=1
 if [ -n "$realnode_pid" ]; then
   if wait "$realnode_pid"; then
     grep -E '^(--- |\s+--- |ok|PASS)|_test.go:.*requests' "$realnode_log"
