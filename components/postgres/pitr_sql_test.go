@@ -55,8 +55,8 @@ func TestPointInTimeRecoveryThroughAnObjectStore(t *testing.T) {
 		for k, v := range objectStore.Settings(data, store.caFile) {
 			out = append(out, k+"="+v)
 		}
-		// pgBackRest retries a refused connection for four of its io-timeouts (60 s by
-		// default: a failed push is counted about four minutes into an outage); the test
+		// pgBackRest retries a refused connection for several of its io-timeouts (60 s by
+		// default: a failed push is counted minutes into an outage); the test
 		// shortens that wait, not what is counted.
 		return append(out, "PGBACKREST_LOCK_PATH="+dir, "PGBACKREST_SPOOL_PATH="+dir, "PGBACKREST_IO_TIMEOUT=5")
 	}
