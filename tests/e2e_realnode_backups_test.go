@@ -48,8 +48,12 @@ func TestRealNodeBackupsSurviveTheCluster(t *testing.T) {
 		store.resume() // if the last step failed with the bucket away
 		_, _ = s.Destroy(context.Background())
 		_, _ = dr.Destroy(context.Background())
-		resetNamespaceNamed(t, realNodeNamespace)
-		resetNamespaceNamed(t, realNodeDRNamespace)
+		for _, ns := range []string{realNodeNamespace, realNodeDRNamespace} {
+			resetNamespaceNamed(t, ns)
+			// The servers are gone: so are their folders, so that the next
+			// `make up STACK=realnode` starts a stanza of its own.
+			_ = os.RemoveAll(filepath.Join(store.bucketDir, ns))
+		}
 	})
 
 	// The database's test: Backstage stays stopped, as a restore needs it.
