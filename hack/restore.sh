@@ -80,7 +80,8 @@ kubectl wait pod "$server-0" -n "$namespace" --for=delete --timeout=10m >/dev/nu
 restored=0
 run_job backstage-pitr-restore "TARGET_TIME=$time" "BACKUP=$backup" || restored=$?
 # The server starts again either way: a refused target (a time before the first backup,
-# a store without one) leaves its data folder untouched.
+# a store without one) leaves its data folder untouched; a failed pgBackRest restore
+# may not, and the message below says so.
 log "starting the server (statefulset/$server to 1 replica); it replays the WAL up to the target first"
 kubectl scale statefulset "$server" -n "$namespace" --replicas=1 >/dev/null
 if ! kubectl rollout status statefulset "$server" -n "$namespace" --timeout=30m >/dev/null; then
@@ -88,7 +89,9 @@ if ! kubectl rollout status statefulset "$server" -n "$namespace" --timeout=30m 
   exit 1
 fi
 if [ "$restored" != 0 ]; then
-  log "the restore failed (above); the server runs on the data it had, and Backstage stays stopped"
+  # pitr-restore.sh checks the target before pgBackRest touches the data folder; a
+  # failure inside pgBackRest's restore can leave it partly restored.
+  log "the restore failed (its log above); if it refused the target the server runs on the data it had, otherwise fix the cause and run the restore again before you start Backstage (it stays stopped)"
   exit 1
 fi
 # The promoted server runs on a new timeline: a base backup of it, so that the next

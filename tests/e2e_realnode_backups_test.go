@@ -4,7 +4,6 @@ package tests
 
 import (
 	"context"
-	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,15 +176,10 @@ func (s *realNodeObjectStore) resume() {
 func superuserSQL(t *testing.T, namespace string) func(string) string {
 	return func(statement string) string {
 		t.Helper()
-		secret := objectIn(t, "secret", names.PostgresBootstrapSecretName, namespace)
-		password, err := base64.StdEncoding.DecodeString(fieldString(secret, "data", "password"))
-		require.NoError(t, err)
-		ip := fieldString(objectIn(t, "pod", names.PostgresName+"-0", namespace), "status", "podIP")
-		cmd := exec.Command("psql", "-X", "-A", "-t", "-q", "-h", ip, "-U", names.PostgresSuperuser, "-d", "postgres", "-c", statement)
-		cmd.Env = append(os.Environ(), "PGPASSWORD="+string(password), "PGCONNECT_TIMEOUT=5")
-		out, err := cmd.CombinedOutput()
+		password := secretPasswordIn(t, namespace, names.PostgresBootstrapSecretName)
+		out, err := psqlIn(t, namespace, names.PostgresName+"-0", names.PostgresSuperuser, password, "postgres", statement)
 		require.NoError(t, err, "%s: %s", statement, out)
-		return strings.TrimSpace(string(out))
+		return out
 	}
 }
 

@@ -470,7 +470,12 @@ func conditionTime(t *testing.T, obj map[string]any, condition string) time.Time
 // network (the node's root user passes NetworkPolicies, as the kubelet's probes do),
 // and returns its unaligned result.
 func psqlOn(t *testing.T, pod, user, password, db, statement string) (string, error) {
-	ip := fieldString(objectIn(t, "pod", pod, realNodeNamespace), "status", "podIP")
+	return psqlIn(t, realNodeNamespace, pod, user, password, db, statement)
+}
+
+// psqlIn is psqlOn for a pod in any namespace.
+func psqlIn(t *testing.T, namespace, pod, user, password, db, statement string) (string, error) {
+	ip := fieldString(objectIn(t, "pod", pod, namespace), "status", "podIP")
 	cmd := exec.Command("psql", "-X", "-A", "-t", "-h", ip, "-U", user, "-d", db, "-c", statement)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+password, "PGCONNECT_TIMEOUT=5")
 	out, err := cmd.CombinedOutput()
@@ -479,7 +484,12 @@ func psqlOn(t *testing.T, pod, user, password, db, statement string) (string, er
 
 func secretPassword(t *testing.T, name string) string {
 	t.Helper()
-	decoded, err := base64.StdEncoding.DecodeString(fieldString(objectIn(t, "secret", name, realNodeNamespace), "data", "password"))
+	return secretPasswordIn(t, realNodeNamespace, name)
+}
+
+func secretPasswordIn(t *testing.T, namespace, name string) string {
+	t.Helper()
+	decoded, err := base64.StdEncoding.DecodeString(fieldString(objectIn(t, "secret", name, namespace), "data", "password"))
 	require.NoError(t, err)
 	return string(decoded)
 }
