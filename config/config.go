@@ -182,7 +182,7 @@ func (s *Stack) NetworkIsolationArgs(namespace pulumi.StringInput) *network.Netw
 }
 
 func (s *Stack) objectStoreEgress() *network.ObjectStoreEgress {
-	store := s.objectStore()
+	store := s.bucket()
 	if store == nil {
 		return nil
 	}
@@ -216,10 +216,19 @@ func (s *Stack) PostgresArgs(namespace pulumi.StringInput) *postgres.PostgresArg
 	return &args
 }
 
-// objectStore is the in-cluster database's bucket, its prefix defaulting to the
-// namespace's: nil without one.
+// objectStore is the in-cluster database's bucket (pgBackRest's): nil without one, or
+// for an external database.
 func (s *Stack) objectStore() *postgres.ObjectStore {
-	if s.Backup == nil || s.Backup.ObjectStore == nil || s.Database == DatabaseExternal {
+	if s.Database == DatabaseExternal {
+		return nil
+	}
+	return s.bucket()
+}
+
+// bucket is the backups' bucket, the in-cluster server's or the external database's
+// dumps', its prefix defaulting to the namespace's: nil without one.
+func (s *Stack) bucket() *postgres.ObjectStore {
+	if s.Backup == nil || s.Backup.ObjectStore == nil {
 		return nil
 	}
 	store := *s.Backup.ObjectStore.args()
@@ -227,9 +236,10 @@ func (s *Stack) objectStore() *postgres.ObjectStore {
 	return &store
 }
 
-// DumpsToClaim says whether the backups are pg_dumps to a claim (NewBackups): with a
-// bucket, the in-cluster database's base backups and WAL replace them.
-func (s *Stack) DumpsToClaim() bool { return s.Backup != nil && s.objectStore() == nil }
+// Dumps says whether the backups are pg_dumps (NewBackups), to a claim or, for an
+// external database, to the bucket: the in-cluster server's bucket holds pgBackRest's
+// base backups and WAL instead.
+func (s *Stack) Dumps() bool { return s.Backup != nil && s.objectStore() == nil }
 
 // MajorUpgradeArgs are the args of the copy to the new major's server at target.
 func (s *Stack) MajorUpgradeArgs(namespace, target pulumi.StringInput, after ...pulumi.Resource) *postgres.MajorUpgradeArgs {
@@ -280,6 +290,8 @@ func (s *Stack) BackupArgs(namespace pulumi.StringInput, database backstage.Data
 	args.Image = pins.PostgresImages[postgres.MaxMajorVersion]
 	if s.Database != DatabaseExternal {
 		args.Image = postgres.Image(s.Postgres.Image, s.Postgres.MajorVersion)
+	} else {
+		args.ObjectStore = s.bucket()
 	}
 	return &args
 }

@@ -162,7 +162,7 @@ func checkDatabaseRules(s *Stack, refused keySet) (out []finding) {
 
 var KeyBackup = &Key[*Backup]{
 	Setting: Setting{Name: "backup", Example: "{schedule: \"17 3 * * *\", retention: 7, size: 8Gi}",
-		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike. With objectStore {endpoint, bucket, prefix, region, uriStyle, retentionDays, credentialsSecret or serviceAccountAnnotations, caBundle, encryptionSecret, restoreFrom}, the in-cluster database's base backups (on the schedule) and every WAL segment go to an S3 bucket with pgBackRest instead, for point-in-time recovery that outlives the cluster (docs/operations.md: Backups)."},
+		Description: "Nightly pg_dump of every Backstage database into a retained claim (schedule, retention, size, storageClass or existingClaim); in-cluster and external alike. With objectStore {endpoint, bucket, prefix, region, uriStyle, retentionDays, credentialsSecret or serviceAccountAnnotations, caBundle, encryptionSecret, restoreFrom}, the backups go to an S3 bucket instead, where they outlive the cluster: the in-cluster database's base backups (on the schedule) and every WAL segment with pgBackRest, for point-in-time recovery; an external database's dumps, streamed there with rclone (docs/operations.md: Backups)."},
 	Into:  func(s *Stack) **Backup { return &s.Backup },
 	Check: validBackup,
 }

@@ -245,22 +245,26 @@ func checkInertKeys(s *Stack, refused keySet) (out []finding) {
 	return out
 }
 
-// checkObjectStore keeps the bucket to the in-cluster server, and a stack that starts
-// from another's backups off that stack's folder.
+// checkObjectStore keeps pgBackRest's settings to the in-cluster server, and a stack
+// that starts from another's backups off that stack's folder.
 func checkObjectStore(s *Stack, refused keySet) (out []finding) {
 	if s.Backup == nil || s.Backup.ObjectStore == nil || refused.any(KeyBackup.Name) {
 		return nil
 	}
 	store := s.Backup.ObjectStore
 	if s.Database == DatabaseExternal {
-		out = append(out, problem(KeyBackup.Name, "has objectStore, which archives the in-cluster server's WAL, but %s is external: a managed database's point-in-time recovery is its provider's (RDS, Cloud SQL, Azure); remove objectStore (the nightly pg_dump to a claim stays)",
-			KeyDatabase.FullName()))
+		// The dumps go to the bucket; a server's first start from it is the in-cluster one's.
+		if store.RestoreFrom != "" {
+			out = append(out, problem(KeyBackup.Name, "has objectStore.restoreFrom, which starts the in-cluster server from another stack's archive, but %s is external: remove restoreFrom, and load a dump from the bucket with `make restore STACK=<stack> BACKUP=<run>` (docs/operations.md: Backups)",
+				KeyDatabase.FullName()))
+		}
+		return out
 	}
 	if err := postgres.CarriesPgBackRest(s.Postgres.Image); err != nil && !refused.any(KeyPostgresImage.Name) {
 		out = append(out, problem(KeyPostgresImage.Name, "%v; with %s.objectStore the server runs pgBackRest: remove %s (the default is %s), or name an image of yours that adds it",
 			err, KeyBackup.FullName(), KeyPostgresImage.FullName(), pins.PgBackRestImage(s.Postgres.MajorVersion)))
 	}
-	if s.Upgrade != nil && !s.Upgrade.Done && s.Database != DatabaseExternal {
+	if s.Upgrade != nil && !s.Upgrade.Done {
 		out = append(out, problem(KeyBackup.Name, "has objectStore during a move to another major (%s): the new server is a new pgBackRest stanza, which the old one's folder would refuse; remove objectStore for the move, then set it again with a new prefix once %s.done is true (docs/operations.md: Backups)",
 			KeyPostgresUpgrade.FullName(), KeyPostgresUpgrade.FullName()))
 	}

@@ -5,7 +5,8 @@
 # stops, pgBackRest restores its data folder to TIME, to the end of BACKUP (a label such
 # as 20261203-031700F) or to the end of the archive, the server starts and replays the
 # WAL up to there, and a base backup of the new timeline starts. Otherwise BACKUP is a
-# pg_dump folder (the newest when empty) loaded into the running server.
+# pg_dump run (the newest when empty), on the claim or, for an external database with
+# objectStore, in the bucket, loaded into the running server.
 # Nothing may write meanwhile: Backstage must be stopped (backstage:maintenance true).
 # With STACK_CMD (make restore's driver), the script stops it itself and starts it again
 # at the end; without, it refuses while Backstage runs.
@@ -18,7 +19,7 @@ log() { printf 'restore: %s\n' "$*" >&2; }
 pitr=
 if kubectl get cronjob backstage-pitr-restore -n "$namespace" >/dev/null 2>&1; then pitr=1; fi
 if [ -n "$time" ] && [ -z "$pitr" ]; then
-  log "TIME needs backups in an object store (backstage:backup.objectStore); this stack's are nightly dumps: name one with BACKUP"
+  log "TIME needs the in-cluster server's backups in an object store (backstage:backup.objectStore); this stack's are dumps (an external database's point-in-time recovery is its provider's): name one with BACKUP"
   exit 2
 fi
 if [ -n "$time" ] && [ -n "$backup" ]; then

@@ -76,7 +76,7 @@ func Run(ctx *pulumi.Context) error {
 		}
 	}
 
-	if cfg.DumpsToClaim() {
+	if cfg.Dumps() {
 		if _, err := postgres.NewBackups(ctx, "backups", cfg.BackupArgs(ns, database), k8s); err != nil {
 			return err
 		}

@@ -178,6 +178,83 @@ func TestObjectStoreRestoreFromBootstrapsANewStack(t *testing.T) {
 		"bootstrap-from-bucket", "only a stack that names restoreFrom restores")
 }
 
+// An external database's dumps stream to the bucket: rclone, copied from its pinned
+// image into the postgres image's pod, with the bucket's settings and keys from their
+// Secrets; no claim, and the restore reads the bucket. The egress policy lets the
+// backup pods reach the store.
+func TestObjectStoreTakesAnExternalDatabasesDumps(t *testing.T) {
+	for _, tc := range []struct {
+		name, store string
+		identity    bool
+	}{
+		{name: "keys and a private CA", store: `"caBundle":"` + objectStoreCA + `","uriStyle":"path","retentionDays":30`},
+		{name: "a cloud identity and the team's key", store: `"serviceAccountAnnotations":{"eks.amazonaws.com/role-arn":"arn:aws:iam::1:role/b"},"encryptionSecret":"backup-passphrase","prefix":"/prod-dumps"`, identity: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := withExternalDatabase(t, "prod")
+			cfg.values["backstage:backup"] = withObjectStore(t, "prod", tc.store).values["backstage:backup"]
+			rec := mustRun(t, cfg)
+			namespace := cfg.values["backstage:namespace"]
+			assert.Empty(t, rec.ofTypeNamed(typeStatefulSet, names.PostgresName), "no in-cluster server")
+			assert.Empty(t, rec.ofTypeNamed(typeCronJob, postgres.BaseBackupCronJobName), "no pgBackRest for a server the stack does not run")
+			for _, claim := range rec.ofType("kubernetes:core/v1:PersistentVolumeClaim") {
+				assert.NotEqual(t, postgres.BackupClaimName, str(claim.Inputs, "metadata", "name"), "the bucket replaces the claim")
+			}
+			for _, cronJob := range []struct {
+				name, script string
+				suspended    bool
+			}{{postgres.BackupCronJobName, "rclone rcat", false}, {postgres.RestoreJobName, "pg_restore", true}} {
+				res := rec.kube(t, typeCronJob, cronJob.name)
+				assert.Equal(t, strconv.FormatBool(cronJob.suspended), str(res.Inputs, "spec", "suspend"))
+				pod := podOf(res)
+				copier := get(pod, "initContainers", "0").ObjectValue()
+				assert.Equal(t, pins.RcloneImage, str(copier, "image"), "rclone from its pinned image")
+				main := get(pod, "containers", "0").ObjectValue()
+				assert.Equal(t, pins.PostgresImages[postgres.MaxMajorVersion], str(main, "image"), "pg_dump of the newest major reads every older server")
+				assert.Contains(t, str(main, "command", "2"), cronJob.script)
+				assert.Equal(t, "/tools", mountPath(main, "tools"))
+				assert.Equal(t, "writable: /tools", mountPath(copier, "tools"))
+				env := envByName(main)
+				prefix := "/" + namespace
+				if tc.identity {
+					prefix = "/prod-dumps"
+				}
+				folder := "store:acme-backstage-backups" + prefix + "/" + postgres.DumpsFolder
+				assert.Equal(t, "https://s3.eu-west-1.amazonaws.com:443", env["RCLONE_CONFIG_STORE_ENDPOINT"])
+				assert.Equal(t, "/tools", env["TOOLS"])
+				assert.Equal(t, "true", env["RCLONE_CONFIG_STORE_NO_CHECK_BUCKET"], "the team's bucket: no right to create one is needed")
+				assert.Equal(t, "secret:"+postgres.BackupCronJobName+"-credentials/password", env["PGPASSWORD"])
+				if tc.identity {
+					assert.Equal(t, postgres.BackupServiceAccountName, str(pod, "serviceAccountName"))
+					assert.Equal(t, "true", env["RCLONE_CONFIG_STORE_ENV_AUTH"])
+					assert.NotContains(t, env, "RCLONE_CONFIG_STORE_ACCESS_KEY_ID")
+					assert.Equal(t, "sealed:", env["DUMPS"], "through the crypt remote")
+					assert.Equal(t, folder, env["RCLONE_CONFIG_SEALED_REMOTE"])
+					assert.Equal(t, "secret:backup-passphrase/passphrase", env["ENCRYPTION_PASSPHRASE"], "the team's key, from a Secret only")
+					assert.Equal(t, strconv.Itoa(postgres.DefaultRetentionDays), env["RETENTION_DAYS"])
+				} else {
+					assert.Equal(t, folder, env["DUMPS"])
+					assert.Equal(t, "true", env["RCLONE_CONFIG_STORE_FORCE_PATH_STYLE"])
+					assert.Equal(t, "secret:backup-keys/AWS_ACCESS_KEY_ID", env["RCLONE_CONFIG_STORE_ACCESS_KEY_ID"])
+					assert.Equal(t, "secret:backup-keys/AWS_SECRET_ACCESS_KEY", env["RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY"])
+					assert.Equal(t, "/etc/pgbackrest/ca/ca.crt", env["RCLONE_CA_CERT"])
+					assert.Equal(t, "/etc/pgbackrest/ca", mountPath(main, "object-store-ca"))
+					assert.Equal(t, "30", env["RETENTION_DAYS"])
+					assert.NotContains(t, env, "ENCRYPTION_PASSPHRASE")
+				}
+			}
+			if tc.identity {
+				sa := rec.kube(t, typeSA, postgres.BackupServiceAccountName)
+				assert.Equal(t, "arn:aws:iam::1:role/b", str(sa.Inputs, "metadata", "annotations", "eks.amazonaws.com/role-arn"))
+			} else {
+				assert.Equal(t, objectStoreCA, str(rec.kube(t, typeConfigMap, postgres.ObjectStoreCAName).Inputs, "data", "ca.crt"))
+			}
+			egress := get(rec.kube(t, typeNetPol, "object-store-egress").Inputs, "spec", "egress", "0").ObjectValue()
+			assert.Equal(t, "443", str(egress, "ports", "0", "port"))
+		})
+	}
+}
+
 // Each class of careless edit is refused before anything is registered, naming the key
 // and the fix.
 func TestObjectStoreRefusals(t *testing.T) {
@@ -206,11 +283,11 @@ func TestObjectStoreRefusals(t *testing.T) {
 		{name: "an unknown field", store: `"bukket":"x"`, key: "backup", want: "bukket"},
 		{name: "the official image has no pgBackRest", edit: func(c stackConfig) stackConfig { return c.with("postgresImage", "postgres:14.19") },
 			key: "postgresImage", want: pins.PgBackRestImage(14)},
-		{name: "an external database", stack: "prod", edit: func(c stackConfig) stackConfig {
+		{name: "an external database starting from another stack's archive", stack: "prod", store: `"restoreFrom":"/backstage-old"`, edit: func(c stackConfig) stackConfig {
 			ext := withExternalDatabase(t, "prod")
 			ext.values["backstage:backup"] = c.values["backstage:backup"]
 			return ext
-		}, key: "backup", want: "is external"},
+		}, key: "backup", want: "make restore STACK=<stack> BACKUP=<run>"},
 		{name: "a move to another major", edit: func(c stackConfig) stackConfig {
 			return c.with("postgresMajorVersion", "15").with("postgresUpgrade", `{"from":14}`)
 		}, key: "backup", want: "during a move to another major"},

@@ -16,6 +16,8 @@ const (
 	Postgres17Image = "postgres:17.6"
 	Postgres18Image = "postgres:18.1"
 	InitImage       = "busybox:1.36"
+	// RcloneImage carries rclone, which streams an external database's dumps to a bucket.
+	RcloneImage = "rclone/rclone:1.76.0"
 	// PgBackRestVersion is PGDG's pgBackRest that images/postgres-pgbackrest adds to each
 	// pinned postgres image: 2.56 is the first to know PostgreSQL 18.
 	PgBackRestVersion = "2.57.0"

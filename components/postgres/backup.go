@@ -11,6 +11,7 @@ import (
 
 	"github.com/arhean/backstage-pulumi/components/backstage"
 	"github.com/arhean/backstage-pulumi/components/names"
+	"github.com/arhean/backstage-pulumi/components/pins"
 	"github.com/arhean/backstage-pulumi/components/workload"
 	"github.com/arhean/backstage-pulumi/internal/kube"
 )
@@ -44,10 +45,16 @@ type BackupArgs struct {
 	Image string
 	// Optional: node selector, tolerations and priority class of the pods.
 	Scheduling workload.Scheduling
+	// Optional: an S3-compatible bucket the dumps stream to instead of a claim, kept
+	// there RetentionDays (the claim's fields do nothing then). Its Prefix is required.
+	ObjectStore *ObjectStore
+	// Optional: defaults to pins.RcloneImage. The image rclone is copied from, with
+	// ObjectStore.
+	RcloneImage string
 }
 
-// Backups are a CronJob that dumps every Backstage database into a retained claim, and
-// a suspended CronJob that restores one backup when started by hand.
+// Backups are a CronJob that dumps every Backstage database into a retained claim (or
+// a bucket), and a suspended CronJob that restores one backup when started by hand.
 type Backups struct {
 	pulumi.ResourceState
 
@@ -75,6 +82,17 @@ func (a *BackupArgs) withDefaults() (BackupArgs, error) {
 	if err := CheckBackupSize(out.Size); err != nil {
 		return BackupArgs{}, fmt.Errorf("field Size %w", err)
 	}
+	if out.ObjectStore != nil {
+		store := out.ObjectStore.withDefaults()
+		if err := store.Check(); err != nil {
+			return BackupArgs{}, fmt.Errorf("field ObjectStore %w", err)
+		}
+		if store.Prefix == "" || store.RestoreFrom != "" {
+			return BackupArgs{}, errors.New("field ObjectStore needs a Prefix of its own (one folder per stack) and no RestoreFrom, which only a server's first start reads")
+		}
+		out.ObjectStore = &store
+		out.RcloneImage = workload.OrDefault(out.RcloneImage, pins.RcloneImage)
+	}
 	return out, nil
 }
 
@@ -90,14 +108,11 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 		return nil, err
 	}
 	child := pulumi.Parent(comp)
+	if args.ObjectStore != nil {
+		return comp, registerBucketDumps(ctx, name, args, comp, child)
+	}
 
-	credentials, err := kube.New(ctx, name+"-credentials", func(refs *kube.Refs) any {
-		return &corev1.Secret{
-			ObjectMeta: workload.ObjectMeta(refs, BackupCronJobName+"-credentials", args.Namespace, names.DatabaseClientSelector, nil),
-			Type:       corev1.SecretTypeOpaque,
-			StringData: map[string]string{"password": refs.String(pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput))},
-		}
-	}, child)
+	credentials, err := kube.New(ctx, name+"-credentials", func(refs *kube.Refs) any { return backupCredentials(refs, args) }, child)
 	if err != nil {
 		return nil, err
 	}
@@ -112,12 +127,7 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	}
 	var caName pulumi.StringInput
 	if args.Database.CABundle != "" {
-		ca, err := kube.New(ctx, name+"-database-ca", func(refs *kube.Refs) any {
-			return &corev1.ConfigMap{
-				ObjectMeta: workload.ObjectMeta(refs, BackupCronJobName+"-database-ca", args.Namespace, names.DatabaseClientSelector, nil),
-				Data:       map[string]string{names.CABundleKey: args.Database.CABundle},
-			}
-		}, child)
+		ca, err := kube.New(ctx, name+"-database-ca", func(refs *kube.Refs) any { return databaseCA(refs, args) }, child)
 		if err != nil {
 			return nil, err
 		}
@@ -144,6 +154,50 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 	})
 }
 
+// backupCredentials is the Secret of the password the backups log in with.
+func backupCredentials(refs *kube.Refs, args BackupArgs) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: workload.ObjectMeta(refs, BackupCronJobName+"-credentials", args.Namespace, names.DatabaseClientSelector, nil),
+		Type:       corev1.SecretTypeOpaque,
+		StringData: map[string]string{"password": refs.String(pulumi.ToSecret(args.Database.Password).(pulumi.StringOutput))},
+	}
+}
+
+// databaseCA is the external database's CA bundle, for verify-ca and verify-full.
+func databaseCA(refs *kube.Refs, args BackupArgs) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: workload.ObjectMeta(refs, BackupCronJobName+"-database-ca", args.Namespace, names.DatabaseClientSelector, nil),
+		Data:       map[string]string{names.CABundleKey: args.Database.CABundle},
+	}
+}
+
+// databaseEnv is libpq's environment: the connection, and its TLS when the database has one.
+func databaseEnv(refs *kube.Refs, args BackupArgs, in cronJobInputs) []corev1.EnvVar {
+	env := []corev1.EnvVar{
+		{Name: "PGHOST", Value: refs.String(args.Database.Host)},
+		{Name: "PGPORT", Value: strconv.Itoa(args.Database.Port)},
+		{Name: "PGUSER", Value: refs.String(args.Database.User)},
+		{Name: "PGDATABASE", Value: names.PostgresDatabase},
+		secretEnv(refs, "PGPASSWORD", in.passwordSecret),
+	}
+	if args.Database.SSLMode != "" {
+		env = append(env, corev1.EnvVar{Name: "PGSSLMODE", Value: args.Database.SSLMode})
+	}
+	if in.caName != nil {
+		env = append(env, corev1.EnvVar{Name: "PGSSLROOTCERT", Value: databaseCADir + "/" + names.CABundleKey})
+	}
+	return env
+}
+
+// databaseCAVolumes are the database CA bundle's volume and mount, when there is one.
+func databaseCAVolumes(refs *kube.Refs, in cronJobInputs) ([]corev1.Volume, []corev1.VolumeMount) {
+	if in.caName == nil {
+		return nil, nil
+	}
+	return []corev1.Volume{workload.ConfigMapVolume(refs, "database-ca", in.caName)},
+		[]corev1.VolumeMount{workload.ReadOnlyMount("database-ca", databaseCADir)}
+}
+
 func backupClaim(refs *kube.Refs, args BackupArgs) *corev1.PersistentVolumeClaim {
 	return &corev1.PersistentVolumeClaim{
 		ObjectMeta: workload.ObjectMeta(refs, BackupClaimName, args.Namespace, names.DatabaseClientSelector, map[string]string{workload.SkipAwaitAnnotation: "true"}),
@@ -159,28 +213,15 @@ type cronJobInputs struct {
 }
 
 func databaseCronJob(refs *kube.Refs, args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {
-	env := []corev1.EnvVar{
-		{Name: "PGHOST", Value: refs.String(args.Database.Host)},
-		{Name: "PGPORT", Value: strconv.Itoa(args.Database.Port)},
-		{Name: "PGUSER", Value: refs.String(args.Database.User)},
-		{Name: "PGDATABASE", Value: names.PostgresDatabase},
-		secretEnv(refs, "PGPASSWORD", in.passwordSecret),
-		{Name: "BACKUP_DIR", Value: backupDir},
-		{Name: "RETENTION", Value: strconv.Itoa(args.Retention)},
-	}
-	volumes := []corev1.Volume{
+	env := append(databaseEnv(refs, args, in),
+		corev1.EnvVar{Name: "BACKUP_DIR", Value: backupDir},
+		corev1.EnvVar{Name: "RETENTION", Value: strconv.Itoa(args.Retention)})
+	caVolumes, caMounts := databaseCAVolumes(refs, in)
+	volumes := append([]corev1.Volume{
 		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: refs.String(in.claimName)}}},
 		workload.ScratchVolume("tmp", "64Mi"),
-	}
-	mounts := []corev1.VolumeMount{workload.VolumeMount("backups", backupDir), workload.VolumeMount("tmp", "/tmp")}
-	if args.Database.SSLMode != "" {
-		env = append(env, corev1.EnvVar{Name: "PGSSLMODE", Value: args.Database.SSLMode})
-	}
-	if in.caName != nil {
-		env = append(env, corev1.EnvVar{Name: "PGSSLROOTCERT", Value: databaseCADir + "/" + names.CABundleKey})
-		volumes = append(volumes, workload.ConfigMapVolume(refs, "database-ca", in.caName))
-		mounts = append(mounts, workload.ReadOnlyMount("database-ca", databaseCADir))
-	}
+	}, caVolumes...)
+	mounts := append([]corev1.VolumeMount{workload.VolumeMount("backups", backupDir), workload.VolumeMount("tmp", "/tmp")}, caMounts...)
 	return databaseClient{
 		name: name, image: args.Image, script: script, env: env,
 		volumes: volumes, mounts: mounts, scheduling: args.Scheduling,

@@ -38,3 +38,16 @@ var pitrRestoreScript string
 //
 //go:embed scripts/bootstrap-from-bucket.sh
 var bootstrapScript string
+
+// dumpToBucketScript streams each dump of an external database to the bucket with the
+// rclone the init container copied to TOOLS, marks the run COMPLETE last, then removes
+// what is older than RETENTION_DAYS.
+//
+//go:embed scripts/dump-to-bucket.sh
+var dumpToBucketScript string
+
+// restoreFromBucketScript streams one complete run from the bucket (BACKUP; the newest
+// when empty) into the running server.
+//
+//go:embed scripts/restore-from-bucket.sh
+var restoreFromBucketScript string

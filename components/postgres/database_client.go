@@ -29,6 +29,8 @@ type databaseClient struct {
 	serviceAccountName string
 	// affinity, when set, places the pod (beside the server whose claim it mounts).
 	affinity *corev1.Affinity
+	// initContainers run before the client's (rclone's copy into the pod, for one).
+	initContainers []corev1.Container
 }
 
 func (c databaseClient) pod() corev1.PodTemplateSpec {
@@ -44,6 +46,7 @@ func (c databaseClient) pod() corev1.PodTemplateSpec {
 			NodeSelector:                 c.scheduling.NodeSelector,
 			Tolerations:                  c.scheduling.Tolerations,
 			PriorityClassName:            c.scheduling.PriorityClassName,
+			InitContainers:               c.initContainers,
 			Containers: []corev1.Container{{
 				Name:            c.name,
 				Image:           c.image,

@@ -174,8 +174,13 @@ func (o ObjectStore) Settings(dataDir, caFile string) map[string]string {
 	return env
 }
 
-// secretEnv are the settings that come from Secrets: the keys and the passphrase.
+// secretEnv are pgBackRest's settings that come from Secrets: the keys and the passphrase.
 func (o ObjectStore) secretEnv() []corev1.EnvVar {
+	return o.secretRefs("PGBACKREST_REPO1_S3_KEY", "PGBACKREST_REPO1_S3_KEY_SECRET", "PGBACKREST_REPO1_CIPHER_PASS")
+}
+
+// secretRefs are the keys and the passphrase from their Secrets, under the names a tool reads.
+func (o ObjectStore) secretRefs(keyID, secretKey, passphrase string) []corev1.EnvVar {
 	ref := func(env, secret, key string) corev1.EnvVar {
 		return corev1.EnvVar{Name: env, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key,
@@ -183,13 +188,57 @@ func (o ObjectStore) secretEnv() []corev1.EnvVar {
 	}
 	var out []corev1.EnvVar
 	if o.CredentialsSecret != "" {
-		out = append(out, ref("PGBACKREST_REPO1_S3_KEY", o.CredentialsSecret, AccessKeyIDKey),
-			ref("PGBACKREST_REPO1_S3_KEY_SECRET", o.CredentialsSecret, SecretAccessKeyKey))
+		out = append(out, ref(keyID, o.CredentialsSecret, AccessKeyIDKey), ref(secretKey, o.CredentialsSecret, SecretAccessKeyKey))
 	}
 	if o.EncryptionSecret != "" {
-		out = append(out, ref("PGBACKREST_REPO1_CIPHER_PASS", o.EncryptionSecret, EncryptionPassphraseKey))
+		out = append(out, ref(passphrase, o.EncryptionSecret, EncryptionPassphraseKey))
 	}
 	return out
+}
+
+// DumpsFolder is the folder, under the stack's prefix, of an external database's dumps.
+const DumpsFolder = "dumps"
+
+// RcloneSettings are rclone's settings for the dumps of an external database (rclone
+// reads a remote's settings from RCLONE_CONFIG_<REMOTE>_*): an s3 remote named store,
+// and with encryptionSecret a crypt remote named sealed over the dumps' folder, whose
+// password dump-to-bucket.sh obscures from ENCRYPTION_PASSPHRASE as rclone wants it.
+// DUMPS is the folder the scripts read and write, RETENTION_DAYS how long a dump stays;
+// caFile is where the endpoint's CA bundle is mounted ("" for the system's).
+func (o ObjectStore) RcloneSettings(caFile string) map[string]string {
+	host, port := o.hostPort()
+	folder := "store:" + o.Bucket + strings.TrimSuffix(o.Prefix, "/") + "/" + DumpsFolder
+	env := map[string]string{
+		// No config file: every setting is here (empty is rclone's in-memory config).
+		"RCLONE_CONFIG":                        "",
+		"RCLONE_CONFIG_STORE_TYPE":             "s3",
+		"RCLONE_CONFIG_STORE_PROVIDER":         "Other",
+		"RCLONE_CONFIG_STORE_ENDPOINT":         "https://" + net.JoinHostPort(host, port),
+		"RCLONE_CONFIG_STORE_REGION":           o.Region,
+		"RCLONE_CONFIG_STORE_FORCE_PATH_STYLE": strconv.FormatBool(o.URIStyle == "path"),
+		// The bucket exists (the team made it): no rights to create one are needed.
+		"RCLONE_CONFIG_STORE_NO_CHECK_BUCKET": "true",
+		"DUMPS":                               folder,
+		"RETENTION_DAYS":                      strconv.Itoa(o.RetentionDays),
+	}
+	if len(o.ServiceAccountAnnotations) > 0 {
+		// The AWS SDK's chain, which reads the web identity's token and role.
+		env["RCLONE_CONFIG_STORE_ENV_AUTH"] = "true"
+	}
+	if caFile != "" {
+		env["RCLONE_CA_CERT"] = caFile
+	}
+	if o.EncryptionSecret != "" {
+		env["RCLONE_CONFIG_SEALED_TYPE"] = "crypt"
+		env["RCLONE_CONFIG_SEALED_REMOTE"] = folder
+		env["DUMPS"] = "sealed:"
+	}
+	return env
+}
+
+// rcloneSecretEnv are rclone's settings that come from Secrets.
+func (o ObjectStore) rcloneSecretEnv() []corev1.EnvVar {
+	return o.secretRefs("RCLONE_CONFIG_STORE_ACCESS_KEY_ID", "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY", "ENCRYPTION_PASSPHRASE")
 }
 
 // archiveSettings are the server settings that archive every WAL segment to the store.

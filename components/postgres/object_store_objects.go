@@ -34,19 +34,20 @@ type objectStoreInputs struct {
 	caName, serviceAccountName pulumi.StringInput
 }
 
-func objectStoreCA(refs *kube.Refs, spec postgresSpec) *corev1.ConfigMap {
+func objectStoreCA(refs *kube.Refs, namespace pulumi.StringInput, store *ObjectStore, labels map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
-		ObjectMeta: workload.ObjectMeta(refs, ObjectStoreCAName, spec.Namespace, names.PostgresSelector, nil),
-		Data:       map[string]string{names.CABundleKey: spec.ObjectStore.CABundle},
+		ObjectMeta: workload.ObjectMeta(refs, ObjectStoreCAName, namespace, labels, nil),
+		Data:       map[string]string{names.CABundleKey: store.CABundle},
 	}
 }
 
 // backupServiceAccount gives the pods that reach the bucket the cloud identity of the
-// annotations (IRSA's eks.amazonaws.com/role-arn, for one); pgBackRest reads the token
-// the identity's webhook mounts (repo1-s3-key-type web-id). It holds no Kubernetes rights.
-func backupServiceAccount(refs *kube.Refs, spec postgresSpec) *corev1.ServiceAccount {
+// annotations (IRSA's eks.amazonaws.com/role-arn, for one); pgBackRest (repo1-s3-key-type
+// web-id) and rclone (env_auth) read the token the identity's webhook mounts. It holds
+// no Kubernetes rights.
+func backupServiceAccount(refs *kube.Refs, namespace pulumi.StringInput, store *ObjectStore, labels map[string]string) *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{
-		ObjectMeta:                   workload.ObjectMeta(refs, BackupServiceAccountName, spec.Namespace, names.PostgresSelector, spec.ObjectStore.ServiceAccountAnnotations),
+		ObjectMeta:                   workload.ObjectMeta(refs, BackupServiceAccountName, namespace, labels, store.ServiceAccountAnnotations),
 		AutomountServiceAccountToken: ptr.To(false),
 	}
 }

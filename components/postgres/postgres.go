@@ -216,7 +216,7 @@ func NewPostgres(ctx *pulumi.Context, name string, in *PostgresArgs, opts ...pul
 		initScriptsName:     initScripts.Name(),
 	}
 	if spec.ObjectStore != nil {
-		if inputs.objectStore, err = registerObjectStoreInputs(ctx, name, spec, child); err != nil {
+		if inputs.objectStore, err = registerObjectStoreInputs(ctx, name, spec.Namespace, spec.ObjectStore, names.PostgresSelector, child); err != nil {
 			return nil, err
 		}
 	}
@@ -336,17 +336,17 @@ func registerServer(ctx *pulumi.Context, name string, spec postgresSpec, server 
 // registerObjectStoreInputs registers what the server needs to reach the bucket: the
 // CA bundle and the cloud identity, when given. Both are retained, as the StatefulSet
 // that uses them is.
-func registerObjectStoreInputs(ctx *pulumi.Context, name string, spec postgresSpec, child pulumi.ResourceOption) (objectStoreInputs, error) {
+func registerObjectStoreInputs(ctx *pulumi.Context, name string, namespace pulumi.StringInput, store *ObjectStore, labels map[string]string, child pulumi.ResourceOption) (objectStoreInputs, error) {
 	var in objectStoreInputs
-	if spec.ObjectStore.CABundle != "" {
-		ca, err := kube.New(ctx, name+"-object-store-ca", func(refs *kube.Refs) any { return objectStoreCA(refs, spec) }, child, pulumi.RetainOnDelete(true))
+	if store.CABundle != "" {
+		ca, err := kube.New(ctx, name+"-object-store-ca", func(refs *kube.Refs) any { return objectStoreCA(refs, namespace, store, labels) }, child, pulumi.RetainOnDelete(true))
 		if err != nil {
 			return in, err
 		}
 		in.caName = ca.Name()
 	}
-	if len(spec.ObjectStore.ServiceAccountAnnotations) > 0 {
-		account, err := kube.New(ctx, name+"-backup-identity", func(refs *kube.Refs) any { return backupServiceAccount(refs, spec) }, child, pulumi.RetainOnDelete(true))
+	if len(store.ServiceAccountAnnotations) > 0 {
+		account, err := kube.New(ctx, name+"-backup-identity", func(refs *kube.Refs) any { return backupServiceAccount(refs, namespace, store, labels) }, child, pulumi.RetainOnDelete(true))
 		if err != nil {
 			return in, err
 		}
