@@ -22,20 +22,29 @@ node=realnode-0
 node_ip=$(ip -4 route get 1.0.0.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
 pod_cidr=10.244.0.0/24
 registry=127.0.0.1:5000
-# The object store: its name, its port, and where it keeps its CA, keys and buckets.
-store_host=objects.realnode.test
-store_port=7070
+# The object store the realnode stack names (Pulumi.realnode.yaml: backup.objectStore),
+# read from the stack's file so that the store runs where the stack looks: its name and
+# port (endpoint), its bucket, the stack's namespace and the Secret with the store's keys
+# (credentialsSecret). $store keeps its CA, keys and buckets.
+stack_field() { # stack_field KEY: the first `KEY: value` in the stack's file, unquoted
+  sed -n "s/^ *$1: *\"\{0,1\}\([^\" ]*\)\"\{0,1\} *\$/\1/p" "$repo/Pulumi.realnode.yaml" | head -1
+}
+store_endpoint=$(stack_field endpoint)
+store_host=${store_endpoint%:*}
+store_port=443
+[[ $store_endpoint != *:* ]] || store_port=${store_endpoint##*:}
+store_bucket=$(stack_field bucket)
+stack_namespace=$(stack_field backstage:namespace)
+store_secret=$(stack_field credentialsSecret)
 store=$dir/objectstore
-store_bucket=backstage-backups
-# The realnode stack's namespace, and the Secret with the store's keys it names
-# (Pulumi.realnode.yaml: backup.objectStore.credentialsSecret).
-stack_namespace=backstage-realnode
-store_secret=backstage-object-store
 # shellcheck disable=SC2034 # read by processes.sh
 components=(registry containerd coredns objectstore kubelet kube-proxy netpol)
 
 log() { printf 'realnode: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+if [ -z "$store_host" ] || [ -z "$store_bucket" ] || [ -z "$stack_namespace" ] || [ -z "$store_secret" ]; then
+  die "Pulumi.realnode.yaml names no backstage:namespace, or no backup.objectStore endpoint, bucket and credentialsSecret: the node's object store serves what the stack names"
+fi
 kubectl_() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 # shellcheck source=processes.sh
 source "$repo/hack/processes.sh"

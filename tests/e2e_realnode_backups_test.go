@@ -143,7 +143,7 @@ func realNodeStore(t *testing.T) *realNodeObjectStore {
 	}
 	return &realNodeObjectStore{
 		credentials: creds,
-		bucketDir:   filepath.Join(dir, "root", "backstage-backups"),
+		bucketDir:   filepath.Join(dir, "root", realNodeStack.Config.Backup.ObjectStore.Bucket),
 	}
 }
 
@@ -153,7 +153,7 @@ func (s *realNodeObjectStore) secretIn(t *testing.T, namespace string) {
 	t.Helper()
 	_, err := kubectl(t, "create", "namespace", namespace)
 	require.NoError(t, err)
-	_, err = kubectl(t, "create", "secret", "generic", "backstage-object-store", "-n", namespace,
+	_, err = kubectl(t, "create", "secret", "generic", realNodeStack.Config.Backup.ObjectStore.CredentialsSecret, "-n", namespace,
 		"--from-literal="+postgres.AccessKeyIDKey+"="+s.credentials[postgres.AccessKeyIDKey],
 		"--from-literal="+postgres.SecretAccessKeyKey+"="+s.credentials[postgres.SecretAccessKeyKey])
 	require.NoError(t, err)

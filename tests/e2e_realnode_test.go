@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/arhean/backstage-pulumi/internal/stackrun"
 )
@@ -28,13 +29,38 @@ import (
 const (
 	// realNode is the node hack/realnode.sh runs beside the local control plane.
 	realNode = "realnode-0"
-	// realNodeNamespace is the realnode stack's (Pulumi.realnode.yaml).
-	realNodeNamespace = "backstage-realnode"
 	// The realnode stack's ingress controller and scraper namespaces: no controller or
 	// scraper runs there, only the tests' client pods.
 	realNodeIngressNamespace = "ingress-nginx"
 	realNodeScraperNamespace = "monitoring"
 )
+
+// realNodeStack is what Pulumi.realnode.yaml names and hack/realnode.sh serves, read
+// from the file so that the tests look where the stack deploys: its namespace, and its
+// object store's bucket and the Secret with the store's keys.
+var realNodeStack = func() (out struct {
+	Config struct {
+		Namespace string `yaml:"backstage:namespace"`
+		Backup    struct {
+			ObjectStore struct {
+				Bucket            string `yaml:"bucket"`
+				CredentialsSecret string `yaml:"credentialsSecret"`
+			} `yaml:"objectStore"`
+		} `yaml:"backstage:backup"`
+	} `yaml:"config"`
+}) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "Pulumi.realnode.yaml"))
+	if err == nil {
+		err = yaml.Unmarshal(data, &out)
+	}
+	if err != nil || out.Config.Namespace == "" || out.Config.Backup.ObjectStore.Bucket == "" {
+		panic(fmt.Sprintf("Pulumi.realnode.yaml names no namespace or backup.objectStore.bucket (%v)", err))
+	}
+	return out
+}()
+
+// realNodeNamespace is the realnode stack's.
+var realNodeNamespace = realNodeStack.Config.Namespace
 
 // requireRealNode skips unless the real node is up (make test starts it where it can).
 func requireRealNode(t *testing.T) {
