@@ -56,7 +56,7 @@ test-realnode: ## the real node's tests alone (make test runs them too): real co
 	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
 	@hack/cluster.sh up >/dev/null
 	@hack/realnode.sh up
-	@KUBECONFIG=$(LOCAL_KUBECONFIG) go test -tags e2e -count=1 -timeout 30m -v -run '^(TestRealNode|TestRealNodeBackupsSurviveTheCluster)$$' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
+	@KUBECONFIG=$(LOCAL_KUBECONFIG) go test -tags e2e -count=1 -timeout 30m -v -run '^(TestRealNode|TestRealNodeBackupsSurviveTheCluster|TestRealNodeExternalDatabaseDumpsToTheBucket)$$' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
 
 # The local control plane is started only when the target cluster is the local one.
 define ensure_cluster

@@ -14,7 +14,7 @@ log() { printf 'test: %s\n' "$*" >&2; }
 
 # The real node's tests, in this order: its database's life and Backstage on it, then
 # its backups in the object store beside it.
-realnode_tests='TestRealNode|TestRealNodeBackupsSurviveTheCluster'
+realnode_tests='TestRealNode|TestRealNodeBackupsSurviveTheCluster|TestRealNodeExternalDatabaseDumpsToTheBucket'
 realnode_log=$(mktemp)
 layers_log=$(mktemp)
 realnode_pid=

@@ -13,6 +13,10 @@
 #   ghcr.io/arhean/backstage-postgres-pgbackrest:<15's tag>-<pgBackRest's pin>
 #                               PostgreSQL 15's above (it carries Debian's pgbackrest)
 #                               and the realnode object store's CA
+#   postgres:<18's pinned tag>  17's above: an external database's dumps run the newest
+#                               pinned major's pg_dump, and Debian has no 18
+#   rclone/rclone:<its pin>     rclone at the pinned tag, built from the Go module proxy
+#                               (static), at /usr/local/bin as upstream's, on busybox
 #   ghcr.io/arhean/backstage:realnode-1, realnode-2
 #                               a real Backstage backend from npm (hack/realnode/backstage)
 set -euo pipefail
@@ -147,6 +151,29 @@ build_pgbackrest() {
   log "pushed ghcr.io/arhean/backstage-postgres-pgbackrest:$tag (postgres:$(pinned "$major") with Debian's pgbackrest and the object store's CA)"
 }
 
+# build_rclone TAG: upstream's image is Alpine with rclone's static binary at
+# /usr/local/bin/rclone, which the dump Jobs' init container copies; here the binary is
+# built at the tag from the Go module proxy (as the object-store tests build it, into
+# the same cache) and laid on the busybox image above, for its cp.
+build_rclone() {
+  local tag=$1 ref=$registry/rclone/rclone:$1 gobin work key
+  [ -z "$layers_only" ] || return 0
+  gobin=$(dirname "$cache")/rclone-v$tag
+  if [ ! -x "$gobin/rclone" ]; then
+    log "building rclone v$tag from the Go module proxy (about five minutes the first time)"
+    GOBIN=$gobin CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags='-s -w' "github.com/rclone/rclone@v$tag"
+  fi
+  key=$({ sha256sum "$gobin/rclone"; crane digest "$registry/library/$busybox_image"; declare -f build_rclone; } | sha256sum | cut -c1-12)
+  if crane config "$ref" 2>/dev/null | grep -q "rclone-$key"; then return 0; fi
+  work=$(mktemp -d)
+  install -D -m 0755 "$gobin/rclone" "$work/root/usr/local/bin/rclone"
+  tar -C "$work/root" --numeric-owner --owner=0 --group=0 -cf "$work/rclone.tar" .
+  crane append -b "$registry/library/$busybox_image" -f "$work/rclone.tar" -t "$ref" >/dev/null
+  crane mutate -t "$ref" "$ref" --entrypoint rclone --label "realnode.layer=rclone-$key" >/dev/null
+  rm -rf "$work"
+  log "pushed rclone/rclone:$tag (rclone v$tag built here, on busybox)"
+}
+
 # build_backstage TAG...: a real Backstage backend (hack/realnode/backstage: the catalog
 # on backend-defaults, npm ci from its lock file) on Debian trixie's Node.js, laid out as
 # the official image is (/app, `node packages/backend --config ...`), pushed as
@@ -184,8 +211,14 @@ build_backstage() {
 
 # The tags the program pins (components/pins/pins.go), so that its images resolve here.
 pinned() { sed -n "s/.*Postgres$1Image *= *\"postgres:\(.*\)\"/\1/p" "$repo/components/pins/pins.go"; }
-build_busybox "$(sed -n 's/.*InitImage *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
+busybox_image=$(sed -n 's/.*InitImage *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")
+build_busybox "$busybox_image"
 build_postgres 15 bookworm "$(pinned 15)"
 build_postgres 17 trixie "$(pinned 17)"
+if [ -z "$layers_only" ] && [ "$(crane digest "$registry/library/postgres:$(pinned 17)")" != "$(crane digest "$registry/library/postgres:$(pinned 18)" 2>/dev/null)" ]; then
+  crane copy "$registry/library/postgres:$(pinned 17)" "$registry/library/postgres:$(pinned 18)" >/dev/null
+  log "pushed postgres:$(pinned 18) (PostgreSQL 17's image above: Debian has no 18)"
+fi
+build_rclone "$(sed -n 's/.*RcloneImage *= *"rclone\/rclone:\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
 build_pgbackrest 15 "$(pinned 15)-$(sed -n 's/.*PgBackRestVersion *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
 build_backstage realnode-1 realnode-2

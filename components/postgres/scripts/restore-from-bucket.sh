@@ -18,9 +18,12 @@ for file in $(rclone lsf --files-only --include '*.dump' "$DUMPS/$backup"); do
   exists=$(psql -X -At -d "$PGDATABASE" -c "SELECT 1 FROM pg_database WHERE datname = '$db'")
   [ "$exists" = 1 ] || createdb "$db"
   rm -f "$failed"
+  # pg_restore writes the SQL and psql runs it (see restore.sh); sh has no pipefail, so
+  # a failed read or pg_restore leaves a mark.
   { rclone cat "$DUMPS/$backup/$file" || touch "$failed"; } |
-    pg_restore --clean --if-exists --no-owner --exit-on-error --dbname="$db"
-  [ ! -e "$failed" ] || { echo "reading $file from the bucket failed"; exit 1; }
+    { pg_restore --clean --if-exists --no-owner --file=- || touch "$failed"; } |
+    sed '/^SET transaction_timeout = /d' | psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null
+  [ ! -e "$failed" ] || { echo "reading $file from the bucket failed: $db may be partly restored; run the restore again"; exit 1; }
   echo "restored $db"
 done
 echo "restored backup $backup from the bucket"
