@@ -36,10 +36,7 @@ func TestRealNodeBackupsSurviveTheCluster(t *testing.T) {
 	t.Cleanup(cancel)
 	store := realNodeStore(t)
 	for _, ns := range []string{realNodeNamespace, realNodeDRNamespace} {
-		resetNamespaceNamed(t, ns)
-		// A folder of an earlier run's server would refuse this run's (another system id).
-		require.NoError(t, os.RemoveAll(filepath.Join(store.bucketDir, ns)))
-		store.secretIn(t, ns)
+		store.freshNamespace(t, ns)
 	}
 	s := stackFrom(t, "realnode", "realnode-backups")
 	dr := stackFrom(t, "realnode", "realnode-dr")
@@ -145,6 +142,15 @@ func realNodeStore(t *testing.T) *realNodeObjectStore {
 		credentials: creds,
 		bucketDir:   filepath.Join(dir, "root", realNodeStack.Config.Backup.ObjectStore.Bucket),
 	}
+}
+
+// freshNamespace empties a stack's namespace and its folder in the bucket (an earlier
+// run's server's would refuse this run's: another system id), and makes its Secret.
+func (s *realNodeObjectStore) freshNamespace(t *testing.T, namespace string) {
+	t.Helper()
+	resetNamespaceNamed(t, namespace)
+	require.NoError(t, os.RemoveAll(filepath.Join(s.bucketDir, namespace)))
+	s.secretIn(t, namespace)
 }
 
 // secretIn makes the Secret the realnode stack names (credentialsSecret), as the

@@ -35,10 +35,8 @@ func TestRealNodeExternalDatabaseDumpsToTheBucket(t *testing.T) {
 	t.Cleanup(cancel)
 	store := realNodeStore(t)
 	ns := realNodeExternalNamespace
-	resetNamespaceNamed(t, ns)
+	store.freshNamespace(t, ns)
 	folder := filepath.Join(store.bucketDir, ns)
-	require.NoError(t, os.RemoveAll(folder))
-	store.secretIn(t, ns)
 
 	address, err := kubectl(t, "get", "node", realNode, "-o", `jsonpath={.status.addresses[?(@.type=="InternalIP")].address}`)
 	require.NoError(t, err)

@@ -31,15 +31,7 @@ func TestDumpsOfAnExternalDatabaseThroughAnObjectStore(t *testing.T) {
 	for _, encrypted := range []bool{false, true} {
 		name := map[bool]string{false: "plain", true: "encrypted"}[encrypted]
 		t.Run(name, func(t *testing.T) {
-			server := startServer(t, postgresBin(t), names.PostgresSuperuser, bootstrapPass)
-			server.psql(t, names.PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+names.PostgresDatabase)
-			server.shell(t, createAppRole, map[string]string{
-				"POSTGRES_USER": names.PostgresSuperuser, "POSTGRES_DB": names.PostgresDatabase, "PGPASSWORD": bootstrapPass,
-				"APP_USER": appUser, "APP_PASSWORD": appPassword,
-			})
-			server.psql(t, appUser, appPassword, names.PostgresDatabase, "CREATE DATABASE backstage_plugin_search")
-			server.psql(t, appUser, appPassword, names.PostgresDatabase, "CREATE TABLE entities (id int PRIMARY KEY, name text); INSERT INTO entities VALUES (1, 'service-a'), (2, 'service-b')")
-			server.psql(t, appUser, appPassword, "backstage_plugin_search", "CREATE TABLE documents (id int); INSERT INTO documents VALUES (7)")
+			server := startBackstageServer(t)
 
 			objectStore := ObjectStore{
 				Endpoint: "localhost:" + store.port, Bucket: "backstage-backups", Prefix: "/external-" + name,

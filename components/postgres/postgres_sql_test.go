@@ -66,16 +66,7 @@ func TestRoleScriptsOnARealServer(t *testing.T) {
 // The backup keeps RETENTION complete runs, and a restore brings back what a bad
 // migration or a deleted table took, into the running server.
 func TestBackupAndRestoreScriptsOnARealServer(t *testing.T) {
-	server := startServer(t, postgresBin(t), names.PostgresSuperuser, bootstrapPass)
-	server.psql(t, names.PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+names.PostgresDatabase)
-	server.shell(t, createAppRole, map[string]string{
-		"POSTGRES_USER": names.PostgresSuperuser, "POSTGRES_DB": names.PostgresDatabase, "PGPASSWORD": bootstrapPass,
-		"APP_USER": appUser, "APP_PASSWORD": appPassword,
-	})
-	// As Backstage leaves them: a database per plugin, owned by the app role.
-	server.psql(t, appUser, appPassword, names.PostgresDatabase, "CREATE DATABASE backstage_plugin_search")
-	server.psql(t, appUser, appPassword, names.PostgresDatabase, "CREATE TABLE entities (id int PRIMARY KEY, name text); INSERT INTO entities VALUES (1, 'service-a'), (2, 'service-b')")
-	server.psql(t, appUser, appPassword, "backstage_plugin_search", "CREATE TABLE documents (id int); INSERT INTO documents VALUES (7)")
+	server := startBackstageServer(t)
 
 	backups := t.TempDir()
 	env := map[string]string{
@@ -116,6 +107,22 @@ func TestBackupAndRestoreScriptsOnARealServer(t *testing.T) {
 	missing, err := cmd.CombinedOutput()
 	require.Error(t, err, "a backup that does not exist is refused")
 	assert.Contains(t, string(missing), "no complete backup 20000101T000000Z")
+}
+
+// startBackstageServer is a server as Backstage leaves it: the app role, and a database
+// per plugin it owns, with rows (entities in the catalog's, documents in search's).
+func startBackstageServer(t *testing.T) *sqlServer {
+	t.Helper()
+	server := startServer(t, postgresBin(t), names.PostgresSuperuser, bootstrapPass)
+	server.psql(t, names.PostgresSuperuser, bootstrapPass, "postgres", "CREATE DATABASE "+names.PostgresDatabase)
+	server.shell(t, createAppRole, map[string]string{
+		"POSTGRES_USER": names.PostgresSuperuser, "POSTGRES_DB": names.PostgresDatabase, "PGPASSWORD": bootstrapPass,
+		"APP_USER": appUser, "APP_PASSWORD": appPassword,
+	})
+	server.psql(t, appUser, appPassword, names.PostgresDatabase, "CREATE DATABASE backstage_plugin_search")
+	server.psql(t, appUser, appPassword, names.PostgresDatabase, "CREATE TABLE entities (id int PRIMARY KEY, name text); INSERT INTO entities VALUES (1, 'service-a'), (2, 'service-b')")
+	server.psql(t, appUser, appPassword, "backstage_plugin_search", "CREATE TABLE documents (id int); INSERT INTO documents VALUES (7)")
+	return server
 }
 
 // The copy to a new major's server keeps every database and row, leaves the app role
