@@ -52,11 +52,14 @@ cluster-down: ## stop the real node if it runs and the local control plane; WIPE
 	@# A state that lists objects of a wiped cluster makes the next up fail on them.
 	@$(if $(WIPE),for s in local realnode; do PULUMI_BACKEND_URL=file://$(CURDIR)/.pulumi-state pulumi stack rm $$s --force --yes --preserve-config --non-interactive >/dev/null 2>&1 && echo "forgot the $$s stack's state"; done; true)
 
+# The real node's tests, as hack/test-e2e.sh names them.
+REALNODE_TESTS := $(shell sed -n "s/^realnode_tests='\(.*\)'$$/\1/p" hack/test-e2e.sh)
+
 test-realnode: ## the real node's tests alone (make test runs them too): real containers, packets and NetworkPolicies (starts the node if needed; root)
-	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok
+	@tools/build.sh pulumi kubernetes-provider etcd controlplane kwok objectstore
 	@hack/cluster.sh up >/dev/null
 	@hack/realnode.sh up
-	@KUBECONFIG=$(LOCAL_KUBECONFIG) go test -tags e2e -count=1 -timeout 30m -v -run '^(TestRealNode|TestRealNodeBackupsSurviveTheCluster|TestRealNodeExternalDatabaseDumpsToTheBucket)$$' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
+	@KUBECONFIG=$(LOCAL_KUBECONFIG) go test -tags e2e -count=1 -timeout 30m -v -run '^($(REALNODE_TESTS))$$' ./tests/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|_test.go:'; exit $${PIPESTATUS[0]}
 
 # The local control plane is started only when the target cluster is the local one.
 define ensure_cluster

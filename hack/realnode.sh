@@ -160,19 +160,11 @@ YAML
 CORE
 }
 
-versitygw=
-# store_prepare builds versitygw (the version the object-store tests run), and makes the
-# store's CA, its certificate for $store_host and its keys once: the pgBackRest image
-# carries the CA, so they outlive a down (a wipe of .cluster makes new ones).
+# store_prepare builds versitygw (tools/versitygw, the version the object-store tests
+# run), and makes the store's CA, its certificate for $store_host and its keys once: the
+# pgBackRest image carries the CA, so they outlive a down (a wipe of .cluster makes new ones).
 store_prepare() {
-  local version gobin
-  version=$(sed -n 's/^const versitygwVersion = "\(.*\)"/\1/p' "$repo/components/postgres/pitr_sql_test.go")
-  gobin=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}/versitygw-$version
-  if [ ! -x "$gobin/versitygw" ]; then
-    log "building versitygw $version (the object store)"
-    GOBIN=$gobin GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@$version" >&2
-  fi
-  versitygw=$gobin/versitygw
+  "$repo/tools/build.sh" objectstore >&2
   mkdir -p "$store/root/$store_bucket"
   if [ ! -f "$store/cert.pem" ]; then
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=realnode object store CA" \
@@ -188,10 +180,10 @@ store_prepare() {
   fi
 }
 
-# store_secret makes the Secret with the store's keys in the realnode stack's namespace,
+# make_store_secret makes the Secret with the store's keys in the realnode stack's namespace,
 # as a platform's secret store would before the stack runs (the tests make it again
 # after they reset the namespace).
-store_secret() {
+make_store_secret() {
   kubectl_ get namespace "$stack_namespace" >/dev/null 2>&1 || kubectl_ create namespace "$stack_namespace" >/dev/null
   kubectl_ create secret generic "$store_secret" -n "$stack_namespace" --from-env-file "$store/credentials" \
     --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
@@ -230,7 +222,7 @@ up() {
   run_component objectstore env \
     ROOT_ACCESS_KEY_ID="$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$store/credentials")" \
     ROOT_SECRET_ACCESS_KEY="$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$store/credentials")" \
-    "$versitygw" --port "$node_ip:$store_port" \
+    "$bin/versitygw" --port "$node_ip:$store_port" \
     --cert "$store/cert.pem" --key "$store/key.pem" posix "$store/root"
   wait_for objectstore 30 bash -c "(exec 3<>/dev/tcp/$node_ip/$store_port)"
   run_component kubelet "$bin/kubelet" --config "$dir/kubelet/config.yaml" --kubeconfig "$kubeconfig" \
@@ -245,7 +237,7 @@ up() {
   # The database volumes hold PostgreSQL's data as its user, 999; hostPath volumes
   # ignore fsGroup.
   chown 999:999 "$cluster"/volumes/pv-* 2>/dev/null || true
-  store_secret
+  make_store_secret
   log "ready: node $node ($node_ip, tainted realnode=true:NoSchedule), pods on $pod_cidr, Services through kube-proxy (nftables), NetworkPolicies enforced, DNS at $node_ip, registry at $registry, object store at https://$store_host:$store_port (bucket $store_bucket)"
 }
 

@@ -12,8 +12,8 @@ cd "$repo" || exit 1
 export KUBECONFIG=$repo/.cluster/kubeconfig
 log() { printf 'test: %s\n' "$*" >&2; }
 
-# The real node's tests, in this order: its database's life and Backstage on it, then
-# its backups in the object store beside it.
+# The real node's tests, which make test-realnode reads from this line too; each resets
+# its own namespaces, so their order (go test's, the files') does not matter.
 realnode_tests='TestRealNode|TestRealNodeBackupsSurviveTheCluster|TestRealNodeExternalDatabaseDumpsToTheBucket'
 realnode_log=$(mktemp)
 layers_log=$(mktemp)
@@ -35,6 +35,8 @@ if [ -n "$node" ]; then
   layers_pid=$!
 fi
 tools/build.sh || exit 1
+# The object-store tests' versitygw and rclone, before the suite and the node share them.
+tools/build.sh objectstore || exit 1
 hack/cluster.sh up >/dev/null || exit 1
 
 if [ -n "$node" ]; then

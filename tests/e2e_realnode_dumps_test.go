@@ -93,6 +93,13 @@ func TestRealNodeExternalDatabaseDumpsToTheBucket(t *testing.T) {
 	t.Logf("hack/restore.sh took %s", time.Since(started).Round(time.Second))
 	assert.Equal(t, "service-a,service-b", app("SELECT string_agg(name, ',' ORDER BY id) FROM entities"),
 		"the table is back from the bucket")
+
+	// A time is refused: an external database's recovery to a time is its provider's.
+	toTime := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), ns)
+	toTime.Env = append(os.Environ(), "TIME="+time.Now().UTC().Format(time.RFC3339))
+	out, err = toTime.CombinedOutput()
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, string(out), "TIME needs the in-cluster server's backups in an object store")
 }
 
 // runJobFrom starts a Job from a CronJob and waits until it completes.

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/modfile"
 	"gopkg.in/yaml.v3"
+
+	"github.com/arhean/backstage-pulumi/components/pins"
 )
 
 type workflowStep struct {
@@ -495,20 +497,36 @@ jobs:
 // The Kubernetes provider built in tools/ must be the release the program's SDK pins;
 // `make bump-provider` finds the provider's pseudo-version for an SDK release.
 func TestProviderPinMatchesTheSDK(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
-	require.NoError(t, err)
-	mod, err := modfile.Parse("go.mod", data, nil)
-	require.NoError(t, err)
-	var sdk string
-	for _, r := range mod.Require {
-		if r.Mod.Path == "github.com/pulumi/pulumi-kubernetes/sdk/v4" {
-			sdk = strings.TrimPrefix(r.Mod.Version, "v")
-		}
-	}
+	sdk := strings.TrimPrefix(requiredVersion(t, "go.mod", "github.com/pulumi/pulumi-kubernetes/sdk/v4"), "v")
 	env, err := os.ReadFile(filepath.Join(repoRoot, "tools", "versions.env"))
 	require.NoError(t, err)
 	assert.Contains(t, string(env), "KUBERNETES_PROVIDER_VERSION="+sdk+"\n",
 		"go.mod pins pulumi-kubernetes sdk %s; run `make bump-provider` so tools/versions.env builds the same provider release", sdk)
+}
+
+// The rclone the tests and the real node run (tools/rclone) is the one the dump Jobs'
+// image carries: Renovate moves the two in one pull request (its rclone group), and this
+// fails a pull request that moves only one.
+func TestRcloneToolMatchesTheImagePin(t *testing.T) {
+	_, tag, _ := strings.Cut(pins.RcloneImage, ":")
+	assert.Equal(t, "v"+tag, requiredVersion(t, "tools/rclone/go.mod", "github.com/rclone/rclone"),
+		"pins.RcloneImage is %s; tools/rclone/go.mod must build that release", pins.RcloneImage)
+}
+
+// requiredVersion is the version a go.mod of the repository requires of a module.
+func requiredVersion(t *testing.T, file, module string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, file))
+	require.NoError(t, err)
+	mod, err := modfile.Parse(file, data, nil)
+	require.NoError(t, err)
+	for _, r := range mod.Require {
+		if r.Mod.Path == module {
+			return r.Mod.Version
+		}
+	}
+	t.Fatalf("%s requires no %s", file, module)
+	return ""
 }
 
 // Renovate's schema still accepts the deprecated fileMatch, so this checks what it does not:

@@ -12,7 +12,7 @@ set -euo pipefail
 tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${BACKSTAGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backstage-pulumi/tools}
 bin_dir="$cache_root/bin"
-all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint renovate-schema helm node)
+all_tools=(pulumi kubernetes-provider etcd controlplane kwok lint golangci-lint renovate-schema helm node objectstore)
 
 # shellcheck source=versions.env
 source "$tools_dir/versions.env"
@@ -185,6 +185,13 @@ build_netpol() {
     touch "$out/.complete"
   fi
   link_bins "$out" kube-network-policies
+}
+
+# Only the object-store tests and the real node need these: versitygw, the S3 server, and
+# rclone, built static (as upstream's image carries it) at pins.RcloneImage's tag.
+build_objectstore() {
+  build_go_tools versitygw versitygw "" github.com/versity/versitygw/cmd/versitygw=versitygw || return 1
+  CGO_ENABLED=0 build_go_tools rclone rclone "-s -w" github.com/rclone/rclone=rclone
 }
 
 # Only `make bench` needs Helm: the official chart beside the program, on one plane.

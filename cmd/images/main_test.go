@@ -1,23 +1,35 @@
 package main
 
 import (
-	"strings"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/arhean/backstage-pulumi/components/pins"
 )
 
-// Every pinned major gets an image, built from its pinned official image and named as
-// the program names it, so a Renovate bump of either pin publishes the name stacks pull.
-func TestEveryPinnedMajorIsPublished(t *testing.T) {
-	list := images()
-	assert.Len(t, list, len(pins.PostgresImages))
-	for _, img := range list {
-		assert.Equal(t, pins.PostgresImages[img.Major], img.Base)
-		assert.Equal(t, pins.PgBackRestImage(img.Major), img.Image)
-		assert.True(t, strings.HasPrefix(img.Image, pins.PgBackRestRepository+":"+strings.TrimPrefix(img.Base, "postgres:")+"-"), img.Image)
-		assert.True(t, strings.HasSuffix(img.Image, "-"+pins.PgBackRestVersion), img.Image)
+// The workflow reads what this command prints: every field images.yml takes from
+// matrix.image is one the list has, filled for every pinned major. A field renamed on
+// either side would build nothing, or push an empty name, only on GitHub.
+func TestTheWorkflowReadsWhatTheListHas(t *testing.T) {
+	workflow, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", "images.yml"))
+	require.NoError(t, err)
+	used := regexp.MustCompile(`matrix\.image\.(\w+)`).FindAllStringSubmatch(string(workflow), -1)
+	require.NotEmpty(t, used, "images.yml builds from matrix.image")
+
+	data, err := json.Marshal(images())
+	require.NoError(t, err)
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal(data, &list))
+	require.Len(t, list, len(pins.PostgresImages), "one image per pinned major")
+	for _, entry := range list {
+		for _, field := range used {
+			assert.NotEmpty(t, entry[field[1]], "images.yml reads matrix.image.%s, which the list lacks or leaves empty: %v", field[1], entry)
+		}
 	}
 }

@@ -96,8 +96,8 @@ func (a *BackupArgs) withDefaults() (BackupArgs, error) {
 	return out, nil
 }
 
-// NewBackups registers the claim, the CA bundle for TLS to an external database, and
-// the backup and restore CronJobs.
+// NewBackups registers the claim (or the bucket's CA bundle and identity), the CA
+// bundle for TLS to an external database, and the backup and restore CronJobs.
 func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi.ResourceOption) (*Backups, error) {
 	args, err := in.withDefaults()
 	if err != nil {
@@ -108,16 +108,28 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 		return nil, err
 	}
 	child := pulumi.Parent(comp)
-	if args.ObjectStore != nil {
-		return comp, registerBucketDumps(ctx, name, args, comp, child)
-	}
 
 	credentials, err := kube.New(ctx, name+"-credentials", func(refs *kube.Refs) any { return backupCredentials(refs, args) }, child)
 	if err != nil {
 		return nil, err
 	}
+	inputs := cronJobInputs{passwordSecret: credentials.Name()}
+	if args.Database.CABundle != "" {
+		ca, err := kube.New(ctx, name+"-database-ca", func(refs *kube.Refs) any { return databaseCA(refs, args) }, child)
+		if err != nil {
+			return nil, err
+		}
+		inputs.caName = ca.Name()
+	}
+	// The dumps go to a claim, or stream to the bucket (bucket_dumps.go).
+	cronJob, backupRun, restoreRun := databaseCronJob, backupScript, restoreScript
 	claimName := pulumi.String(args.ExistingClaim).ToStringOutput()
-	if args.ExistingClaim == "" {
+	if args.ObjectStore != nil {
+		if inputs.objectStore, err = registerObjectStoreInputs(ctx, name, args.Namespace, args.ObjectStore, names.DatabaseClientSelector, child); err != nil {
+			return nil, err
+		}
+		cronJob, backupRun, restoreRun = bucketCronJob, dumpToBucketScript, restoreFromBucketScript
+	} else if args.ExistingClaim == "" {
 		// The backups outlive the stack, as the data they copy does.
 		claim, err := kube.New(ctx, name+"-claim", func(refs *kube.Refs) any { return backupClaim(refs, args) }, child, pulumi.RetainOnDelete(true))
 		if err != nil {
@@ -125,23 +137,15 @@ func NewBackups(ctx *pulumi.Context, name string, in *BackupArgs, opts ...pulumi
 		}
 		claimName = claim.Name()
 	}
-	var caName pulumi.StringInput
-	if args.Database.CABundle != "" {
-		ca, err := kube.New(ctx, name+"-database-ca", func(refs *kube.Refs) any { return databaseCA(refs, args) }, child)
-		if err != nil {
-			return nil, err
-		}
-		caName = ca.Name()
-	}
-	inputs := cronJobInputs{claimName: claimName, caName: caName, passwordSecret: credentials.Name()}
+	inputs.claimName = claimName
 	backup, err := kube.New(ctx, name+"-cronjob", func(refs *kube.Refs) any {
-		return databaseCronJob(refs, args, BackupCronJobName, backupScript, false, inputs)
+		return cronJob(refs, args, BackupCronJobName, backupRun, false, inputs)
 	}, child)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := kube.New(ctx, name+"-restore", func(refs *kube.Refs) any {
-		return databaseCronJob(refs, args, RestoreJobName, restoreScript, true, inputs)
+		return cronJob(refs, args, RestoreJobName, restoreRun, true, inputs)
 	}, child); err != nil {
 		return nil, err
 	}
@@ -210,6 +214,8 @@ func backupClaim(refs *kube.Refs, args BackupArgs) *corev1.PersistentVolumeClaim
 // cronJobInputs are what the CronJobs take from the objects registered before them.
 type cronJobInputs struct {
 	claimName, caName, passwordSecret pulumi.StringInput
+	// objectStore is the bucket's CA bundle and identity, with ObjectStore.
+	objectStore objectStoreInputs
 }
 
 func databaseCronJob(refs *kube.Refs, args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {

@@ -4,11 +4,9 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/arhean/backstage-pulumi/components/names"
 	"github.com/arhean/backstage-pulumi/components/workload"
 	"github.com/arhean/backstage-pulumi/internal/kube"
 )
@@ -21,53 +19,11 @@ import (
 // toolsDir is where the init container puts rclone.
 const toolsDir = "/tools"
 
-// registerBucketDumps registers the CA bundle and the cloud identity the bucket needs,
-// the dump CronJob and the suspended restore, under the claim's CronJobs' names.
-func registerBucketDumps(ctx *pulumi.Context, name string, args BackupArgs, comp *Backups, child pulumi.ResourceOption) error {
-	credentials, err := kube.New(ctx, name+"-credentials", func(refs *kube.Refs) any { return backupCredentials(refs, args) }, child)
-	if err != nil {
-		return err
-	}
-	store, err := registerObjectStoreInputs(ctx, name, args.Namespace, args.ObjectStore, names.DatabaseClientSelector, child)
-	if err != nil {
-		return err
-	}
-	var caName pulumi.StringInput
-	if args.Database.CABundle != "" {
-		ca, err := kube.New(ctx, name+"-database-ca", func(refs *kube.Refs) any { return databaseCA(refs, args) }, child)
-		if err != nil {
-			return err
-		}
-		caName = ca.Name()
-	}
-	inputs := cronJobInputs{caName: caName, passwordSecret: credentials.Name()}
-	backup, err := kube.New(ctx, name+"-cronjob", func(refs *kube.Refs) any {
-		return bucketCronJob(refs, args, BackupCronJobName, dumpToBucketScript, false, inputs, store)
-	}, child)
-	if err != nil {
-		return err
-	}
-	if _, err := kube.New(ctx, name+"-restore", func(refs *kube.Refs) any {
-		return bucketCronJob(refs, args, RestoreJobName, restoreFromBucketScript, true, inputs, store)
-	}, child); err != nil {
-		return err
-	}
-	comp.ClaimName = pulumi.String("").ToStringOutput()
-	comp.CronJobName = backup.Name()
-	return ctx.RegisterResourceOutputs(comp, pulumi.Map{
-		"claimName":   comp.ClaimName,
-		"cronJobName": comp.CronJobName,
-	})
-}
-
 // bucketCronJob runs a script with libpq's and rclone's environment: the dump on its
 // schedule, the restore suspended, started by `make restore BACKUP=`.
-func bucketCronJob(refs *kube.Refs, args BackupArgs, name, script string, suspended bool, in cronJobInputs, store objectStoreInputs) *batchv1.CronJob {
-	caFile := ""
-	if store.caName != nil {
-		caFile = objectStoreCADir + "/" + names.CABundleKey
-	}
-	settings := args.ObjectStore.RcloneSettings(caFile)
+func bucketCronJob(refs *kube.Refs, args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {
+	store := in.objectStore
+	settings := args.ObjectStore.RcloneSettings(store.caFile())
 	env := databaseEnv(refs, args, in)
 	for _, key := range slices.Sorted(maps.Keys(settings)) {
 		env = append(env, corev1.EnvVar{Name: key, Value: settings[key]})

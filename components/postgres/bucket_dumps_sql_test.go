@@ -16,17 +16,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arhean/backstage-pulumi/components/names"
-	"github.com/arhean/backstage-pulumi/components/pins"
 )
 
 // An external database's dumps through a real S3-compatible server, with the rclone
-// the pinned image carries (built from the Go module proxy at its tag), the program's
+// the pinned image carries (tools/rclone builds it at the image's tag), the program's
 // settings (ObjectStore.RcloneSettings) and scripts: the runs stream to the bucket,
 // encrypted when asked, the retention removes old runs there, a restore into a server
 // that lost its data (a fresh cluster's: nothing but the bucket) brings it back, and a
 // run whose pg_dump fails is never marked complete.
 func TestDumpsOfAnExternalDatabaseThroughAnObjectStore(t *testing.T) {
-	rclone := rcloneBin(t)
+	rclone := toolBin(t, "rclone")
 	store := startObjectStore(t)
 	for _, encrypted := range []bool{false, true} {
 		name := map[bool]string{false: "plain", true: "encrypted"}[encrypted]
@@ -145,34 +144,4 @@ func TestDumpsOfAnExternalDatabaseThroughAnObjectStore(t *testing.T) {
 			}
 		})
 	}
-}
-
-// tryShell runs a script as shell does, and returns its error instead of failing.
-func (s *sqlServer) tryShell(script string, env map[string]string) (string, error) {
-	cmd := exec.Command("sh", "-c", script)
-	cmd.Env = append(os.Environ(), "PATH="+s.bin+":"+os.Getenv("PATH"), "PGHOST=127.0.0.1", "PGPORT="+s.port)
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-// rcloneBin is the rclone of the pinned image's tag, built from the Go module proxy
-// once per machine.
-func rcloneBin(t *testing.T) string {
-	t.Helper()
-	version := "v" + pins.RcloneImage[strings.LastIndex(pins.RcloneImage, ":")+1:]
-	cache, err := os.UserCacheDir()
-	require.NoError(t, err)
-	gobin := filepath.Join(cache, "backstage-pulumi", "tools", "rclone-"+version)
-	bin := filepath.Join(gobin, "rclone")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	cmd := exec.Command("go", "install", "-trimpath", "-ldflags=-s -w", "github.com/rclone/rclone@"+version)
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building rclone %s: %s", version, out)
-	return bin
 }

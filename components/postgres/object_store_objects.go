@@ -34,6 +34,14 @@ type objectStoreInputs struct {
 	caName, serviceAccountName pulumi.StringInput
 }
 
+// caFile is where the pods find the endpoint's CA bundle: "" for the system's.
+func (in objectStoreInputs) caFile() string {
+	if in.caName == nil {
+		return ""
+	}
+	return objectStoreCADir + "/" + names.CABundleKey
+}
+
 func objectStoreCA(refs *kube.Refs, namespace pulumi.StringInput, store *ObjectStore, labels map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		ObjectMeta: workload.ObjectMeta(refs, ObjectStoreCAName, namespace, labels, nil),
@@ -55,11 +63,7 @@ func backupServiceAccount(refs *kube.Refs, namespace pulumi.StringInput, store *
 // objectStoreEnv is pgBackRest's environment in the server and the backup pods: the
 // plain settings in a stable order, then the keys and the passphrase from their Secrets.
 func objectStoreEnv(spec postgresSpec, in objectStoreInputs) []corev1.EnvVar {
-	caFile := ""
-	if in.caName != nil {
-		caFile = objectStoreCADir + "/" + names.CABundleKey
-	}
-	settings := spec.ObjectStore.Settings(pgdata, caFile)
+	settings := spec.ObjectStore.Settings(pgdata, in.caFile())
 	var env []corev1.EnvVar
 	for _, name := range slices.Sorted(maps.Keys(settings)) {
 		env = append(env, corev1.EnvVar{Name: name, Value: settings[name]})

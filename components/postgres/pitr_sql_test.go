@@ -25,10 +25,6 @@ import (
 	"github.com/arhean/backstage-pulumi/components/names"
 )
 
-// versitygwVersion is the S3-compatible server the object-store tests run (Apache 2.0;
-// MinIO is AGPL), built from the Go module proxy.
-const versitygwVersion = "v1.8.0"
-
 // Point-in-time recovery through a real S3-compatible server, with the pgBackRest the
 // postgres image carries and the program's own settings (ObjectStore.Settings) and
 // scripts: a row written before T comes back from a restore to T, a row written after
@@ -243,7 +239,7 @@ func startObjectStore(t *testing.T) *objectStoreServer {
 	t.Helper()
 	dir := postgresTempDir(t) // the CA must be readable by the server's user
 	s := &objectStoreServer{
-		bin: versitygwBin(t), root: filepath.Join(dir, "root"), access: "backup-test", secret: "backup-test-secret",
+		bin: toolBin(t, "versitygw"), root: filepath.Join(dir, "root"), access: "backup-test", secret: "backup-test-secret",
 		caFile: filepath.Join(dir, "ca.pem"), certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem"),
 	}
 	require.NoError(t, os.MkdirAll(filepath.Join(s.root, "backstage-backups"), 0o755))
@@ -281,23 +277,18 @@ func (s *objectStoreServer) stop() {
 	}
 }
 
-// versitygwBin is versitygw on PATH, or built once from the module proxy into the tools cache.
-func versitygwBin(t *testing.T) string {
+// toolBin is one of the object-store tests' tools (versitygw, the S3 server; rclone) at
+// the version tools/<name>/go.mod pins, built by tools/build.sh when missing.
+func toolBin(t *testing.T, name string) string {
 	t.Helper()
-	if path, err := exec.LookPath("versitygw"); err == nil {
-		return path
-	}
-	cache, err := os.UserCacheDir()
+	build := filepath.Join("..", "..", "tools", "build.sh")
+	dir, err := exec.Command(build, "--bin").Output()
 	require.NoError(t, err)
-	gobin := filepath.Join(cache, "backstage-pulumi", "tools", "versitygw-"+versitygwVersion)
-	bin := filepath.Join(gobin, "versitygw")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
+	bin := filepath.Join(strings.TrimSpace(string(dir)), name)
+	if _, err := os.Stat(bin); err != nil {
+		out, err := exec.Command(build, "objectstore").CombinedOutput()
+		require.NoError(t, err, "tools/build.sh objectstore: %s", out)
 	}
-	cmd := exec.Command("go", "install", "github.com/versity/versitygw/cmd/versitygw@"+versitygwVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-mod=mod")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building versitygw %s: %s", versitygwVersion, out)
 	return bin
 }
 

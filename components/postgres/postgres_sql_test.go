@@ -99,14 +99,9 @@ func TestBackupAndRestoreScriptsOnARealServer(t *testing.T) {
 	assert.Equal(t, "7", server.psql(t, appUser, appPassword, "backstage_plugin_search", "SELECT string_agg(id::text, ',') FROM documents"))
 
 	env["BACKUP"] = "20000101T000000Z"
-	cmd := exec.Command("sh", "-c", restoreScript)
-	cmd.Env = append(os.Environ(), "PATH="+server.bin+":"+os.Getenv("PATH"), "PGHOST=127.0.0.1", "PGPORT="+server.port)
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	missing, err := cmd.CombinedOutput()
+	missing, err := server.tryShell(restoreScript, env)
 	require.Error(t, err, "a backup that does not exist is refused")
-	assert.Contains(t, string(missing), "no complete backup 20000101T000000Z")
+	assert.Contains(t, missing, "no complete backup 20000101T000000Z")
 }
 
 // startBackstageServer is a server as Backstage leaves it: the app role, and a database
@@ -297,14 +292,20 @@ func (s *sqlServer) tryPSQL(user, password, db, sql string) (string, error) {
 // shell runs a script as the containers do, with psql on PATH and the server in PGHOST.
 func (s *sqlServer) shell(t *testing.T, script string, env map[string]string) string {
 	t.Helper()
+	out, err := s.tryShell(script, env)
+	require.NoError(t, err, "%s", out)
+	return out
+}
+
+// tryShell runs a script as shell does, and returns its error instead of failing.
+func (s *sqlServer) tryShell(script string, env map[string]string) (string, error) {
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Env = append(os.Environ(), "PATH="+s.bin+":"+os.Getenv("PATH"), "PGHOST=127.0.0.1", "PGPORT="+s.port)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return string(out)
+	return string(out), err
 }
 
 func (s *sqlServer) demoteEnv() map[string]string {

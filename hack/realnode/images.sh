@@ -15,8 +15,8 @@
 #                               and the realnode object store's CA
 #   postgres:<18's pinned tag>  17's above: an external database's dumps run the newest
 #                               pinned major's pg_dump, and Debian has no 18
-#   rclone/rclone:<its pin>     rclone at the pinned tag, built from the Go module proxy
-#                               (static), at /usr/local/bin as upstream's, on busybox
+#   rclone/rclone:<its pin>     tools/rclone's rclone (the pin's version, static), at
+#                               /usr/local/bin as upstream's, on busybox
 #   ghcr.io/arhean/backstage:realnode-1, realnode-2
 #                               a real Backstage backend from npm (hack/realnode/backstage)
 set -euo pipefail
@@ -152,26 +152,22 @@ build_pgbackrest() {
 }
 
 # build_rclone TAG: upstream's image is Alpine with rclone's static binary at
-# /usr/local/bin/rclone, which the dump Jobs' init container copies; here the binary is
-# built at the tag from the Go module proxy (as the object-store tests build it, into
-# the same cache) and laid on the busybox image above, for its cp.
+# /usr/local/bin/rclone, which the dump Jobs' init container copies; here it is the
+# rclone tools/build.sh builds (tools/rclone, at the image's tag: static, as the
+# object-store tests run it), laid on the busybox image above, for its cp.
 build_rclone() {
-  local tag=$1 ref=$registry/rclone/rclone:$1 gobin work key
+  local tag=$1 ref=$registry/rclone/rclone:$1 work key
   [ -z "$layers_only" ] || return 0
-  gobin=$(dirname "$cache")/rclone-v$tag
-  if [ ! -x "$gobin/rclone" ]; then
-    log "building rclone v$tag from the Go module proxy (about five minutes the first time)"
-    GOBIN=$gobin CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags='-s -w' "github.com/rclone/rclone@v$tag"
-  fi
-  key=$({ sha256sum "$gobin/rclone"; crane digest "$registry/library/$busybox_image"; declare -f build_rclone; } | sha256sum | cut -c1-12)
+  "$repo/tools/build.sh" objectstore >&2
+  key=$({ sha256sum "$bin/rclone"; crane digest "$registry/library/$busybox_image"; declare -f build_rclone; } | sha256sum | cut -c1-12)
   if crane config "$ref" 2>/dev/null | grep -q "rclone-$key"; then return 0; fi
   work=$(mktemp -d)
-  install -D -m 0755 "$gobin/rclone" "$work/root/usr/local/bin/rclone"
+  install -D -m 0755 "$bin/rclone" "$work/root/usr/local/bin/rclone"
   tar -C "$work/root" --numeric-owner --owner=0 --group=0 -cf "$work/rclone.tar" .
   crane append -b "$registry/library/$busybox_image" -f "$work/rclone.tar" -t "$ref" >/dev/null
   crane mutate -t "$ref" "$ref" --entrypoint rclone --label "realnode.layer=rclone-$key" >/dev/null
   rm -rf "$work"
-  log "pushed rclone/rclone:$tag (rclone v$tag built here, on busybox)"
+  log "pushed rclone/rclone:$tag ($("$bin/rclone" version | head -1), built here, on busybox)"
 }
 
 # build_backstage TAG...: a real Backstage backend (hack/realnode/backstage: the catalog
