@@ -305,10 +305,14 @@ func realNodeFlows(t *testing.T) {
 }
 
 // probe runs a client pod on the real node in namespace that tries each host:port with a
-// 3 s connect timeout, and returns "open" or "closed" per target.
+// 3 s connect timeout, and returns "open" or "closed" per target as its last round found.
+// A new pod's first packets may precede the network plugin's knowledge of it (its
+// informers learn the pod's address a moment late; see realNodeAdditions), so the pod
+// repeats its round until two rounds running agree, at most four rounds.
 func probe(t *testing.T, namespace string, targets []string) map[string]string {
 	name := fmt.Sprintf("probe-%d", time.Now().UnixNano()%1e9)
-	script := `for t in ` + strings.Join(targets, " ") + `; do if nc -z -w 3 "${t%:*}" "${t#*:}"; then echo "$t open"; else echo "$t closed"; fi; done`
+	round := `for t in ` + strings.Join(targets, " ") + `; do if nc -z -w 3 "${t%:*}" "${t#*:}"; then echo "$t open"; else echo "$t closed"; fi; done`
+	script := `prev=; for i in 1 2 3 4; do cur=$(` + round + `); echo "$cur"; [ "$cur" = "$prev" ] && break; prev=$cur; done`
 	runOnRealNode(t, name, namespace, "Never", script)
 	defer func() { _, _ = kubectl(t, "delete", "pod", name, "-n", namespace, "--wait=false") }()
 	_, err := kubectl(t, "wait", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded", "pod/"+name, "--timeout=120s")
