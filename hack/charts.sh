@@ -12,13 +12,10 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${1:-$repo/.charts}
-pin() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$repo/components/pins/pins.go"; }
+# shellcheck source=pins.sh
+source "$repo/hack/pins.sh"
 cert_manager=$(pin CertManagerChartVersion)
 envoy_gateway=$(pin EnvoyGatewayChartVersion)
-if [ -z "$cert_manager" ] || [ -z "$envoy_gateway" ]; then
-  echo "charts: no chart pins found in components/pins/pins.go" >&2
-  exit 1
-fi
 
 # module_dir MODULE@VERSION: where the module proxy's copy was unpacked.
 module_dir() {

@@ -6,9 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -238,21 +235,15 @@ func TestE2ERestoreToATimeFromTheObjectStore(t *testing.T) {
 	_, err := kubectl(t, "get", "cronjob", "backstage-backup", "-n", e2eNamespace)
 	assert.Error(t, err, "no pg_dump CronJob beside the bucket")
 
-	restore := func(env ...string) (string, error) {
-		cmd := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace)
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
 	const target = "2026-12-04T10:05:00Z"
-	out, err := restore("TIME=" + target)
+	out, err := restore([]string{"TIME=" + target}, e2eNamespace)
 	require.Error(t, err)
 	assert.Contains(t, out, "set backstage:maintenance to true", "nothing may write during a restore")
 
 	withTemporaryConfig(t, s, "backstage:maintenance", "true", func() {
 		require.NoError(t, cliUp(ctx, s))
 		before := object(t, "pod", names.PostgresName+"-0")
-		out, err := restore("TIME=" + target)
+		out, err := restore([]string{"TIME=" + target}, e2eNamespace)
 		require.NoError(t, err, out)
 
 		jobs, err := kubectl(t, "get", "jobs", "-n", e2eNamespace, "-o",

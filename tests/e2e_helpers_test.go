@@ -167,6 +167,15 @@ func kubectl(t testing.TB, args ...string) (string, error) {
 	}
 }
 
+// restore runs hack/restore.sh as `make restore` does, without its driver (so Backstage
+// must already be in maintenance): args are NAMESPACE [BACKUP], env adds TIME= for one.
+func restore(env []string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // object reads one object of the e2e namespace (or a cluster-scoped one) from the API server.
 func object(t testing.TB, kind, name string) map[string]any {
 	t.Helper()

@@ -5,7 +5,6 @@ package tests
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,10 +73,8 @@ func TestRealNodeBackupsSurviveTheCluster(t *testing.T) {
 
 	// The restore to T, as `make restore TIME=` runs it (Backstage is in maintenance).
 	started := time.Now()
-	restore := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), realNodeNamespace)
-	restore.Env = append(os.Environ(), "TIME="+target.Format(time.RFC3339))
-	out, err := restore.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	out, err := restore([]string{"TIME=" + target.Format(time.RFC3339)}, realNodeNamespace)
+	require.NoError(t, err, out)
 	t.Logf("hack/restore.sh TIME= took %s on the real node", time.Since(started).Round(time.Second))
 	assert.Equal(t, "1:before T", sql("SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM rows"),
 		"the row written before T is back, the one after T is not")
@@ -121,11 +118,11 @@ func TestRealNodeBackupsSurviveTheCluster(t *testing.T) {
 	waitArchivedSQL(t, sql)
 }
 
-// realNodeObjectStore is the store hack/realnode.sh runs: its keys, its bucket's folder
-// (versitygw's posix backend: a bucket is a folder).
+// realNodeObjectStore is the store hack/realnode.sh runs: its keys, its CA, its bucket's
+// folder (versitygw's posix backend: a bucket is a folder).
 type realNodeObjectStore struct {
-	credentials map[string]string
-	bucketDir   string
+	credentials       map[string]string
+	caFile, bucketDir string
 }
 
 func realNodeStore(t *testing.T) *realNodeObjectStore {
@@ -140,6 +137,7 @@ func realNodeStore(t *testing.T) *realNodeObjectStore {
 	}
 	return &realNodeObjectStore{
 		credentials: creds,
+		caFile:      filepath.Join(dir, "ca.pem"),
 		bucketDir:   filepath.Join(dir, "root", realNodeStack.Config.Backup.ObjectStore.Bucket),
 	}
 }
@@ -217,11 +215,7 @@ func jobLogIn(t *testing.T, namespace, job string) string {
 	require.NoError(t, err)
 	var all strings.Builder
 	for _, pod := range strings.Fields(out) {
-		files, _ := filepath.Glob(filepath.Join("/var/log/pods", namespace+"_"+pod+"_*", "*", "*.log"))
-		for _, f := range files {
-			data, _ := os.ReadFile(f)
-			all.Write(data)
-		}
+		all.WriteString(podLogIn(t, namespace, pod, "*")) // every container's
 	}
 	return all.String()
 }

@@ -56,7 +56,7 @@ func TestRealNodeExternalDatabaseDumpsToTheBucket(t *testing.T) {
 		resetNamespaceNamed(t, ns)
 		_ = os.RemoveAll(folder)
 	})
-	ca, err := os.ReadFile(filepath.Join(repoRoot, ".cluster", "node", "objectstore", "ca.pem"))
+	ca, err := os.ReadFile(store.caFile)
 	require.NoError(t, err)
 	for key, value := range map[string]string{
 		"namespace": ns, "maintenance": "true", // Backstage stays stopped: only the backups run
@@ -87,19 +87,16 @@ func TestRealNodeExternalDatabaseDumpsToTheBucket(t *testing.T) {
 	// A bad migration on the external database; the restore reads the bucket.
 	app("DROP TABLE entities")
 	started = time.Now()
-	restore := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), ns)
-	out, err := restore.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	out, err := restore(nil, ns)
+	require.NoError(t, err, out)
 	t.Logf("hack/restore.sh took %s", time.Since(started).Round(time.Second))
 	assert.Equal(t, "service-a,service-b", app("SELECT string_agg(name, ',' ORDER BY id) FROM entities"),
 		"the table is back from the bucket")
 
 	// A time is refused: an external database's recovery to a time is its provider's.
-	toTime := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), ns)
-	toTime.Env = append(os.Environ(), "TIME="+time.Now().UTC().Format(time.RFC3339))
-	out, err = toTime.CombinedOutput()
-	require.Error(t, err, "%s", out)
-	assert.Contains(t, string(out), "TIME needs the in-cluster server's backups in an object store")
+	out, err = restore([]string{"TIME=" + time.Now().UTC().Format(time.RFC3339)}, ns)
+	require.Error(t, err, out)
+	assert.Contains(t, out, "TIME needs the in-cluster server's backups in an object store")
 }
 
 // runJobFrom starts a Job from a CronJob and waits until it completes.

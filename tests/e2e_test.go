@@ -5,8 +5,6 @@ package tests
 import (
 	"context"
 	"maps"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -228,14 +226,13 @@ func TestE2ELocalStackLifecycle(t *testing.T) {
 		})
 
 		// The restore refuses while Backstage runs, then runs from the suspended CronJob.
-		restore := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace, "20261128T031700Z")
-		out, err := restore.CombinedOutput()
+		out, err := restore(nil, e2eNamespace, "20261128T031700Z")
 		require.Error(t, err)
-		assert.Contains(t, string(out), "set backstage:maintenance to true")
+		assert.Contains(t, out, "set backstage:maintenance to true")
 		withTemporaryConfig(t, s, "backstage:maintenance", "true", func() {
 			require.NoError(t, cliUp(ctx, s))
-			out, err := exec.Command(filepath.Join(repoRoot, "hack", "restore.sh"), e2eNamespace, "20261128T031700Z").CombinedOutput()
-			require.NoError(t, err, string(out))
+			out, err := restore(nil, e2eNamespace, "20261128T031700Z")
+			require.NoError(t, err, out)
 			jobs, err := kubectl(t, "get", "jobs", "-n", e2eNamespace, "-o", `jsonpath={range .items[*]}{.metadata.name}={.spec.template.spec.containers[0].env[?(@.name=="BACKUP")].value}{"\n"}{end}`)
 			require.NoError(t, err)
 			assert.Contains(t, jobs, "=20261128T031700Z", "the Job restores the backup asked for")

@@ -2,7 +2,8 @@
 # Builds the project's tools from the Go module proxy, once per pinned version, into a
 # cache folder outside the repository, and links them into one bin folder.
 #
-#   tools/build.sh [TOOL...]   build what is missing (default: all); prints progress
+#   tools/build.sh [TOOL...]   build what is missing (default: all but helm, node and
+#                              objectstore, which only some targets ask for); prints progress
 #   tools/build.sh --bin       print the bin folder to put on PATH
 #
 # Versions live in the go.mod of each folder under tools/ (and, for the Kubernetes

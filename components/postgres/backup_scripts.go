@@ -6,19 +6,27 @@ import _ "embed"
 // libpq reads the connection from the environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
 // PGSSLMODE, PGSSLROOTCERT); BACKUP_DIR is the backup claim's mount.
 
+// dumpsLib is what the dump and restore scripts share (backstage_databases, load_dump,
+// rclone_setup): each of them runs with it before.
+//
+//go:embed scripts/dumps-lib.sh
+var dumpsLib string
+
 // backupScript dumps every database Backstage made (backstage_plugin_*) that the role
 // may read, in pg_dump's custom format, into a folder per run, marks the folder
 // complete only when every dump succeeded, then keeps the newest RETENTION complete runs.
-//
+var backupScript = dumpsLib + backupScriptBody
+
 //go:embed scripts/backup.sh
-var backupScript string
+var backupScriptBody string
 
 // restoreScript loads one complete backup (BACKUP, a folder name; the newest when
 // empty) into the running server: each database is created if missing and its objects
 // replaced. Backstage must be stopped (backstage:maintenance) while it runs.
-//
+var restoreScript = dumpsLib + restoreScriptBody
+
 //go:embed scripts/restore.sh
-var restoreScript string
+var restoreScriptBody string
 
 // baseBackupScript takes a full base backup into the object store with pgBackRest
 // (creating the stanza on the first run); pgBackRest expires what retention no longer needs.
@@ -42,12 +50,14 @@ var bootstrapScript string
 // dumpToBucketScript streams each dump of an external database to the bucket with the
 // rclone the init container copied to TOOLS, marks the run COMPLETE last, then removes
 // what is older than RETENTION_DAYS.
-//
+var dumpToBucketScript = dumpsLib + dumpToBucketScriptBody
+
 //go:embed scripts/dump-to-bucket.sh
-var dumpToBucketScript string
+var dumpToBucketScriptBody string
 
 // restoreFromBucketScript streams one complete run from the bucket (BACKUP; the newest
 // when empty) into the running server.
-//
+var restoreFromBucketScript = dumpsLib + restoreFromBucketScriptBody
+
 //go:embed scripts/restore-from-bucket.sh
-var restoreFromBucketScript string
+var restoreFromBucketScriptBody string

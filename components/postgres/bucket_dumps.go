@@ -1,9 +1,6 @@
 package postgres
 
 import (
-	"maps"
-	"slices"
-
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -23,12 +20,7 @@ const toolsDir = "/tools"
 // schedule, the restore suspended, started by `make restore BACKUP=`.
 func bucketCronJob(refs *kube.Refs, args BackupArgs, name, script string, suspended bool, in cronJobInputs) *batchv1.CronJob {
 	store := in.objectStore
-	settings := args.ObjectStore.RcloneSettings(store.caFile())
-	env := databaseEnv(refs, args, in)
-	for _, key := range slices.Sorted(maps.Keys(settings)) {
-		env = append(env, corev1.EnvVar{Name: key, Value: settings[key]})
-	}
-	env = append(env, args.ObjectStore.rcloneSecretEnv()...)
+	env := append(databaseEnv(refs, args, in), storeEnv(args.ObjectStore.RcloneSettings(store.caFile()), args.ObjectStore.rcloneSecretEnv())...)
 	env = append(env, corev1.EnvVar{Name: "TOOLS", Value: toolsDir})
 	volumes, mounts := databaseCAVolumes(refs, in)
 	storeVolumes, storeMounts := objectStoreVolumes(refs, store)

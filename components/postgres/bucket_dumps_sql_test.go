@@ -81,9 +81,7 @@ func TestDumpsOfAnExternalDatabaseThroughAnObjectStore(t *testing.T) {
 			assert.Contains(t, out, "uploaded backstage_plugin_search")
 			first := runs()
 			require.Len(t, first, 1, out)
-			var run string
-			for run = range first {
-			}
+			run := slices.Collect(maps.Keys(first))[0]
 			assert.True(t, first[run], "the run is complete")
 			// A run from before the retention (a copy, under an old time), which the next removes.
 			rcloneRun("copy", env["DUMPS"]+"/"+run, env["DUMPS"]+"/20000101T000000Z")

@@ -60,15 +60,19 @@ func backupServiceAccount(refs *kube.Refs, namespace pulumi.StringInput, store *
 	}
 }
 
-// objectStoreEnv is pgBackRest's environment in the server and the backup pods: the
-// plain settings in a stable order, then the keys and the passphrase from their Secrets.
+// objectStoreEnv is pgBackRest's environment in the server and the backup pods.
 func objectStoreEnv(spec postgresSpec, in objectStoreInputs) []corev1.EnvVar {
-	settings := spec.ObjectStore.Settings(pgdata, in.caFile())
+	return storeEnv(spec.ObjectStore.Settings(pgdata, in.caFile()), spec.ObjectStore.secretEnv())
+}
+
+// storeEnv is a tool's environment for the bucket (pgBackRest's or rclone's): its plain
+// settings in a stable order, then the keys and the passphrase from their Secrets.
+func storeEnv(settings map[string]string, secrets []corev1.EnvVar) []corev1.EnvVar {
 	var env []corev1.EnvVar
 	for _, name := range slices.Sorted(maps.Keys(settings)) {
 		env = append(env, corev1.EnvVar{Name: name, Value: settings[name]})
 	}
-	return append(env, spec.ObjectStore.secretEnv()...)
+	return append(env, secrets...)
 }
 
 // objectStoreVolumes are the CA bundle's volume and mount, when there is one.

@@ -102,6 +102,20 @@ func TestBackupAndRestoreScriptsOnARealServer(t *testing.T) {
 	missing, err := server.tryShell(restoreScript, env)
 	require.Error(t, err, "a backup that does not exist is refused")
 	assert.Contains(t, missing, "no complete backup 20000101T000000Z")
+
+	// A load that fails fails the restore, and says what to do: psql refused by the server
+	// (here a database the app role may no longer connect to), and a dump pg_restore
+	// cannot read.
+	env["BACKUP"] = named
+	server.psql(t, names.PostgresSuperuser, bootstrapPass, "backstage_plugin_search", "REVOKE CONNECT ON DATABASE backstage_plugin_search FROM PUBLIC, "+appUser)
+	refused, err := server.tryShell(restoreScript, env)
+	require.Error(t, err, "the server refused psql: %s", refused)
+	assert.Contains(t, refused, "backstage_plugin_search.dump failed: backstage_plugin_search may be partly restored")
+	server.psql(t, names.PostgresSuperuser, bootstrapPass, "backstage_plugin_search", "GRANT CONNECT ON DATABASE backstage_plugin_search TO "+appUser)
+	require.NoError(t, os.Truncate(filepath.Join(backups, named, "backstage_plugin_catalog.dump"), 100))
+	unreadable, err := server.tryShell(restoreScript, env)
+	require.Error(t, err, "pg_restore could not read the dump: %s", unreadable)
+	assert.Contains(t, unreadable, "backstage_plugin_catalog.dump failed: backstage_plugin_catalog may be partly restored")
 }
 
 // startBackstageServer is a server as Backstage leaves it: the app role, and a database

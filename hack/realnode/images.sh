@@ -206,8 +206,12 @@ build_backstage() {
 }
 
 # The tags the program pins (components/pins/pins.go), so that its images resolve here.
-pinned() { sed -n "s/.*Postgres$1Image *= *\"postgres:\(.*\)\"/\1/p" "$repo/components/pins/pins.go"; }
-busybox_image=$(sed -n 's/.*InitImage *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")
+# shellcheck source=../pins.sh
+source "$repo/hack/pins.sh"
+pinned() { local image; image=$(pin "Postgres$1Image") && echo "${image#postgres:}"; }
+busybox_image=$(pin InitImage)
+rclone_image=$(pin RcloneImage)
+pgbackrest_version=$(pin PgBackRestVersion)
 build_busybox "$busybox_image"
 build_postgres 15 bookworm "$(pinned 15)"
 build_postgres 17 trixie "$(pinned 17)"
@@ -215,6 +219,6 @@ if [ -z "$layers_only" ] && [ "$(crane digest "$registry/library/postgres:$(pinn
   crane copy "$registry/library/postgres:$(pinned 17)" "$registry/library/postgres:$(pinned 18)" >/dev/null
   log "pushed postgres:$(pinned 18) (PostgreSQL 17's image above: Debian has no 18)"
 fi
-build_rclone "$(sed -n 's/.*RcloneImage *= *"rclone\/rclone:\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
-build_pgbackrest 15 "$(pinned 15)-$(sed -n 's/.*PgBackRestVersion *= *"\(.*\)"/\1/p' "$repo/components/pins/pins.go")"
+build_rclone "${rclone_image##*:}"
+build_pgbackrest 15 "$(pinned 15)-$pgbackrest_version"
 build_backstage realnode-1 realnode-2

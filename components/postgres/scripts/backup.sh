@@ -1,7 +1,7 @@
 set -eu
 dir="$BACKUP_DIR/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$dir"
-dbs=$(psql -X -At -d "$PGDATABASE" -c "SELECT datname FROM pg_database WHERE datname LIKE 'backstage\_plugin\_%' AND has_database_privilege(datname, 'CONNECT') ORDER BY 1")
+dbs=$(backstage_databases)
 [ -n "$dbs" ] || { echo "no Backstage database to back up"; exit 1; }
 for db in $dbs; do
   pg_dump --format=custom --file="$dir/$db.dump" "$db"

@@ -1,13 +1,9 @@
 set -eu
 # An external database's dumps, streamed to the bucket: pg_dump's output goes straight
 # to rclone (nothing is staged in the pod), one folder per run, COMPLETE written last.
-export PATH="$TOOLS:$PATH"
-if [ -n "${ENCRYPTION_PASSPHRASE:-}" ]; then
-  RCLONE_CONFIG_SEALED_PASSWORD=$(rclone obscure "$ENCRYPTION_PASSPHRASE")
-  export RCLONE_CONFIG_SEALED_PASSWORD
-fi
+rclone_setup
 run=$(date -u +%Y%m%dT%H%M%SZ)
-dbs=$(psql -X -At -d "$PGDATABASE" -c "SELECT datname FROM pg_database WHERE datname LIKE 'backstage\_plugin\_%' AND has_database_privilege(datname, 'CONNECT') ORDER BY 1")
+dbs=$(backstage_databases)
 [ -n "$dbs" ] || { echo "no Backstage database to back up"; exit 1; }
 failed=/tmp/dump-failed
 for db in $dbs; do
