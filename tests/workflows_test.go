@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distribution/reference"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/modfile"
@@ -508,8 +509,11 @@ func TestProviderPinMatchesTheSDK(t *testing.T) {
 // image carries: Renovate moves the two in one pull request (its rclone group), and this
 // fails a pull request that moves only one.
 func TestRcloneToolMatchesTheImagePin(t *testing.T) {
-	_, tag, _ := strings.Cut(pins.RcloneImage, ":")
-	assert.Equal(t, "v"+tag, requiredVersion(t, "tools/rclone/go.mod", "github.com/rclone/rclone"),
+	ref, err := reference.ParseNormalizedNamed(pins.RcloneImage)
+	require.NoError(t, err)
+	tagged, ok := ref.(reference.Tagged)
+	require.True(t, ok, "pins.RcloneImage names a release by its tag: %s", pins.RcloneImage)
+	assert.Equal(t, "v"+tagged.Tag(), requiredVersion(t, "tools/rclone/go.mod", "github.com/rclone/rclone"),
 		"pins.RcloneImage is %s; tools/rclone/go.mod must build that release", pins.RcloneImage)
 }
 

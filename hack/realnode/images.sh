@@ -219,6 +219,7 @@ if [ -z "$layers_only" ] && [ "$(crane digest "$registry/library/postgres:$(pinn
   crane copy "$registry/library/postgres:$(pinned 17)" "$registry/library/postgres:$(pinned 18)" >/dev/null
   log "pushed postgres:$(pinned 18) (PostgreSQL 17's image above: Debian has no 18)"
 fi
-build_rclone "${rclone_image##*:}"
+rclone_tag=${rclone_image%@*} # a digest Renovate pins is not the tag
+build_rclone "${rclone_tag##*:}"
 build_pgbackrest 15 "$(pinned 15)-$pgbackrest_version"
 build_backstage realnode-1 realnode-2
